@@ -1,0 +1,5 @@
+#include "agent/app/app.h"
+
+namespace aksnode {
+int runMain(int, char**) { return 0; }
+}  // namespace aksnode

@@ -1,0 +1,120 @@
+#pragma once
+// The agent's configuration: CONTRACT.md section 2, one field per key, with its default.
+// Loaded and validated by config_loader.h; everything else reads this plain struct.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace aksnode {
+
+using Duration = std::chrono::milliseconds;
+
+// What the agent does for one scheduled event type.
+enum class EventAction { None, Notify, Cordon, Drain };
+
+struct ImdsConfig {
+  std::string endpoint = "http://169.254.169.254";
+  std::string scheduledEventsApiVersion = "2020-07-01";
+  std::string instanceApiVersion = "2021-02-01";
+  Duration pollInterval{1000};
+  Duration timeout{2000};
+  std::string resourceName;  // "" = IMDS compute.name, then node spec.providerID
+  std::map<std::string, EventAction> actions = {
+      {"Preempt", EventAction::Drain}, {"Terminate", EventAction::Drain},
+      {"Reboot", EventAction::Drain},  {"Redeploy", EventAction::Drain},
+      {"Freeze", EventAction::Notify}};
+  std::vector<std::string> acknowledgeAfterDrain;
+};
+
+struct KubernetesConfig {
+  std::string kubeconfig;  // "" = in-cluster service account
+  double qps = 100;
+  int burst = 300;
+};
+
+struct DrainConfig {
+  Duration timeout{120'000};
+  Duration deadlineMargin{3000};
+  Duration evictionRetryInterval{1000};
+  int parallelism = 32;
+  std::optional<Duration> podGracePeriodCap;  // unset = keep each pod's own grace period
+  bool deleteEmptyDirData = true;
+  std::vector<std::string> skipNamespaces;
+  bool taint = true;
+  bool outOfServiceTaintAfterDrain = false;
+  bool uncordonWhenEventEnds = true;
+};
+
+struct ConditionsConfig {
+  bool enabled = true;
+};
+
+struct DiskConfig {
+  std::string path = "/mnt";
+  double minFreeRatio = 0.10;
+  double minFreeInodesRatio = 0.05;
+  bool writeProbe = true;
+  Duration maxProbeLatency{500};
+  bool taintWhenUnhealthy = false;
+};
+
+struct CacheConfig {
+  std::string path = "/mnt/e6data-cache";
+  std::optional<std::uint64_t> maxUsedBytes;  // unset = no quota
+  bool writeProbe = true;
+  bool taintWhenUnhealthy = false;
+};
+
+struct IdentityExchangeConfig {
+  bool enabled = false;
+  std::string scope = "https://storage.azure.com/.default";
+  Duration interval{300'000};
+};
+
+struct IdentityPodScanConfig {
+  bool enabled = false;
+  Duration interval{300'000};
+};
+
+struct IdentityConfig {
+  bool enabled = true;
+  std::string tokenFile;
+  std::string clientId;
+  std::string tenantId;
+  std::string authorityHost = "https://login.microsoftonline.com/";
+  std::string expectedAudience = "api://AzureADTokenExchange";
+  std::string expectedIssuer;
+  std::string expectedSubject;
+  Duration minRemainingValidity{600'000};
+  Duration clockSkew{60'000};
+  bool verifySignature = false;
+  IdentityExchangeConfig exchange;
+  IdentityPodScanConfig podScan;
+};
+
+struct MetricsConfig {
+  std::string address = "0.0.0.0:9810";
+};
+
+struct Config {
+  std::string nodeName;
+  ImdsConfig imds;
+  KubernetesConfig kubernetes;
+  DrainConfig drain;
+  ConditionsConfig conditions;
+  std::vector<DiskConfig> disks{DiskConfig{}};
+  std::vector<CacheConfig> caches{CacheConfig{}};
+  Duration healthInterval{30'000};
+  // Extension: consecutive equal probe results before a disk/cache/identity state flips.
+  int healthThreshold = 2;
+  IdentityConfig identity;
+  MetricsConfig metrics;
+};
+
+const char* toString(EventAction action);
+std::optional<EventAction> eventActionFromString(const std::string& text);
+
+}  // namespace aksnode

@@ -1,0 +1,57 @@
+#pragma once
+// The Kubernetes API seam: the few calls the agent makes, as an interface.
+// kube_client_impl.h implements it over HttpClient (QPS/burst, retries, token rotation);
+// tests script it with a fake. Bodies are Boost.JSON values parsed with size limits.
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/value.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/http/http_client.h"
+
+namespace aksnode {
+
+struct KubeResult {
+  HttpError transport = HttpError::None;  // network-level failure (then status == 0)
+  int status = 0;                         // HTTP status
+  std::string reason;                     // Status.reason on failures (Conflict, NotFound, ...)
+  std::string message;                    // Status.message or transport error text
+  boost::json::value body;                // parsed body on success (null otherwise)
+  bool ok() const { return transport == HttpError::None && status >= 200 && status < 300; }
+  bool conflict() const { return status == 409; }
+  bool notFound() const { return status == 404; }
+};
+
+enum class PatchType { StrategicMerge, Merge, Json };
+
+// Outcome of one POST pods/eviction.
+struct EvictionResult {
+  enum class Kind { Evicted, BlockedByPdb, NotFound, MultiplePdbs, Error };
+  Kind kind = Kind::Error;
+  int status = 0;
+  std::string message;  // the API server's words (e.g. which PDB, how many healthy)
+};
+
+class KubeClient {
+ public:
+  virtual ~KubeClient() = default;
+  virtual boost::asio::awaitable<KubeResult> getNode(std::string name) = 0;
+  virtual boost::asio::awaitable<KubeResult> patchNode(std::string name, boost::json::value patch,
+                                                       PatchType type) = 0;
+  virtual boost::asio::awaitable<KubeResult> patchNodeStatus(std::string name,
+                                                             boost::json::value patch) = 0;
+  // All pods matching the field selector, following `continue` until the list is complete.
+  // body is a JSON array of pods.
+  virtual boost::asio::awaitable<KubeResult> listPods(std::string fieldSelector) = 0;
+  virtual boost::asio::awaitable<KubeResult> getPod(std::string ns, std::string name) = 0;
+  virtual boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name,
+                                                          std::optional<int> gracePeriodSeconds) = 0;
+  virtual boost::asio::awaitable<KubeResult> createEvent(std::string ns, boost::json::value event) = 0;
+  virtual boost::asio::awaitable<KubeResult> patchEvent(std::string ns, std::string name,
+                                                        boost::json::value patch) = 0;
+  virtual void shutdown() = 0;
+};
+
+}  // namespace aksnode

@@ -1,0 +1,105 @@
+#include "agent/logging.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
+
+#include <cmath>
+#include <cstdio>
+
+namespace aksnode::log {
+
+namespace {
+Format g_format = Format::Json;
+
+spdlog::level::level_enum toSpd(Level l) {
+  switch (l) {
+    case Level::Trace: return spdlog::level::trace;
+    case Level::Debug: return spdlog::level::debug;
+    case Level::Info: return spdlog::level::info;
+    case Level::Warn: return spdlog::level::warn;
+    case Level::Error: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+std::string jsonQuote(std::string_view s) { return boost::json::serialize(boost::json::string(s)); }
+}  // namespace
+
+Field::Field(std::string_view k, double v) : key(k), quoted(false) {
+  if (!std::isfinite(v)) {
+    value = "null";
+    return;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  value = buf;
+}
+
+void init(Level level, Format format) {
+  g_format = format;
+  auto logger = spdlog::get("aks-node-agent");
+  if (!logger) {
+    // Unsynchronised sink under a mutex of spdlog's own: the agent logs from the event loop
+    // and from disk worker threads.
+    logger = spdlog::stderr_logger_mt("aks-node-agent");
+  }
+  if (format == Format::Json) {
+    // %Y-%m-%dT%H:%M:%S.%e%z is RFC 3339 with milliseconds; the message part is already JSON.
+    logger->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l",%v})", spdlog::pattern_time_type::utc);
+  } else {
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-5l %v", spdlog::pattern_time_type::utc);
+  }
+  logger->set_level(toSpd(level));
+  logger->flush_on(spdlog::level::trace);
+  spdlog::set_default_logger(logger);
+}
+
+bool parseLevel(std::string_view t, Level& out) {
+  if (t == "trace") out = Level::Trace;
+  else if (t == "debug") out = Level::Debug;
+  else if (t == "info") out = Level::Info;
+  else if (t == "warn") out = Level::Warn;
+  else if (t == "error") out = Level::Error;
+  else return false;
+  return true;
+}
+
+bool parseFormat(std::string_view t, Format& out) {
+  if (t == "json") out = Format::Json;
+  else if (t == "text") out = Format::Text;
+  else return false;
+  return true;
+}
+
+bool enabled(Level level) { return spdlog::default_logger_raw()->should_log(toSpd(level)); }
+
+void write(Level level, std::string_view message, Fields fields) {
+  auto* logger = spdlog::default_logger_raw();
+  if (!logger->should_log(toSpd(level))) return;
+  std::string line;
+  line.reserve(64 + message.size());
+  if (g_format == Format::Json) {
+    line += "\"msg\":";
+    line += jsonQuote(message);
+    for (const auto& f : fields) {
+      line += ',';
+      line += jsonQuote(f.key);
+      line += ':';
+      line += f.quoted ? jsonQuote(f.value) : f.value;
+    }
+  } else {
+    line += message;
+    for (const auto& f : fields) {
+      line += ' ';
+      line += f.key;
+      line += '=';
+      line += f.quoted ? jsonQuote(f.value) : f.value;
+    }
+  }
+  logger->log(toSpd(level), "{}", line);
+}
+
+}  // namespace aksnode::log

@@ -1,0 +1,17 @@
+# aksnode_library(NAME DIR dir [DEPS ...]): a static library of every .cpp in DIR (globbed, so
+# adding a file needs no CMake edit), or an INTERFACE library while DIR has none yet.
+function(aksnode_library name)
+  cmake_parse_arguments(ARG "" "DIR" "DEPS;EXTRA" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${ARG_DIR}/*.cpp)
+  list(APPEND sources ${ARG_EXTRA})
+  if(sources)
+    add_library(${name} STATIC ${sources})
+    target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
+    target_link_libraries(${name} PUBLIC ${ARG_DEPS})
+    aksnode_add_warnings(${name})
+  else()
+    add_library(${name} INTERFACE)
+    target_include_directories(${name} INTERFACE ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
+    target_link_libraries(${name} INTERFACE ${ARG_DEPS})
+  endif()
+endfunction()

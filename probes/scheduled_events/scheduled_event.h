@@ -1,0 +1,48 @@
+#pragma once
+// The IMDS Scheduled Events document, as the agent understands it (FACTS.md, Microsoft Learn
+// "Scheduled Events for Linux VMs"). Produced by parser.h, tracked across polls by
+// event_tracker.h, turned into node actions by agent/engine.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/time_source.h"
+
+namespace aksnode {
+
+enum class EventType { Freeze, Reboot, Redeploy, Preempt, Terminate, Unknown };
+const char* toString(EventType t);
+EventType eventTypeFromString(const std::string& s);
+// Preempt and Terminate end the VM: nothing to undo afterwards.
+inline bool isFatal(EventType t) { return t == EventType::Preempt || t == EventType::Terminate; }
+
+enum class EventStatus { Scheduled, Started, Unknown };
+const char* toString(EventStatus s);
+
+struct ScheduledEvent {
+  std::string eventId;
+  EventType type = EventType::Unknown;
+  std::string typeName;  // as IMDS wrote it (kept for logs when Unknown)
+  std::string resourceType;
+  std::vector<std::string> resources;
+  EventStatus status = EventStatus::Unknown;
+  std::string statusName;
+  std::string notBeforeRaw;
+  // Parsed NotBefore; nullopt when empty (Started) or unreadable.
+  std::optional<SystemTime> notBefore;
+  // True when NotBefore was non-empty but could not be read: the event is treated as imminent.
+  bool notBeforeUnreadable = false;
+  std::string description;
+  std::string eventSource;
+  std::int64_t durationSeconds = -1;
+};
+
+struct ScheduledEventsDocument {
+  std::int64_t incarnation = 0;
+  std::vector<ScheduledEvent> events;
+  // Events skipped because they were malformed (missing EventId, wrong types): reported, never fatal.
+  std::vector<std::string> problems;
+};
+
+}  // namespace aksnode
