@@ -490,7 +490,10 @@ class FakeImdsState:
         self.stopping = threading.Event()
         self.default_vm_name = default_vm
         self.default_computer_name = computer_name
-        self.defaults = dict(DEFAULT_SETTINGS, **(settings or {}))
+        # Pristine copy: /fake/reset returns to the command-line settings even after
+        # PUT /fake/settings {"applyToAllVms": true} changed the defaults for new VMs.
+        self.initial_defaults = dict(DEFAULT_SETTINGS, **(settings or {}))
+        self.defaults = dict(self.initial_defaults)
         self.instance_kwargs = instance_kwargs or {}
         self.started_wall = time.time()
         self.reset_all()
@@ -501,6 +504,7 @@ class FakeImdsState:
         with self.lock:
             for fault in self._all_faults():
                 fault.cleared = True
+            self.defaults = dict(self.initial_defaults)
             self.vms: dict[str, Vm] = {}
             self.events: dict[str, Event] = {}
             self.server_faults: list[Fault] = []
