@@ -1,0 +1,571 @@
+"""HTTP front end: routing, auth, content negotiation, the Kubernetes API and the
+/fake/ control API. Business rules live in store/controller/seed; this module only
+translates HTTP to calls and results (or ApiError) back to HTTP.
+"""
+
+import json
+import socket
+import struct
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from . import events as evconv
+from . import resources, tables
+from .controller import Controller
+from .faults import Faults, RequestLog, request_info
+from .seed import KUBE_VERSION, Seeder
+from .store import NODES, PODS, Store
+from .util import ApiError, clone, dumps, success_status
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+class FakeCluster:
+    """Everything behind the HTTP layer, shared by all handler threads."""
+
+    def __init__(self, grace_scale=0.0, replacement_ready_ms=200, unschedulable_taint_ms=100, tokens=()):
+        self.store = Store()
+        self.controller = Controller(self.store, grace_scale, replacement_ready_ms, unschedulable_taint_ms)
+        self.seeder = Seeder(self.store, self.controller)
+        self.faults = Faults()
+        self.log = RequestLog()
+        self.tokens = set(tokens)
+        self.tokens_lock = threading.Lock()
+        self.store.reset()
+
+    def reset(self):
+        with self.store.lock:
+            self.controller.reset()
+            self.seeder.reset()
+            self.store.reset()
+        self.faults.clear()
+        self.log.clear()
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024  # ~100 agents connecting at once must not see refused connections
+
+    def __init__(self, addr, cluster, verbose=False):
+        self.cluster = cluster
+        self.verbose = verbose
+        super().__init__(addr, Handler)
+
+
+class _Reply(Exception):
+    """Short-circuit with a complete response (code, headers, body)."""
+
+    def __init__(self, code, body, headers=None):
+        super().__init__(code)
+        self.code, self.body, self.headers = code, body, headers or {}
+
+
+def _wants_table(accept):
+    return "as=Table" in (accept or "") and "meta.k8s.io" in (accept or "")
+
+
+def _strip_list_item(o):
+    # A real server's list items carry no kind/apiVersion; clients must not rely on them.
+    if "kind" in o or "apiVersion" in o:
+        o = {k: v for k, v in o.items() if k not in ("kind", "apiVersion")}
+    return o
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "fake-kube-apiserver/" + KUBE_VERSION
+    sys_version = ""
+
+    # ---- plumbing --------------------------------------------------------------------
+    def log_message(self, fmt, *args):
+        if self.server.verbose:
+            sys.stderr.write("fake-apiserver: %s - %s\n" % (self.address_string(), fmt % args))
+
+    def do_GET(self):
+        self._handle("GET")
+
+    def do_POST(self):
+        self._handle("POST")
+
+    def do_PUT(self):
+        self._handle("PUT")
+
+    def do_PATCH(self):
+        self._handle("PATCH")
+
+    def do_DELETE(self):
+        self._handle("DELETE")
+
+    def _read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks, total = [], 0
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                total += size
+                if total > MAX_BODY:
+                    raise ApiError(413, "RequestEntityTooLarge", "request entity too large")
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline(3)
+            return b"".join(chunks)
+        n = int(self.headers.get("Content-Length") or 0)
+        if n > MAX_BODY:
+            raise ApiError(413, "RequestEntityTooLarge", "request entity too large")
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _json_body(self, raw):
+        if not raw.strip():
+            raise ApiError.bad_request("the request body is empty")
+        try:
+            return json.loads(raw)
+        except ValueError as e:
+            raise ApiError.bad_request("error decoding JSON body: %s" % e)
+
+    def _send(self, code, body, headers=None):
+        headers = dict(headers or {})
+        if isinstance(body, (bytes, bytearray)):
+            data = bytes(body)
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        elif isinstance(body, str):
+            data = body.encode()
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+        else:
+            data = dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+        self.send_response(code)
+        headers.setdefault("Cache-Control", "no-cache, private")
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        return code
+
+    def _reset_connection(self, code, body):
+        """Send headers and half the body, then abort the TCP connection with RST."""
+        data = dumps(body).encode() if not isinstance(body, (bytes, str)) else (
+            body.encode() if isinstance(body, str) else body)
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.wfile.flush()
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close_connection = True
+        try:
+            self.connection.close()
+        except OSError:
+            pass
+
+    def _handle(self, method):
+        cluster = self.server.cluster
+        t_mono, t_wall = time.monotonic(), time.time()
+        url = urlsplit(self.path)
+        path, query = url.path, url.query
+        self.q = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        self.node_hint = ""
+        status = 0
+        try:
+            try:
+                raw = self._read_body()
+                if path.startswith("/fake/") or path == "/fake":
+                    code, body, headers = self._control(method, path, raw)
+                else:
+                    fault = cluster.faults.take(method, path, query)
+                    if fault is not None:
+                        if fault.delay:
+                            time.sleep(fault.delay)  # injected on purpose: the only sleep on a request thread
+                        if fault.reset:
+                            self._reset_connection(int(fault.status or 200), {"kind": "Status", "apiVersion": "v1",
+                                                                              "metadata": {}, "status": "Failure",
+                                                                              "message": "connection reset (injected)"})
+                            status = -1
+                            return
+                        if fault.status is not None:
+                            fcode, fheaders, fbody = fault.response()
+                            raise _Reply(fcode, fbody, fheaders)
+                    self._auth()
+                    code, body, headers = self._kube(method, path, raw)
+            except _Reply as r:
+                code, body, headers = r.code, r.body, r.headers
+            except ApiError as e:
+                code, body = e.code, e.status()
+                headers = {"Retry-After": str(e.retry_after)} if e.retry_after else {}
+            except Exception as e:  # a fake bug becomes a visible 500, never a hung client
+                import traceback
+                traceback.print_exc()
+                err = ApiError.internal("fake apiserver bug: %r" % e)
+                code, body, headers = err.code, err.status(), {}
+            status = self._send(code, body, headers)
+        except (BrokenPipeError, ConnectionResetError):
+            status = status or -1
+            self.close_connection = True
+        finally:
+            verb, resource, name = request_info(method, path, query)
+            cluster.log.add({"t": t_mono, "wall": t_wall, "durationMs": round((time.monotonic() - t_mono) * 1000, 3),
+                             "method": method, "path": path, "query": query,
+                             "contentType": self.headers.get("Content-Type", ""),
+                             "userAgent": self.headers.get("User-Agent", ""), "status": status,
+                             "verb": verb, "resource": resource, "name": name, "node": self.node_hint})
+
+    def _auth(self):
+        cluster = self.server.cluster
+        with cluster.tokens_lock:
+            tokens = set(cluster.tokens)
+        if not tokens:
+            return
+        h = self.headers.get("Authorization") or ""
+        if h.startswith("Bearer ") and h[7:].strip() in tokens:
+            return
+        raise ApiError.unauthorized()
+
+    # ---- Kubernetes API --------------------------------------------------------------
+    def _kube(self, method, path, raw):
+        parts = [p for p in path.split("/") if p]
+        if path in ("/healthz", "/livez", "/readyz"):
+            return 200, "ok", {}
+        if parts == ["version"]:
+            major, minor = KUBE_VERSION[1:].split(".")[:2]
+            return 200, {"major": major, "minor": minor, "gitVersion": KUBE_VERSION,
+                         "gitCommit": "fake0000000000000000000000000000000000", "gitTreeState": "clean",
+                         "buildDate": "2024-10-22T20:28:14Z", "goVersion": "go1.22.8", "compiler": "gc",
+                         "platform": "linux/amd64"}, {}
+        # Discovery: always the plain (legacy) documents with Content-Type application/json;
+        # client-go falls back from aggregated discovery when it sees that content type.
+        if parts == ["api"]:
+            return 200, {"kind": "APIVersions", "versions": ["v1"],
+                         "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
+                                                         "serverAddress": "%s:%d" % self.server.server_address}]}, {}
+        if parts == ["apis"]:
+            return 200, resources.api_group_list(), {}
+        if len(parts) == 2 and parts[0] == "apis":
+            g = resources.api_group(parts[1])
+            if g is None:
+                raise ApiError.path_not_found()
+            return 200, g, {}
+        if len(parts) == 2 and parts[0] == "api" and parts[1] == "v1":
+            return 200, resources.resource_list("", "v1"), {}
+        if len(parts) == 3 and parts[0] == "apis" and (parts[1], parts[2]) in {
+                (r.group, r.version) for r in resources.RESOURCES}:
+            return 200, resources.resource_list(parts[1], parts[2]), {}
+
+        if len(parts) < 3 or parts[0] not in ("api", "apis"):
+            raise ApiError.path_not_found()
+        if parts[0] == "api":
+            group, version, rest = "", parts[1], parts[2:]
+        else:
+            if len(parts) < 4:
+                raise ApiError.path_not_found()
+            group, version, rest = parts[1], parts[2], parts[3:]
+        ns = ""
+        if rest[0] == "namespaces" and len(rest) >= 3 and not (len(rest) == 3 and rest[2] in ("status", "finalize")):
+            ns, rest = rest[1], rest[2:]
+        if len(rest) > 3:
+            raise ApiError.path_not_found()
+        plural = rest[0]
+        name = rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+        res = resources.BY_PATH.get((group, version, plural))
+        if res is None or (ns and not res.namespaced):
+            raise ApiError.path_not_found()
+        if name and res.namespaced and not ns:
+            raise ApiError.path_not_found()
+        if sub and sub not in res.subresources:
+            raise ApiError.path_not_found()
+        dry_run = self.q.get("dryRun") == "All"
+        store = self.server.cluster.store
+        ctrl = self.server.cluster.controller
+        self._note_node(res, ns, name)
+
+        if method == "GET":
+            if self.q.get("watch") in ("true", "1"):
+                raise ApiError.method_not_allowed("watch")  # polling only: keeps the fake simple and honest
+            if not name:
+                return self._list(res, ns)
+            if sub and sub != "status":
+                raise ApiError.method_not_allowed(method)
+            obj = store.get(res, ns, name)
+            return 200, self._render_one(res, obj), {}
+
+        if method == "POST":
+            if sub == "eviction" and name:
+                code, body = ctrl.evict(ns, name, self._json_body(raw), dry_run)
+                return code, body, {}
+            if name:
+                raise ApiError.method_not_allowed(method)
+            body = self._json_body(raw)
+            if res.storage == resources.CORE_EVENTS and res.group == "events.k8s.io":
+                body = evconv.events_to_core(body)
+            obj = store.create(res, ns, body, dry_run)
+            if res.storage == PODS and not dry_run:
+                self._maybe_schedule_created_pod(obj)
+                obj = store.get(res, ns, obj["metadata"]["name"])
+            return 201, self._render_one(res, obj, table=False), {}
+
+        if not name:
+            raise ApiError.method_not_allowed(method)
+
+        if method == "PUT":
+            body = self._json_body(raw)
+            if res.group == "events.k8s.io":
+                body = evconv.events_to_core(body)
+            obj = store.update(res, ns, name, body, sub or None, dry_run)
+            return 200, self._render_one(res, obj, table=False), {}
+
+        if method == "PATCH":
+            ct = self.headers.get("Content-Type")
+            ctype = (ct or "").split(";")[0].strip().lower()
+            if ctype not in ("application/strategic-merge-patch+json", "application/merge-patch+json",
+                             "application/json-patch+json"):
+                raise ApiError.unsupported_media(ctype)
+            if ctype == "application/strategic-merge-patch+json" and res.group == "events.k8s.io":
+                raise ApiError.unsupported_media(ctype)
+            obj = store.patch(res, ns, name, ct, self._json_body(raw), sub or None, dry_run)
+            return 200, self._render_one(res, obj, table=False), {}
+
+        if method == "DELETE":
+            opts = self._json_body(raw) if raw.strip() else {}
+            if not isinstance(opts, dict):
+                raise ApiError.bad_request("DeleteOptions must be an object")
+            grace = opts.get("gracePeriodSeconds")
+            if "gracePeriodSeconds" in self.q:
+                try:
+                    grace = int(self.q["gracePeriodSeconds"])
+                except ValueError:
+                    raise ApiError.bad_request("gracePeriodSeconds must be an integer")
+            dry_run = dry_run or bool(opts.get("dryRun"))
+            if res.storage == PODS:
+                obj = ctrl.delete_pod(ns, name, grace, opts.get("preconditions"), dry_run)
+                return 200, self._render_one(res, obj, table=False), {}
+            old = store.get(res, ns, name)
+            pre = opts.get("preconditions") or {}
+            if pre.get("uid") and pre["uid"] != old["metadata"].get("uid"):
+                raise ApiError.conflict(res.plural, name, res.group, "Precondition failed: UID in precondition: %s, "
+                                        "UID in object meta: %s" % (pre["uid"], old["metadata"].get("uid")))
+            store.delete(res, ns, name, dry_run)
+            st = success_status(200)
+            st["details"] = {"name": name, "kind": res.plural, "uid": old["metadata"].get("uid")}
+            if res.group:
+                st["details"]["group"] = res.group
+            return 200, st, {}
+
+        raise ApiError.method_not_allowed(method)
+
+    def _note_node(self, res, ns, name):
+        """Attribute the request to a node for /fake/stats."""
+        if res.storage == NODES and name:
+            self.node_hint = name
+        elif res.storage == PODS:
+            fs = self.q.get("fieldSelector") or ""
+            for term in fs.split(","):
+                if term.startswith("spec.nodeName="):
+                    self.node_hint = term.split("=", 1)[1]
+            if name and not self.node_hint:
+                p = self.server.cluster.store.raw(PODS, ns, name)
+                if p is not None:
+                    self.node_hint = (p.get("spec") or {}).get("nodeName", "")
+
+    def _maybe_schedule_created_pod(self, obj):
+        """A pod created through the API without a status gets 'started' by the fake kubelet."""
+        ctrl = self.server.cluster.controller
+        st = obj.get("status") or {}
+        if st.get("phase"):
+            return
+        with ctrl.store.lock:
+            cur = ctrl.store.raw(PODS, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            p = clone(cur)
+            node = (p.get("spec") or {}).get("nodeName") or ctrl.pick_node(p)
+            p["status"] = ctrl.fresh_pod(p, p["metadata"]["name"], node)["status"]
+            if node:
+                p["spec"]["nodeName"] = node
+            ctrl.store.put(PODS, p)
+            if node:
+                ctrl.start_pod(p["metadata"]["namespace"], p["metadata"]["name"], p["metadata"]["uid"])
+            else:
+                ctrl.pending.add("%s/%s" % (p["metadata"]["namespace"], p["metadata"]["name"]))
+
+    def _view(self, res, obj):
+        if res.group == "events.k8s.io":
+            return evconv.core_to_events(obj)
+        return obj
+
+    def _render_one(self, res, obj, table=True):
+        obj = self._view(res, obj)
+        if table and _wants_table(self.headers.get("Accept")):
+            return tables.render(res.table, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")},
+                                 self.q.get("includeObject") or "Metadata")
+        return obj
+
+    def _list(self, res, ns):
+        try:
+            limit = int(self.q.get("limit") or 0)
+        except ValueError:
+            raise ApiError.bad_request("limit must be an integer")
+        items, meta = self.server.cluster.store.list(res, ns, self.q.get("labelSelector", ""),
+                                                     self.q.get("fieldSelector", ""), max(0, limit),
+                                                     self.q.get("continue", ""))
+        items = [self._view(res, o) for o in items]
+        if _wants_table(self.headers.get("Accept")):
+            return 200, tables.render(res.table, items, meta, self.q.get("includeObject") or "Metadata"), {}
+        return 200, {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": meta,
+                     "items": [_strip_list_item(o) for o in items]}, {}
+
+    # ---- /fake/ control API ----------------------------------------------------------
+    def _control(self, method, path, raw):
+        cluster = self.server.cluster
+        store = cluster.store
+        ctrl = cluster.controller
+        what = path[len("/fake/"):].strip("/")
+        body = self._json_body(raw) if raw.strip() else None
+
+        if what == "seed" and method == "POST":
+            specs = body if isinstance(body, list) else [body]
+            out = [cluster.seeder.seed(s) for s in specs]
+            return 200, out if isinstance(body, list) else out[0], {}
+
+        if what == "objects":
+            if method == "POST":
+                objs = body.get("items") if isinstance(body, dict) and "items" in body else body
+                objs = objs if isinstance(objs, list) else [objs]
+                return 200, {"items": [self._upsert(o) for o in objs]}, {}
+            res = self._res_for_kind(self.q.get("kind") or "")
+            if method == "GET":
+                with store.lock:
+                    if res.storage == PODS and self.q.get("node"):
+                        items = sorted(store.pods_on_node(self.q["node"]),
+                                       key=lambda o: (o["metadata"].get("namespace"), o["metadata"]["name"]))
+                    else:
+                        items = store.all(res.storage)
+                    if self.q.get("namespace"):
+                        items = [o for o in items if o["metadata"].get("namespace") == self.q["namespace"]]
+                    if self.q.get("name"):
+                        items = [o for o in items if o["metadata"].get("name") == self.q["name"]]
+                    items = [store.decorate(res.storage, o) for o in items]
+                return 200, {"kind": res.kind + "List", "resourceVersion": str(store.rv), "items": items}, {}
+            if method == "DELETE":
+                name = self.q.get("name") or ""
+                with store.lock:
+                    old = store.remove(res.storage, self.q.get("namespace", ""), name,
+                                       notify=self.q.get("controllers") in ("true", "1"))
+                if old is None:
+                    raise ApiError.not_found(res.plural, name, res.group)
+                return 200, {"deleted": old["metadata"]["name"], "resourceVersion": str(store.rv)}, {}
+
+        if what == "faults":
+            if method == "POST":
+                return 200, {"faults": cluster.faults.add(body)}, {}
+            if method == "GET":
+                return 200, {"faults": cluster.faults.list()}, {}
+            if method == "DELETE":
+                fid = self.q.get("id")
+                cluster.faults.clear(int(fid) if fid else None)
+                return 200, {"faults": cluster.faults.list()}, {}
+
+        if what == "requests":
+            if method == "GET":
+                try:
+                    since = int(self.q.get("since") or 0)
+                    limit = int(self.q.get("limit") or 0) or None
+                except ValueError:
+                    raise ApiError.bad_request("since and limit are integers")
+                items = cluster.log.since(since, limit, self.q.get("method"), self.q.get("path"))
+                return 200, {"last": cluster.log.seq, "items": items}, {}
+            if method == "DELETE":
+                cluster.log.clear()
+                return 200, {"last": cluster.log.seq}, {}
+
+        if what == "stats" and method == "GET":
+            return 200, cluster.log.snapshot_stats(), {}
+
+        if what == "reset" and method == "POST":
+            cluster.reset()
+            return 200, {"reset": True, "resourceVersion": str(store.rv)}, {}
+
+        if what == "tokens":
+            if method == "POST":
+                toks = (body or {}).get("tokens")
+                if not isinstance(toks, list) or not all(isinstance(t, str) for t in toks):
+                    raise ApiError.bad_request('tokens: expected {"tokens": ["..."]}')
+                with cluster.tokens_lock:
+                    cluster.tokens = set(toks)
+            with cluster.tokens_lock:
+                return 200, {"authRequired": bool(cluster.tokens), "count": len(cluster.tokens)}, {}
+
+        if what == "config":
+            if method == "POST":
+                b = body or {}
+                if "graceScale" in b:
+                    ctrl.grace_scale = float(b["graceScale"])
+                if "replacementReadyMs" in b:
+                    ctrl.replacement_ready_ms = float(b["replacementReadyMs"])
+                if "unschedulableTaintMs" in b:
+                    ctrl.unschedulable_taint_ms = float(b["unschedulableTaintMs"])
+            return 200, {"graceScale": ctrl.grace_scale, "replacementReadyMs": ctrl.replacement_ready_ms,
+                         "unschedulableTaintMs": ctrl.unschedulable_taint_ms}, {}
+
+        if what == "health" and method == "GET":
+            return 200, {"ok": True, "resourceVersion": str(store.rv), "timersPending": ctrl.timers.pending(),
+                         "pendingPods": len(ctrl.pending)}, {}
+
+        raise ApiError.path_not_found()
+
+    def _res_for_kind(self, kind):
+        res = resources.BY_KIND.get(kind.lower())
+        if res is None:
+            raise ApiError.bad_request("unknown kind %r (use e.g. node, pod, pdb, daemonset, event)" % kind)
+        return res
+
+    def _upsert(self, obj):
+        """Create or replace any object as given (status included); controllers are told."""
+        if not isinstance(obj, dict) or not isinstance(obj.get("metadata"), dict):
+            raise ApiError.bad_request("objects need kind and metadata")
+        api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
+        res = None
+        for r in resources.RESOURCES:
+            if r.kind == kind and r.api_version == api_version:
+                res = r
+                break
+        res = res or self._res_for_kind(kind)
+        if res.group == "events.k8s.io":
+            obj = evconv.events_to_core(obj)
+            res = resources.BY_PATH[("", "v1", "events")]
+        store = self.server.cluster.store
+        with store.lock:
+            meta = obj["metadata"]
+            ns = (meta.get("namespace") or "default") if res.namespaced else ""
+            old = store.raw(res.storage, ns, meta.get("name", ""))
+            if old is None:
+                created = store.create(res, ns, obj)
+                if res.storage == PODS:
+                    self._maybe_schedule_created_pod(created)
+                return store.get(res, ns, created["metadata"]["name"])
+            new = clone(obj)
+            new["metadata"]["namespace"] = ns if ns else None
+            if not ns:
+                new["metadata"].pop("namespace")
+            for f in ("uid", "creationTimestamp"):
+                new["metadata"].setdefault(f, old["metadata"].get(f))
+            new.setdefault("apiVersion", res.api_version)
+            new.setdefault("kind", res.kind)
+            store.put(res.storage, new)
+            return store.get(res, ns, meta["name"])
+
+
+def make_server(host="127.0.0.1", port=0, grace_scale=0.0, replacement_ready_ms=200, unschedulable_taint_ms=100,
+                tokens=(), verbose=False):
+    cluster = FakeCluster(grace_scale, replacement_ready_ms, unschedulable_taint_ms, tokens)
+    return Server((host, port), cluster, verbose)
