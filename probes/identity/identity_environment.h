@@ -1,0 +1,35 @@
+#pragma once
+// The four variables the Azure Workload Identity webhook injects, checked against the
+// `identity:` configuration. Missing variables mean the webhook did not mutate the pod
+// (no azure.workload.identity/use label, a kube-system pod, webhook down); a variable that
+// disagrees with the config means the agent would check a different identity than the
+// SDKs in the pod use.
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "agent/config/config.h"
+
+namespace aksnode::identity {
+
+// Looks up one environment variable; std::nullopt when unset. Injected so tests need no
+// setenv and the check stays a pure function.
+using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
+
+// getenv(3), read at each call.
+EnvLookup processEnvironment();
+
+struct IdentityEnvironment {
+  // Effective values: the config's when set, else the environment's.
+  std::string tokenFile;
+  std::string clientId;
+  std::string tenantId;
+  std::string authorityHost;  // always ends with '/'
+  // "" when consistent; otherwise why not (names variables and config keys, no secrets).
+  std::string problem;
+  bool ok() const { return problem.empty(); }
+};
+
+IdentityEnvironment inspectEnvironment(const IdentityConfig& config, const EnvLookup& env);
+
+}  // namespace aksnode::identity
