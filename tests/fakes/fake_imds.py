@@ -1450,8 +1450,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     n = len(vm.requests)
                     vm.requests.clear()
                     return 200, {"deleted": n}
-                if method == "GET":
-                    entries = list(vm.requests)
+                if method != "GET":
+                    raise ApiError(405, f"{method} /fake/requests not supported")
+                entries = list(vm.requests)
             since = float(query["since"][0]) if "since" in query else None
             endpoint = query.get("endpoint", [None])[0]
             if since is not None:
