@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agent/time_source.h"
@@ -12,13 +13,18 @@
 namespace aksnode {
 
 enum class EventType { Freeze, Reboot, Redeploy, Preempt, Terminate, Unknown };
+// The IMDS spelling ("Preempt"); "Unknown" for Unknown.
 const char* toString(EventType t);
-EventType eventTypeFromString(const std::string& s);
+// Case-insensitive ("preempt" is a Preempt: missing an eviction over letter case would be the
+// worse mistake); anything else is Unknown.
+EventType eventTypeFromString(std::string_view s);
 // Preempt and Terminate end the VM: nothing to undo afterwards.
 inline bool isFatal(EventType t) { return t == EventType::Preempt || t == EventType::Terminate; }
 
 enum class EventStatus { Scheduled, Started, Unknown };
 const char* toString(EventStatus s);
+// Case-insensitive; anything else (there is no "Completed": a finished event disappears) is Unknown.
+EventStatus eventStatusFromString(std::string_view s);
 
 struct ScheduledEvent {
   std::string eventId;
@@ -36,6 +42,8 @@ struct ScheduledEvent {
   std::string description;
   std::string eventSource;
   std::int64_t durationSeconds = -1;
+
+  friend bool operator==(const ScheduledEvent&, const ScheduledEvent&) = default;
 };
 
 struct ScheduledEventsDocument {
@@ -43,6 +51,9 @@ struct ScheduledEventsDocument {
   std::vector<ScheduledEvent> events;
   // Events skipped because they were malformed (missing EventId, wrong types): reported, never fatal.
   std::vector<std::string> problems;
+  // Oddities in events that were kept (an auxiliary field of the wrong type, an unreadable
+  // NotBefore, an unknown EventStatus): for the log only.
+  std::vector<std::string> warnings;
 };
 
 }  // namespace aksnode

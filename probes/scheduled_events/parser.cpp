@@ -1,0 +1,269 @@
+#include "probes/scheduled_events/parser.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/parse_options.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <cstdint>
+#include <limits>
+#include <new>
+#include <unordered_set>
+
+#include "probes/scheduled_events/http_date.h"
+#include "probes/scheduled_events/json_fields.h"
+
+namespace aksnode {
+namespace {
+
+namespace json = boost::json;
+using json_fields::kindName;
+
+std::optional<std::int64_t> asInteger(const json::value& v) {
+  if (v.is_int64()) return v.get_int64();
+  if (v.is_uint64() && v.get_uint64() <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return static_cast<std::int64_t>(v.get_uint64());
+  }
+  return std::nullopt;
+}
+
+std::string quoted(std::string_view s) {
+  constexpr std::size_t kMax = 80;
+  std::string out = "\"";
+  out.append(s.substr(0, kMax));
+  if (s.size() > kMax) out.append("...");
+  out.append("\"");
+  return out;
+}
+
+// Parses one element of Events. Returns the event, or nullopt with `problem` set (skipped).
+// Non-fatal oddities go to `warnings`.
+class EventReader {
+ public:
+  EventReader(std::size_t index, std::vector<std::string>& warnings)
+      : index_(index), warnings_(warnings) {}
+
+  std::optional<ScheduledEvent> read(const json::value& element, std::string& problem) {
+    if (!element.is_object()) {
+      problem = where() + ": not an object but " + kindName(element);
+      return std::nullopt;
+    }
+    const json::object& o = element.get_object();
+    ScheduledEvent e;
+
+    // --- required, the event is skipped without them -----------------------------------
+    const auto id = json_fields::find(o, "EventId");
+    if (!id.value) {
+      problem = where() + (id.ambiguous ? ": EventId is ambiguous (keys differing only in case)"
+                                        : ": EventId is missing");
+      return std::nullopt;
+    }
+    if (!id.value->is_string()) {
+      problem = where() + ": EventId is not a string but " + kindName(*id.value);
+      return std::nullopt;
+    }
+    e.eventId = std::string(id.value->get_string());
+    if (e.eventId.empty()) {
+      problem = where() + ": EventId is empty";
+      return std::nullopt;
+    }
+    if (e.eventId.size() > kMaxEventIdLength) {
+      problem = where() + ": EventId is longer than " + std::to_string(kMaxEventIdLength) + " bytes";
+      return std::nullopt;
+    }
+    idForMessages_ = e.eventId;
+
+    const auto type = json_fields::find(o, "EventType");
+    if (!type.value || !type.value->is_string()) {
+      problem = where() + ": EventType is " + describeBad(type);
+      return std::nullopt;
+    }
+    e.typeName = std::string(type.value->get_string());
+    e.type = eventTypeFromString(e.typeName);  // Unknown is kept; the tracker ignores it
+
+    const auto resources = json_fields::find(o, "Resources");
+    if (!resources.value || !resources.value->is_array()) {
+      problem = where() + ": Resources is " + describeBad(resources, "an array");
+      return std::nullopt;
+    }
+    for (const json::value& r : resources.value->get_array()) {
+      if (!r.is_string()) {
+        problem = where() + ": Resources holds a " + kindName(r) + ", not only strings";
+        return std::nullopt;
+      }
+      e.resources.emplace_back(r.get_string());
+    }
+
+    // --- kept whatever they say ----------------------------------------------------------
+    const auto status = json_fields::find(o, "EventStatus");
+    if (status.value && status.value->is_string()) {
+      e.statusName = std::string(status.value->get_string());
+      e.status = eventStatusFromString(e.statusName);
+      if (e.status == EventStatus::Unknown) {
+        warn("EventStatus " + quoted(e.statusName) + " is not Scheduled or Started");
+      }
+    } else {
+      warn("EventStatus is " + describeBad(status) + "; status Unknown");
+    }
+
+    readNotBefore(o, e);
+    e.resourceType = optionalString(o, "ResourceType");
+    e.description = optionalString(o, "Description");
+    e.eventSource = optionalString(o, "EventSource");
+
+    const auto duration = json_fields::find(o, "DurationInSeconds");
+    if (duration.value && !duration.value->is_null()) {
+      if (auto n = asInteger(*duration.value)) {
+        e.durationSeconds = *n;
+      } else {
+        warn("DurationInSeconds is not an integer but " + std::string(kindName(*duration.value)) +
+             "; using -1");
+      }
+    }
+    return e;
+  }
+
+ private:
+  std::string where() const {
+    std::string w = "Events[" + std::to_string(index_) + "]";
+    if (!idForMessages_.empty()) w += " (EventId " + quoted(idForMessages_) + ")";
+    return w;
+  }
+  void warn(const std::string& what) { warnings_.push_back(where() + ": " + what); }
+
+  static std::string describeBad(const json_fields::Lookup& l, const char* expected = "a string") {
+    if (l.ambiguous) return "ambiguous (keys differing only in case)";
+    if (!l.value) return "missing";
+    return std::string("not ") + expected + " but " + kindName(*l.value);
+  }
+
+  std::string optionalString(const json::object& o, std::string_view key) {
+    const auto l = json_fields::find(o, key);
+    if (!l.value || l.value->is_null()) return {};
+    if (l.value->is_string()) return std::string(l.value->get_string());
+    warn(std::string(key) + " is not a string but " + kindName(*l.value) + "; ignored");
+    return {};
+  }
+
+  // "" (normal once Started), absent or null: no NotBefore. Anything unreadable: kept, flagged,
+  // and the tracker treats the event as imminent.
+  void readNotBefore(const json::object& o, ScheduledEvent& e) {
+    const auto l = json_fields::find(o, "NotBefore");
+    if (!l.value || l.value->is_null()) {
+      if (l.ambiguous) {
+        e.notBeforeUnreadable = true;
+        warn("NotBefore is ambiguous (keys differing only in case); treated as imminent");
+      }
+      return;
+    }
+    if (!l.value->is_string()) {
+      e.notBeforeRaw = json::serialize(*l.value).substr(0, 80);
+      e.notBeforeUnreadable = true;
+      warn("NotBefore is not a string but " + std::string(kindName(*l.value)) +
+           "; treated as imminent");
+      return;
+    }
+    e.notBeforeRaw = std::string(l.value->get_string());
+    if (e.notBeforeRaw.find_first_not_of(" \t") == std::string::npos) {
+      e.notBeforeRaw.clear();
+      return;
+    }
+    e.notBefore = parseHttpDate(e.notBeforeRaw);
+    if (!e.notBefore) {
+      e.notBeforeUnreadable = true;
+      warn("NotBefore " + quoted(e.notBeforeRaw) + " is not a date; treated as imminent");
+    }
+  }
+
+  std::size_t index_;
+  std::vector<std::string>& warnings_;
+  std::string idForMessages_;
+};
+
+ParseResult failure(std::string message) {
+  ParseResult r;
+  r.error = std::move(message);
+  return r;
+}
+
+ParseResult parseDocument(std::string_view body) {
+  if (body.size() > kMaxImdsBodyBytes) {
+    return failure("body of " + std::to_string(body.size()) + " bytes is over the " +
+                   std::to_string(kMaxImdsBodyBytes) + "-byte limit");
+  }
+  json::parse_options options;
+  options.max_depth = kMaxImdsJsonDepth;  // strict JSON otherwise: no comments, no trailing commas
+  unsigned char buffer[4096];
+  json::monotonic_resource arena(buffer, sizeof buffer);
+  boost::system::error_code ec;
+  const json::value root = json::parse(json::string_view(body.data(), body.size()), ec, &arena, options);
+  if (ec) return failure("not JSON: " + ec.message());
+  if (!root.is_object()) return failure(std::string("not a JSON object but ") + kindName(root));
+  const json::object& o = root.get_object();
+
+  ScheduledEventsDocument doc;
+  const auto incarnation = json_fields::find(o, "DocumentIncarnation");
+  if (!incarnation.value) {
+    return failure(incarnation.ambiguous ? "DocumentIncarnation is ambiguous (keys differing only in case)"
+                                         : "DocumentIncarnation is missing");
+  }
+  const auto n = asInteger(*incarnation.value);
+  if (!n) {
+    return failure(std::string("DocumentIncarnation is not an integer but ") +
+                   (incarnation.value->is_number() ? "a non-integral number" : kindName(*incarnation.value)));
+  }
+  doc.incarnation = *n;
+
+  const auto events = json_fields::find(o, "Events");
+  if (!events.value) {
+    return failure(events.ambiguous ? "Events is ambiguous (keys differing only in case)"
+                                    : "Events is missing");
+  }
+  if (!events.value->is_array()) {
+    return failure(std::string("Events is not an array but ") + kindName(*events.value));
+  }
+  const json::array& list = events.value->get_array();
+  doc.events.reserve(list.size());
+  std::unordered_set<std::string> ids;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    EventReader reader(i, doc.warnings);
+    std::string problem;
+    auto event = reader.read(list[i], problem);
+    if (!event) {
+      doc.problems.push_back(std::move(problem));
+      continue;
+    }
+    if (!ids.insert(event->eventId).second) {
+      // Two events with one id: keep the first, never guess which one is right.
+      doc.problems.push_back("Events[" + std::to_string(i) + "] (EventId " + quoted(event->eventId) +
+                             "): repeats an EventId seen earlier in the document; skipped");
+      continue;
+    }
+    doc.events.push_back(std::move(*event));
+  }
+  ParseResult r;
+  r.document = std::move(doc);
+  return r;
+}
+
+}  // namespace
+
+ParseResult parseScheduledEvents(std::string_view body) {
+  try {
+    return parseDocument(body);
+  } catch (const std::bad_alloc&) {
+    return failure("out of memory while parsing");
+  } catch (const std::exception& e) {
+    return failure(std::string("unexpected parser failure: ") + e.what());
+  }
+}
+
+std::string serializeStartRequests(const std::vector<std::string>& eventIds) {
+  json::array requests;
+  for (const auto& id : eventIds) requests.push_back(json::object{{"EventId", id}});
+  return json::serialize(json::object{{"StartRequests", std::move(requests)}});
+}
+
+}  // namespace aksnode

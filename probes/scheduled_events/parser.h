@@ -1,0 +1,50 @@
+#pragma once
+// Reading the body of GET /metadata/scheduledevents into a ScheduledEventsDocument.
+//
+// Two levels of trouble, handled differently on purpose:
+//  * the document itself is unusable (too big, not JSON, not an object, DocumentIncarnation
+//    missing or not an integer, Events missing or not an array): an error, the poller counts
+//    `bad_response` and keeps the events it already knows;
+//  * one event is unusable (EventId missing, not a string or empty; EventType not a string;
+//    Resources not an array of strings; a repeated EventId): that event alone is skipped and
+//    described in `problems`, the rest of the document is used.
+// What is never a reason to drop an event: an unknown EventType (kept as Unknown, reported and
+// ignored for action by the tracker), an unreadable NotBefore (kept with notBeforeUnreadable,
+// treated as imminent), an unknown or missing EventStatus (kept as Unknown), an auxiliary field
+// (ResourceType, Description, EventSource, DurationInSeconds) of the wrong type (kept with its
+// default, noted in `warnings`). Unknown extra keys are ignored.
+//
+// Keys: IMDS writes PascalCase and that exact spelling is looked up first; a key that differs
+// only in case ("eventId") is accepted when it is the only such key, so a differently-cased
+// producer (a mock, a proxy) cannot hide an eviction. Duplicate keys: the last one wins
+// (Boost.JSON). Pure function: no I/O, no clock, never throws.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probes/scheduled_events/scheduled_event.h"
+
+namespace aksnode {
+
+// CONTRACT.md section 6: bodies over 1 MiB are refused.
+inline constexpr std::size_t kMaxImdsBodyBytes = std::size_t{1} << 20;
+// The schema is 4 levels deep; unknown extra fields may nest a little, nothing needs more.
+inline constexpr std::size_t kMaxImdsJsonDepth = 32;
+// An EventId is a GUID; anything much longer is not an id (and would flood the logs).
+inline constexpr std::size_t kMaxEventIdLength = 256;
+
+struct ParseResult {
+  std::optional<ScheduledEventsDocument> document;  // set on success
+  std::string error;                                // why not, when document is empty
+  bool ok() const { return document.has_value(); }
+};
+
+ParseResult parseScheduledEvents(std::string_view body);
+
+// The body of the acknowledgement POST: {"StartRequests":[{"EventId":"..."}, ...]}.
+// (The lead's IMDS client sends it; kept here so the JSON shape lives beside the parser.)
+std::string serializeStartRequests(const std::vector<std::string>& eventIds);
+
+}  // namespace aksnode
