@@ -27,12 +27,16 @@ struct ImdsConfig {
       {"Reboot", EventAction::Drain},  {"Redeploy", EventAction::Drain},
       {"Freeze", EventAction::Notify}};
   std::vector<std::string> acknowledgeAfterDrain;
+
+  bool operator==(const ImdsConfig&) const = default;
 };
 
 struct KubernetesConfig {
   std::string kubeconfig;  // "" = in-cluster service account
   double qps = 100;
   int burst = 300;
+
+  bool operator==(const KubernetesConfig&) const = default;
 };
 
 struct DrainConfig {
@@ -46,10 +50,14 @@ struct DrainConfig {
   bool taint = true;
   bool outOfServiceTaintAfterDrain = false;
   bool uncordonWhenEventEnds = true;
+
+  bool operator==(const DrainConfig&) const = default;
 };
 
 struct ConditionsConfig {
   bool enabled = true;
+
+  bool operator==(const ConditionsConfig&) const = default;
 };
 
 struct DiskConfig {
@@ -59,6 +67,11 @@ struct DiskConfig {
   bool writeProbe = true;
   Duration maxProbeLatency{500};
   bool taintWhenUnhealthy = false;
+  // Extension: a path that exists but is not a mount point is unhealthy (NotMounted) only when
+  // set; on kind/dev machines /mnt is often a plain directory of the root filesystem.
+  bool requireMountPoint = false;
+
+  bool operator==(const DiskConfig&) const = default;
 };
 
 struct CacheConfig {
@@ -66,17 +79,23 @@ struct CacheConfig {
   std::optional<std::uint64_t> maxUsedBytes;  // unset = no quota
   bool writeProbe = true;
   bool taintWhenUnhealthy = false;
+
+  bool operator==(const CacheConfig&) const = default;
 };
 
 struct IdentityExchangeConfig {
   bool enabled = false;
   std::string scope = "https://storage.azure.com/.default";
   Duration interval{300'000};
+
+  bool operator==(const IdentityExchangeConfig&) const = default;
 };
 
 struct IdentityPodScanConfig {
   bool enabled = false;
   Duration interval{300'000};
+
+  bool operator==(const IdentityPodScanConfig&) const = default;
 };
 
 struct IdentityConfig {
@@ -93,10 +112,14 @@ struct IdentityConfig {
   bool verifySignature = false;
   IdentityExchangeConfig exchange;
   IdentityPodScanConfig podScan;
+
+  bool operator==(const IdentityConfig&) const = default;
 };
 
 struct MetricsConfig {
   std::string address = "0.0.0.0:9810";
+
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 struct Config {
@@ -112,6 +135,8 @@ struct Config {
   int healthThreshold = 2;
   IdentityConfig identity;
   MetricsConfig metrics;
+
+  bool operator==(const Config&) const = default;
 };
 
 const char* toString(EventAction action);

@@ -1,0 +1,156 @@
+#include "agent/config/validators.h"
+
+#include <boost/url/ipv4_address.hpp>
+#include <boost/url/ipv6_address.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+#include <vector>
+
+#include "agent/config/quote.h"
+
+namespace aksnode {
+namespace {
+
+bool isLower(char c) { return c >= 'a' && c <= 'z'; }
+bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// One RFC 1123 label: 1..63 of [A-Za-z0-9-] (lowercase only when lowercaseOnly), no '-' at
+// either end.
+bool isLabel(std::string_view label, bool lowercaseOnly) {
+  if (label.empty() || label.size() > 63) return false;
+  if (label.front() == '-' || label.back() == '-') return false;
+  for (char c : label) {
+    const bool ok = isLower(c) || isDigit(c) || c == '-' || (!lowercaseOnly && isUpper(c));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool isDottedName(std::string_view text, bool lowercaseOnly) {
+  if (text.empty() || text.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = text.find('.', start);
+    const std::string_view label = text.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (!isLabel(label, lowercaseOnly)) return false;
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+// Decimal 0..65535 without sign or spaces.
+std::optional<std::uint16_t> parsePort(std::string_view text) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  unsigned value = 0;
+  for (char c : text) {
+    if (!isDigit(c)) return std::nullopt;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(value);
+}
+
+}  // namespace
+
+bool isHostName(std::string_view text) { return isDottedName(text, false); }
+bool isDnsSubdomain(std::string_view text) { return isDottedName(text, true); }
+bool isDnsLabel(std::string_view text) { return isLabel(text, true); }
+
+ParseResult<HostPort> parseHostPort(std::string_view text) {
+  using Result = ParseResult<HostPort>;
+  const std::string expected =
+      "expected host:port like 0.0.0.0:9810 or [::]:9810 (port 0 to 65535), got " +
+      quoteForMessage(text);
+  HostPort out;
+  std::string_view portText;
+  if (text.starts_with('[')) {
+    const std::size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return Result::failure(expected);
+    }
+    const std::string_view address = text.substr(1, close - 1);
+    if (!boost::urls::parse_ipv6_address(address)) {
+      return Result::failure(expected + " (not an IPv6 address in the brackets)");
+    }
+    out.host = std::string(address);
+    portText = text.substr(close + 2);
+  } else {
+    const std::size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return Result::failure(expected);
+    const std::string_view host = text.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) {
+      return Result::failure(expected + " (write IPv6 addresses in brackets)");
+    }
+    // Dotted digits must be a real IPv4 address; anything else must be a host name.
+    const bool ipv4 = static_cast<bool>(boost::urls::parse_ipv4_address(host));
+    if (!ipv4 && !isHostName(host)) return Result::failure(expected + " (bad host)");
+    if (!ipv4 && host.find_first_not_of("0123456789.") == std::string_view::npos) {
+      return Result::failure(expected + " (bad IPv4 address)");
+    }
+    out.host = std::string(host);
+    portText = text.substr(colon + 1);
+  }
+  const std::optional<std::uint16_t> port = parsePort(portText);
+  if (!port) return Result::failure(expected + " (bad port)");
+  out.port = *port;
+  return Result::success(std::move(out));
+}
+
+std::optional<std::string> checkHttpUrl(std::string_view text, HttpUrlRules rules) {
+  const auto parsed = boost::urls::parse_absolute_uri(text);
+  if (!parsed) return "not a URL";
+  const boost::urls::url_view url = *parsed;
+  if (url.scheme_id() != boost::urls::scheme::http && url.scheme_id() != boost::urls::scheme::https) {
+    return "the scheme must be http or https";
+  }
+  if (!url.has_authority() || url.encoded_host().empty()) return "no host";
+  if (url.has_userinfo()) return "user info (user@) is not allowed";
+  switch (url.host_type()) {
+    case boost::urls::host_type::ipv4:
+    case boost::urls::host_type::ipv6:
+      break;
+    case boost::urls::host_type::name:
+      if (!isHostName(url.encoded_host())) return "bad host name";
+      break;
+    default:
+      return "bad host";
+  }
+  if (url.has_port() && !parsePort(url.port())) return "bad port";
+  if (url.has_query()) return "a query (?...) is not allowed";
+  if (url.has_fragment()) return "a fragment (#...) is not allowed";
+  if (!rules.allowPath && !url.encoded_path().empty() && url.encoded_path() != "/") {
+    return "a path is not allowed";
+  }
+  return std::nullopt;
+}
+
+bool isAbsolutePath(std::string_view text) {
+  if (!text.starts_with('/')) return false;
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string normalizePathForComparison(std::string_view path) {
+  std::vector<std::string_view> segments;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t slash = path.find('/', start);
+    if (slash == std::string_view::npos) slash = path.size();
+    const std::string_view segment = path.substr(start, slash - start);
+    if (!segment.empty() && segment != ".") segments.push_back(segment);
+    start = slash + 1;
+  }
+  std::string out;
+  for (std::string_view segment : segments) {
+    out += '/';
+    out += segment;
+  }
+  if (out.empty()) out = "/";
+  return out;
+}
+
+}  // namespace aksnode

@@ -1,0 +1,44 @@
+#pragma once
+// Checks for the shapes of configuration strings: URLs, host:port, Kubernetes names, paths.
+// Pure functions on untrusted text; the loader turns their answers into key-path errors, and the
+// app reuses parseHostPort to bind the metrics server.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "agent/config/parse_result.h"
+
+namespace aksnode {
+
+struct HostPort {
+  std::string host;  // an IPv4 address, an IPv6 address without brackets, or a DNS name
+  std::uint16_t port = 0;
+  bool operator==(const HostPort&) const = default;
+};
+
+// "host:port" with port 0..65535: "0.0.0.0:9810", "[::1]:9810", "localhost:9810".
+// The host is required (use 0.0.0.0 or [::] for every interface).
+ParseResult<HostPort> parseHostPort(std::string_view text);
+
+struct HttpUrlRules {
+  bool allowPath = true;  // false: only "" or "/" after the authority
+};
+// nullopt when text is an absolute http:// or https:// URL with a host, no user info, no query
+// and no fragment (and a valid port if any); else why not.
+std::optional<std::string> checkHttpUrl(std::string_view text, HttpUrlRules rules = {});
+
+// RFC 1123 host name: dot-separated labels of letters, digits and '-', 1..253 characters.
+bool isHostName(std::string_view text);
+// Kubernetes object names (node names): lowercase RFC 1123 subdomain, at most 253 characters.
+bool isDnsSubdomain(std::string_view text);
+// Kubernetes namespace names: lowercase RFC 1123 label, at most 63 characters.
+bool isDnsLabel(std::string_view text);
+
+// Starts with "/" and contains no control characters.
+bool isAbsolutePath(std::string_view text);
+// The path with "." segments, repeated and trailing slashes removed (for duplicate detection):
+// "/mnt//a/./b/" -> "/mnt/a/b". Does not resolve "..", which may cross a symlink.
+std::string normalizePathForComparison(std::string_view path);
+
+}  // namespace aksnode
