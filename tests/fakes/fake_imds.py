@@ -50,7 +50,6 @@ import re
 import select
 import signal
 import socket
-import socketserver
 import struct
 import sys
 import threading
@@ -121,6 +120,7 @@ EVENT_TYPE_DEFAULTS = {
     "Redeploy": ("Virtual machine has encountered a failure.", "Platform", -1),
 }
 
+MIN_EPOCH, MAX_EPOCH = -62135596800.0, 253402300799.0  # what a date can be formatted as
 MAX_IMDS_BODY = 64 * 1024          # the real service refuses large bodies ("MaxBodyLength")
 MAX_CONTROL_BODY = 16 * 1024 * 1024
 JSON_CT = "application/json; charset=utf-8"
@@ -324,6 +324,27 @@ def build_instance_document(vm_name: str, computer_name: Optional[str] = None, *
 # State
 # --------------------------------------------------------------------------------------
 
+def _validate_settings(body: dict) -> None:
+    """Reject values that would break every later request (e.g. a string rate limit)."""
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    checks = {
+        "timeFormat": (lambda v: v in ("rfc1123", "iso8601"), "rfc1123 or iso8601"),
+        "rateLimitPerSecond": (lambda v: number(v) and v >= 0, "a number >= 0 (0 = off)"),
+        "endAfterMs": (number, "a number (-1 = never)"),
+        "autoStartAtNotBefore": (lambda v: isinstance(v, bool), "true or false"),
+        "firstCallDelayMs": (lambda v: number(v) and v >= 0, "a number >= 0"),
+        "requestLogSize": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
+    }
+    unknown = set(body) - set(checks)
+    if unknown:
+        raise ApiError(400, f"unknown settings {sorted(unknown)}; known: {sorted(checks)}")
+    for key, value in body.items():
+        ok, expected = checks[key]
+        if not ok(value):
+            raise ApiError(400, f"{key} must be {expected}")
+
+
 DEFAULT_SETTINGS = {
     "timeFormat": "rfc1123",         # rfc1123 | iso8601: how NotBefore is written
     "rateLimitPerSecond": 5,         # 0 disables the 429 limit
@@ -369,7 +390,10 @@ class Event:
 
     def set_not_before(self, spec: dict, now_wall: float, default: bool = False) -> None:
         if "NotBeforeIn" in spec:
-            self.not_before_epoch = now_wall + float(spec["NotBeforeIn"])
+            epoch = now_wall + float(spec["NotBeforeIn"])
+            if not MIN_EPOCH < epoch < MAX_EPOCH:
+                raise ValueError("NotBeforeIn puts NotBefore outside years 1-9999")
+            self.not_before_epoch = epoch
             self.not_before_raw = None
         elif "NotBefore" in spec:
             # Kept verbatim, garbage included; parsed only to know when to auto-start.
@@ -1348,18 +1372,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 with state.lock:
                     return 200, {"default": state.default_vm_name, "vms": sorted(state.vms)}
             if method == "POST":
+                # Create or update: an agent polling /vm/X may have created X already.
                 body = obj()
                 name = body.get("name")
                 if not isinstance(name, str) or not name:
                     raise ApiError(400, "name required")
+                settings = body.get("settings", {})
+                instance = body.get("instance", {})
+                if not isinstance(settings, dict) or not isinstance(instance, dict):
+                    raise ApiError(400, "settings and instance must be objects")
+                _validate_settings(settings)
                 with state.lock:
-                    if name in state.vms:
-                        raise ApiError(409, f"VM {name} exists")
+                    existed = name in state.vms
                     vm = state.vm(name, computer_name=body.get("computerName"))
-                    deep_merge(vm.settings, body.get("settings", {}))
-                    deep_merge(vm.instance, body.get("instance", {}))
+                    if existed and body.get("computerName"):
+                        deep_merge(vm.instance, {"compute": {"osProfile": {"computerName": body["computerName"]}}})
+                    vm.settings.update(settings)
+                    deep_merge(vm.instance, instance)
                     state.refresh_all()
-                    return 201, {"name": name, "settings": vm.settings, "instance": vm.instance}
+                    return (200 if existed else 201), {"name": name, "settings": vm.settings,
+                                                       "instance": vm.instance}
         if len(parts) == 2 and parts[0] == "vms" and method == "DELETE":
             with state.lock:
                 if parts[1] == state.default_vm_name:
@@ -1480,11 +1512,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 body = dict(obj())
                 everywhere = bool(body.pop("applyToAllVms", False))
                 incarnation = body.pop("DocumentIncarnation", None)
-                unknown = set(body) - set(DEFAULT_SETTINGS)
-                if unknown:
-                    raise ApiError(400, f"unknown settings {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}")
-                if "timeFormat" in body and body["timeFormat"] not in ("rfc1123", "iso8601"):
-                    raise ApiError(400, "timeFormat must be rfc1123 or iso8601")
+                _validate_settings(body)
                 with state.lock:
                     targets = list(state.vms.values()) if everywhere else [vm]
                     if everywhere:

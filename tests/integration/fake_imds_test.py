@@ -738,8 +738,31 @@ class ObservationTest(Base):
         with self.assertRaises(ControlError) as ctx:
             IMDS.settings(noSuchSetting=1)
         self.assertEqual(ctx.exception.status, 400)
+        for bad in ({"timeFormat": "unix"}, {"rateLimitPerSecond": "5"}, {"endAfterMs": True},
+                    {"requestLogSize": 0}):
+            with self.assertRaises(ControlError, msg=bad):
+                IMDS.settings(**bad)
+        self.assertEqual(self.http("GET", SE)[0], 200)
+
+    def test_bad_event_specs_are_400_and_harmless(self):
+        for spec in ({"NotBeforeIn": 1e20}, {"NotBeforeIn": "soon"}, {"DeliverTo": "aks-spot-2"}):
+            with self.assertRaises(ControlError, msg=spec) as ctx:
+                IMDS._control("POST", "/events", spec)
+            self.assertEqual(ctx.exception.status, 400)
+        ev = IMDS.add_event("Preempt")
         with self.assertRaises(ControlError):
-            IMDS.settings(timeFormat="unix")
+            IMDS.update_event(ev["EventId"], NotBeforeIn=-1e20)
+        self.assertEqual(len(self.events()["Events"]), 1)
+
+    def test_vms_endpoint_creates_or_updates(self):
+        self.http("GET", SE, vm="aks-spot-5")  # an agent's poll creates the VM
+        doc = IMDS._control("POST", "/vms", {"name": "aks-spot-5", "computerName": "node-5",
+                                             "settings": {"rateLimitPerSecond": 0},
+                                             "instance": {"compute": {"zone": "3"}}})
+        self.assertEqual(doc["instance"]["compute"]["osProfile"]["computerName"], "node-5")
+        compute = self.get_json(INSTANCE, vm="aks-spot-5")["compute"]
+        self.assertEqual((compute["zone"], compute["osProfile"]["computerName"]), ("3", "node-5"))
+        self.assertIn("aks-spot-5", IMDS._control("GET", "/vms")["vms"])
 
     def test_unknown_event_controls_are_404(self):
         with self.assertRaises(ControlError) as ctx:
