@@ -1,0 +1,189 @@
+#include "probes/disk/cache_probe.h"
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/array.hpp>
+
+#include <algorithm>
+
+#include "agent/logging.h"
+#include "probes/disk/unfinished_probe.h"
+
+namespace aksnode::disk {
+
+namespace {
+
+bool pathContains(const std::string& outer, const std::string& inner) {
+  if (outer == "/") return !inner.empty() && inner.front() == '/';
+  std::string o = outer;
+  while (o.size() > 1 && o.back() == '/') o.pop_back();
+  return inner.size() >= o.size() && inner.compare(0, o.size(), o) == 0 &&
+         (inner.size() == o.size() || inner[o.size()] == '/');
+}
+
+}  // namespace
+
+CacheSample sampleCache(FileSystem& fs, WorkerContext& context, const CacheConfig& config,
+                        const std::string& probeFileName, const CacheProbeOptions& options) {
+  CacheSample sample;
+  const auto start = context.now();
+  sample.fs = sampleFilesystem(fs, context, config.path, config.writeProbe, probeFileName,
+                               options.writeProbeBytes);
+  if (sample.fs.exists() && sample.fs.path.isDirectory) {
+    context.setStage("walk");
+    const auto walkDeadline = context.now() + options.walkTimeBudget;
+    UsageLimits limits;
+    limits.maxEntries = options.walkMaxEntries;
+    limits.outOfTime = [&context, walkDeadline] { return context.now() >= walkDeadline; };
+    sample.usage = fs.directoryUsage(config.path, limits);
+    sample.usageMeasured = true;
+    context.setStage("");
+  }
+  sample.duration = context.now() - start;
+  return sample;
+}
+
+FilesystemLimits limitsForCache(const CacheConfig& cache, const std::vector<DiskConfig>& disks) {
+  const DiskConfig* best = nullptr;
+  for (const auto& disk : disks) {
+    if (pathContains(disk.path, cache.path) &&
+        (best == nullptr || disk.path.size() > best->path.size())) {
+      best = &disk;
+    }
+  }
+  DiskConfig defaults;
+  const DiskConfig& d = best ? *best : defaults;
+  return FilesystemLimits{d.minFreeRatio, d.minFreeInodesRatio, d.maxProbeLatency};
+}
+
+ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& limits,
+                          const CacheSample& sample, SystemTime at) {
+  ProbeResult r;
+  r.kind = "cache";
+  r.target = config.path;
+  r.at = at;
+  r.taintWhenUnhealthy = config.taintWhenUnhealthy;
+  const FilesystemSample& fs = sample.fs;
+
+  std::vector<Problem> problems;
+  if (auto missing = checkExists(config.path, fs)) {
+    problems.push_back(*missing);
+  } else {
+    problems = checkFilesystem(fs, limits);
+    const UsageResult& u = sample.usage;
+    if (sample.usageMeasured && u.error != 0) {
+      problems.push_back({"ProbeFailed", "cannot walk " + config.path + ": " +
+                                             describeErrno(u.error)});
+    } else if (sample.usageMeasured && config.maxUsedBytes && u.bytes > *config.maxUsedBytes) {
+      // A partial walk only undercounts: over the quota partially means over the quota.
+      problems.push_back({"OverQuota", formatBytes(u.bytes) + (u.partial ? " or more" : "") +
+                                           " used (> maxUsedBytes " +
+                                           formatBytes(*config.maxUsedBytes) + ")"});
+    }
+  }
+  sortProblems(problems);
+
+  auto& d = r.details;
+  d["path"] = config.path;
+  addFilesystemDetails(d, fs);
+  d["probeDurationSeconds"] = seconds(sample.duration);
+  if (sample.usageMeasured && sample.usage.error == 0) {
+    d["usedBytes"] = sample.usage.bytes;
+    d["entries"] = sample.usage.entries;
+    d["partial"] = sample.usage.partial;
+    if (!sample.usage.stoppedBy.empty()) d["stoppedBy"] = sample.usage.stoppedBy;
+    if (sample.usage.unreadable > 0) d["unreadable"] = sample.usage.unreadable;
+  }
+  if (config.maxUsedBytes) d["maxUsedBytes"] = *config.maxUsedBytes;
+  boost::json::array reasons;
+  for (const auto& p : problems) reasons.emplace_back(p.reason);
+  d["problems"] = std::move(reasons);
+
+  if (!problems.empty()) {
+    r.healthy = false;
+    r.reason = problems.front().reason;
+    r.message = config.path + ": " + joinMessages(problems);
+    return r;
+  }
+  r.healthy = true;
+  r.message = config.path + ": " + formatBytes(sample.usage.bytes) +
+              (sample.usage.partial ? " or more (partial walk)" : "") + " used";
+  if (config.maxUsedBytes) r.message += " of " + formatBytes(*config.maxUsedBytes);
+  r.message += ", " + formatBytes(fs.freeBytes()) + " free on " +
+               (fs.mount ? fs.mount->mountPoint : std::string("its filesystem"));
+  if (fs.writeAttempted) r.message += ", write probe " + formatDuration(fs.writeLatency);
+  return r;
+}
+
+CacheProbe::CacheProbe(std::vector<CacheConfig> caches, const std::vector<DiskConfig>& disks,
+                       Metrics& metrics, const TimeSource& time, std::shared_ptr<FileSystem> fs,
+                       CacheProbeOptions options)
+    : metrics_(metrics), time_(time), fs_(std::move(fs)), options_(options) {
+  targets_.reserve(caches.size());
+  for (auto& config : caches) {
+    Target target;
+    target.limits = limitsForCache(config, disks);
+    target.deadline = options_.hangDeadline.value_or(
+        options_.walkTimeBudget +
+        std::max<std::chrono::nanoseconds>(target.limits.maxLatency * 4, std::chrono::seconds(2)));
+    target.config = std::move(config);
+    target.worker = std::make_unique<BlockingWorker<CacheSample>>(time_);
+    targets_.push_back(std::move(target));
+  }
+}
+
+CacheProbe::~CacheProbe() = default;
+
+boost::asio::awaitable<std::vector<ProbeResult>> CacheProbe::check() {
+  auto executor = co_await boost::asio::this_coro::executor;
+  std::vector<BlockingWorker<CacheSample>::Pending> pending;
+  pending.reserve(targets_.size());
+  for (auto& target : targets_) {
+    BlockingWorker<CacheSample>::Job job = [fs = fs_, config = target.config,
+                                            file = nextProbeFileName(),
+                                            options = options_](WorkerContext& c) {
+      return sampleCache(*fs, c, config, file, options);
+    };
+    pending.push_back(target.worker->start(executor, std::move(job), target.deadline));
+  }
+  std::vector<ProbeResult> results;
+  results.reserve(targets_.size());
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    Target& target = targets_[i];
+    const std::string& path = target.config.path;
+    auto c = co_await target.worker->finish(std::move(pending[i]));
+    ProbeResult result;
+    if (c.outcome == WorkerOutcome::Done) {
+      result = evaluateCache(target.config, target.limits, *c.result, time_.systemTime());
+      if (c.result->usageMeasured && c.result->usage.error == 0) {
+        metrics_.cacheUsedBytes(path).Set(static_cast<double>(c.result->usage.bytes));
+      }
+    } else {
+      Unfinished unfinished{c.outcome, c.stage, c.stuckFor, target.deadline, c.error};
+      result = unfinishedResult("cache", path, target.config.taintWhenUnhealthy, unfinished,
+                                time_.systemTime());
+    }
+    metrics_.cacheHealthy(path).Set(result.healthy ? 1 : 0);
+    if (result.healthy) {
+      log::debug("cache probe ok", {{"path", path}, {"message", result.message}});
+    } else {
+      log::warn("cache probe unhealthy",
+                {{"path", path}, {"reason", result.reason}, {"message", result.message}});
+    }
+    results.push_back(std::move(result));
+  }
+  co_return results;
+}
+
+bool CacheProbe::waitForWorkers(std::chrono::milliseconds timeout) {
+  bool idle = true;
+  for (auto& target : targets_) idle = target.worker->waitUntilIdle(timeout) && idle;
+  return idle;
+}
+
+std::uint64_t CacheProbe::threadsStarted() const {
+  std::uint64_t n = 0;
+  for (const auto& target : targets_) n += target.worker->started();
+  return n;
+}
+
+}  // namespace aksnode::disk

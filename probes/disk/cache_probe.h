@@ -1,0 +1,81 @@
+#pragma once
+// The probe of `caches:` (CONTRACT.md section 2, issue 5): per cache directory, on a worker
+// thread with a deadline, whether it exists and is a directory, a write probe inside it, the
+// bytes it holds (a walk bounded in entries and time: partial rather than endless), its quota,
+// and the health of the filesystem it lives on.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "metrics/metrics.h"
+#include "probes/disk/blocking_worker.h"
+#include "probes/disk/file_system.h"
+#include "probes/disk/file_system_impl.h"
+#include "probes/disk/filesystem_sample.h"
+#include "probes/probe.h"
+
+namespace aksnode::disk {
+
+struct CacheProbeOptions {
+  // How long a round waits for one cache's thread before reporting ProbeHung.
+  // Unset: walkTimeBudget + max(4 * the write latency limit, 2 s).
+  std::optional<std::chrono::nanoseconds> hangDeadline;
+  std::size_t writeProbeBytes = 4096;
+  std::uint64_t walkMaxEntries = 200'000;
+  std::chrono::nanoseconds walkTimeBudget = std::chrono::seconds(1);
+};
+
+struct CacheSample {
+  FilesystemSample fs;
+  bool usageMeasured = false;
+  UsageResult usage;
+  std::chrono::nanoseconds duration{0};
+};
+
+// Runs on the worker thread.
+CacheSample sampleCache(FileSystem& fs, WorkerContext& context, const CacheConfig& config,
+                        const std::string& probeFileName, const CacheProbeOptions& options);
+
+// A cache is held to the space, inode and latency limits of the configured disk it lives under
+// (the longest disk path that contains it), else to the defaults of a disk entry.
+FilesystemLimits limitsForCache(const CacheConfig& cache, const std::vector<DiskConfig>& disks);
+
+// Pure: the verdict on one sample. Reasons by severity: Missing, ProbeFailed, ReadOnly,
+// WriteFailed, OverQuota, LowSpace, LowInodes, SlowIO.
+ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& limits,
+                          const CacheSample& sample, SystemTime at);
+
+class CacheProbe final : public HealthCheck {
+ public:
+  CacheProbe(std::vector<CacheConfig> caches, const std::vector<DiskConfig>& disks,
+             Metrics& metrics, const TimeSource& time,
+             std::shared_ptr<FileSystem> fs = std::make_shared<PosixFileSystem>(),
+             CacheProbeOptions options = {});
+  ~CacheProbe() override;
+
+  std::string kind() const override { return "cache"; }
+  boost::asio::awaitable<std::vector<ProbeResult>> check() override;
+
+  bool waitForWorkers(std::chrono::milliseconds timeout);
+  std::uint64_t threadsStarted() const;
+
+ private:
+  struct Target {
+    CacheConfig config;
+    FilesystemLimits limits;
+    std::chrono::nanoseconds deadline;
+    std::unique_ptr<BlockingWorker<CacheSample>> worker;
+  };
+
+  Metrics& metrics_;
+  const TimeSource& time_;
+  std::shared_ptr<FileSystem> fs_;
+  CacheProbeOptions options_;
+  std::vector<Target> targets_;
+};
+
+}  // namespace aksnode::disk

@@ -1,0 +1,211 @@
+#include "probes/disk/disk_probe.h"
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/array.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "agent/logging.h"
+#include "probes/disk/unfinished_probe.h"
+
+namespace aksnode::disk {
+
+namespace {
+
+std::string percent(double ratio) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f%%", ratio * 100.0);
+  return buffer;
+}
+
+}  // namespace
+
+DiskSample sampleDisk(FileSystem& fs, WorkerContext& context, const DiskConfig& config,
+                      const std::string& probeFileName, std::size_t probeBytes) {
+  DiskSample sample;
+  const auto start = context.now();
+  sample.fs = sampleFilesystem(fs, context, config.path, config.writeProbe, probeFileName,
+                               probeBytes);
+  // Major 0 is not a block device (tmpfs, overlay, NFS): no I/O statistics to read.
+  if (sample.fs.mount && sample.fs.mount->majorMinor.rfind("0:", 0) != 0) {
+    context.setStage("blockstat");
+    auto text = fs.readBlockDeviceStat(sample.fs.mount->majorMinor);
+    if (text.error == 0) sample.blockStat = parseBlockDeviceStat(text.text);
+    context.setStage("");
+  }
+  sample.sampledAt = context.now();
+  sample.duration = sample.sampledAt - start;
+  return sample;
+}
+
+std::chrono::nanoseconds defaultDiskDeadline(const DiskConfig& config) {
+  return std::max<std::chrono::nanoseconds>(config.maxProbeLatency * 4, std::chrono::seconds(2));
+}
+
+ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
+                         const std::optional<IoPressure>& pressure, SystemTime at) {
+  ProbeResult r;
+  r.kind = "disk";
+  r.target = config.path;
+  r.at = at;
+  r.taintWhenUnhealthy = config.taintWhenUnhealthy;
+  const FilesystemSample& fs = sample.fs;
+
+  std::vector<Problem> problems;
+  if (auto missing = checkExists(config.path, fs)) {
+    problems.push_back(*missing);
+  } else {
+    // Without mountinfo we cannot tell, and a false NotMounted is worse than none.
+    bool knowsMounts = fs.mountInfoFile.error == 0 && fs.mount.has_value();
+    if (config.requireMountPoint && knowsMounts && !fs.isMountPoint) {
+      problems.push_back({"NotMounted", config.path + " is not a mount point (it is on " +
+                                            fs.mount->mountPoint + ", " + fs.mount->source + ")"});
+    }
+    FilesystemLimits limits{config.minFreeRatio, config.minFreeInodesRatio,
+                            config.maxProbeLatency};
+    for (auto& p : checkFilesystem(fs, limits)) problems.push_back(std::move(p));
+    // Without a write probe, statvfs and mountinfo are the only timed I/O.
+    if (!fs.writeAttempted && sample.duration > limits.maxLatency) {
+      problems.push_back({"SlowIO", "probe took " + formatDuration(sample.duration) + " (> " +
+                                        formatDuration(limits.maxLatency) + ")"});
+    }
+  }
+  sortProblems(problems);
+
+  auto& d = r.details;
+  d["path"] = config.path;
+  addFilesystemDetails(d, fs);
+  d["probeDurationSeconds"] = seconds(sample.duration);
+  d["minFreeRatio"] = config.minFreeRatio;
+  d["minFreeInodesRatio"] = config.minFreeInodesRatio;
+  d["requireMountPoint"] = config.requireMountPoint;
+  if (pressure) {
+    d["ioInFlight"] = pressure->inFlight;
+    if (pressure->utilization) d["ioUtilization"] = *pressure->utilization;
+  }
+  boost::json::array reasons;
+  for (const auto& p : problems) reasons.emplace_back(p.reason);
+  d["problems"] = std::move(reasons);
+
+  if (!problems.empty()) {
+    r.healthy = false;
+    r.reason = problems.front().reason;
+    r.message = config.path + ": " + joinMessages(problems);
+    return r;
+  }
+  r.healthy = true;
+  r.message = config.path + ": " + formatBytes(fs.freeBytes()) + " free of " +
+              formatBytes(fs.sizeBytes()) + " (" + percent(fs.freeRatio()) + "), " +
+              percent(fs.freeInodesRatio()) + " of inodes free";
+  if (fs.writeAttempted) r.message += ", write probe " + formatDuration(fs.writeLatency);
+  if (fs.mount && !fs.isMountPoint) {
+    r.message += "; not a mount point (on " + fs.mount->mountPoint + ")";
+  }
+  return r;
+}
+
+DiskProbe::DiskProbe(std::vector<DiskConfig> disks, Metrics& metrics, const TimeSource& time,
+                     std::shared_ptr<FileSystem> fs, DiskProbeOptions options)
+    : metrics_(metrics), time_(time), fs_(std::move(fs)), options_(options) {
+  targets_.reserve(disks.size());
+  for (auto& config : disks) {
+    Target target;
+    target.deadline = options_.hangDeadline.value_or(defaultDiskDeadline(config));
+    target.config = std::move(config);
+    target.worker = std::make_unique<BlockingWorker<DiskSample>>(time_);
+    targets_.push_back(std::move(target));
+  }
+}
+
+DiskProbe::~DiskProbe() = default;
+
+boost::asio::awaitable<std::vector<ProbeResult>> DiskProbe::check() {
+  auto executor = co_await boost::asio::this_coro::executor;
+  // Start every disk first, so one hung disk delays the round by its deadline only once.
+  std::vector<BlockingWorker<DiskSample>::Pending> pending;
+  pending.reserve(targets_.size());
+  for (auto& target : targets_) {
+    BlockingWorker<DiskSample>::Job job = [fs = fs_, config = target.config,
+                                           file = nextProbeFileName(),
+                                           bytes = options_.writeProbeBytes](WorkerContext& c) {
+      return sampleDisk(*fs, c, config, file, bytes);
+    };
+    pending.push_back(target.worker->start(executor, std::move(job), target.deadline));
+  }
+  std::vector<ProbeResult> results;
+  results.reserve(targets_.size());
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    auto completion = co_await targets_[i].worker->finish(std::move(pending[i]));
+    if (completion.outcome == WorkerOutcome::Done) {
+      results.push_back(onSample(targets_[i], *completion.result));
+    } else {
+      results.push_back(onUnfinished(targets_[i], completion));
+    }
+  }
+  co_return results;
+}
+
+ProbeResult DiskProbe::onSample(Target& target, const DiskSample& sample) {
+  const std::string& path = target.config.path;
+  std::optional<IoPressure> pressure;
+  if (sample.blockStat) {
+    pressure = IoPressure{sample.blockStat->inFlight, std::nullopt};
+    if (target.lastBlockStat) {
+      pressure->utilization = ioUtilization(*target.lastBlockStat, *sample.blockStat,
+                                            sample.sampledAt - target.lastBlockStatAt);
+    }
+    target.lastBlockStat = sample.blockStat;
+    target.lastBlockStatAt = sample.sampledAt;
+  }
+  ProbeResult result = evaluateDisk(target.config, sample, pressure, time_.systemTime());
+
+  metrics_.diskHealthy(path).Set(result.healthy ? 1 : 0);
+  metrics_.diskProbeDuration(path).Observe(seconds(sample.duration));
+  const auto& fs = sample.fs;
+  if (fs.exists() && fs.path.isDirectory && fs.fs.error == 0) {
+    metrics_.diskFreeBytes(path).Set(static_cast<double>(fs.freeBytes()));
+    metrics_.diskSizeBytes(path).Set(static_cast<double>(fs.sizeBytes()));
+    metrics_.diskFreeInodesRatio(path).Set(fs.freeInodesRatio());
+  }
+  if (fs.exists()) metrics_.diskReadOnly(path).Set(fs.readOnly() ? 1 : 0);
+
+  if (result.healthy) {
+    log::debug("disk probe ok", {{"path", path}, {"message", result.message}});
+  } else {
+    log::warn("disk probe unhealthy",
+              {{"path", path}, {"reason", result.reason}, {"message", result.message}});
+  }
+  return result;
+}
+
+ProbeResult DiskProbe::onUnfinished(Target& target,
+                                    const BlockingWorker<DiskSample>::Completion& c) {
+  const std::string& path = target.config.path;
+  Unfinished unfinished{c.outcome, c.stage, c.stuckFor, target.deadline, c.error};
+  ProbeResult result = unfinishedResult("disk", path, target.config.taintWhenUnhealthy,
+                                        unfinished, time_.systemTime());
+  metrics_.diskHealthy(path).Set(0);
+  // A probe that hit its deadline lands in the top buckets; a round that started nothing
+  // (StillBusy) has no duration to add.
+  if (c.outcome == WorkerOutcome::TimedOut) {
+    metrics_.diskProbeDuration(path).Observe(seconds(target.deadline));
+  }
+  log::warn("disk probe did not complete",
+            {{"path", path}, {"reason", result.reason}, {"message", result.message}});
+  return result;
+}
+
+bool DiskProbe::waitForWorkers(std::chrono::milliseconds timeout) {
+  bool idle = true;
+  for (auto& target : targets_) idle = target.worker->waitUntilIdle(timeout) && idle;
+  return idle;
+}
+
+std::uint64_t DiskProbe::threadsStarted() const {
+  std::uint64_t n = 0;
+  for (const auto& target : targets_) n += target.worker->started();
+  return n;
+}
+
+}  // namespace aksnode::disk

@@ -1,0 +1,90 @@
+#pragma once
+// The probe of `disks:` (CONTRACT.md section 2, issue 5): per configured path, on a worker
+// thread with a deadline, whether it exists, which mount it is on, free space and inodes,
+// read-only state, and a timed write probe; plus I/O pressure of the device underneath.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "metrics/metrics.h"
+#include "probes/disk/block_device_stat.h"
+#include "probes/disk/blocking_worker.h"
+#include "probes/disk/file_system.h"
+#include "probes/disk/file_system_impl.h"
+#include "probes/disk/filesystem_sample.h"
+#include "probes/probe.h"
+
+namespace aksnode::disk {
+
+struct DiskProbeOptions {
+  // How long a round waits for one disk's thread before reporting ProbeHung.
+  // Unset: max(4 * maxProbeLatency, 2 s) per disk.
+  std::optional<std::chrono::nanoseconds> hangDeadline;
+  std::size_t writeProbeBytes = 4096;
+};
+
+// What one probe thread measured about one disk.
+struct DiskSample {
+  FilesystemSample fs;
+  std::optional<BlockDeviceStat> blockStat;
+  MonotonicTime sampledAt{};
+  std::chrono::nanoseconds duration{0};  // the whole sample, on the worker
+};
+
+// Runs on the worker thread.
+DiskSample sampleDisk(FileSystem& fs, WorkerContext& context, const DiskConfig& config,
+                      const std::string& probeFileName, std::size_t probeBytes);
+
+struct IoPressure {
+  std::uint64_t inFlight = 0;
+  std::optional<double> utilization;  // needs two samples
+};
+
+// Pure: the verdict on one sample. Reasons by severity: Missing, ProbeFailed, NotMounted (only
+// with requireMountPoint), ReadOnly, WriteFailed, LowSpace, LowInodes, SlowIO.
+ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
+                         const std::optional<IoPressure>& pressure, SystemTime at);
+
+std::chrono::nanoseconds defaultDiskDeadline(const DiskConfig& config);
+
+class DiskProbe final : public HealthCheck {
+ public:
+  DiskProbe(std::vector<DiskConfig> disks, Metrics& metrics, const TimeSource& time,
+            std::shared_ptr<FileSystem> fs = std::make_shared<PosixFileSystem>(),
+            DiskProbeOptions options = {});
+  // Joins finished probe threads, detaches stuck ones (see blocking_worker.h).
+  ~DiskProbe() override;
+
+  std::string kind() const override { return "disk"; }
+  // All disks are probed in parallel; the round takes at most the longest deadline.
+  boost::asio::awaitable<std::vector<ProbeResult>> check() override;
+
+  // Blocks until no probe thread runs, waiting at most `timeout` per disk; false if one is
+  // still stuck.
+  bool waitForWorkers(std::chrono::milliseconds timeout);
+  // Probe threads started so far, over all disks.
+  std::uint64_t threadsStarted() const;
+
+ private:
+  struct Target {
+    DiskConfig config;
+    std::chrono::nanoseconds deadline;
+    std::unique_ptr<BlockingWorker<DiskSample>> worker;
+    std::optional<BlockDeviceStat> lastBlockStat;
+    MonotonicTime lastBlockStatAt{};
+  };
+  ProbeResult onSample(Target& target, const DiskSample& sample);
+  ProbeResult onUnfinished(Target& target, const BlockingWorker<DiskSample>::Completion& c);
+
+  Metrics& metrics_;
+  const TimeSource& time_;
+  std::shared_ptr<FileSystem> fs_;
+  DiskProbeOptions options_;
+  std::vector<Target> targets_;
+};
+
+}  // namespace aksnode::disk
