@@ -64,7 +64,8 @@ RUN set -eux; \
         -DCMAKE_FIND_ROOT_PATH_MODE_PROGRAM=NEVER -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY \
         -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_PACKAGE=ONLY"; \
     fi; \
-    cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE="$CMAKE_BUILD_TYPE" -DAKSNODE_BUILD_TESTS=OFF $cross; \
+    : "warnings are CI's job (AKSNODE_WERROR there); a compiler's false positive must not block an image"; \
+    cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE="$CMAKE_BUILD_TYPE" -DAKSNODE_BUILD_TESTS=OFF -DAKSNODE_WERROR=OFF $cross; \
     cmake --build /build --target aks-node-agent; \
     bin="$(find /build -type f -name aks-node-agent -perm -u+x | head -n1)"; \
     test -n "$bin"; \
