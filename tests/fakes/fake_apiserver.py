@@ -33,13 +33,17 @@ def main(argv=None):
     ap.add_argument("--token", action="append", default=[], help="require Authorization: Bearer TOKEN (repeatable)")
     ap.add_argument("--seed", action="append", default=[], metavar="JSON",
                     help='seed at start-up, e.g. \'{"node":"aks-spot-1","pods":30,"pdb":true}\' (repeatable)')
+    ap.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (kubectl sends bearer tokens "
+                                       "only over TLS)")
+    ap.add_argument("--tls-key", help="PEM private key for --tls-cert")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = ap.parse_args(argv)
 
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         ap.error("--host must be a loopback address")
     srv = make_server(args.host, args.port, args.grace_scale, args.replacement_ready_ms,
-                      args.unschedulable_taint_ms, args.token, args.verbose)
+                      args.unschedulable_taint_ms, args.token, args.verbose, args.tls_cert,
+                      args.tls_key or args.tls_cert)
     if args.seed:
         import json
         for s in args.seed:

@@ -32,6 +32,7 @@ class FakeCluster:
         self.seeder = Seeder(self.store, self.controller)
         self.faults = Faults()
         self.log = RequestLog()
+        self.initial_tokens = set(tokens)
         self.tokens = set(tokens)
         self.tokens_lock = threading.Lock()
         self.store.reset()
@@ -43,6 +44,8 @@ class FakeCluster:
             self.store.reset()
         self.faults.clear()
         self.log.clear()
+        with self.tokens_lock:
+            self.tokens = set(self.initial_tokens)
 
 
 class Server(ThreadingHTTPServer):
@@ -50,10 +53,28 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024  # ~100 agents connecting at once must not see refused connections
 
-    def __init__(self, addr, cluster, verbose=False):
+    def __init__(self, addr, cluster, verbose=False, ssl_context=None):
         self.cluster = cluster
         self.verbose = verbose
+        self.ssl_context = ssl_context
         super().__init__(addr, Handler)
+
+    def handle_error(self, request, client_address):
+        # Clients that vanish or fail the TLS handshake are normal in fault tests.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+            if self.verbose:
+                sys.stderr.write("fake-apiserver: %s: %r\n" % (client_address, exc))
+            return
+        super().handle_error(request, client_address)
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        if self.ssl_context is not None:
+            # The TLS handshake runs later on the handler thread (Handler.setup), so one
+            # slow or broken client cannot stall the accept loop.
+            sock = self.ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
 
 
 class _Reply(Exception):
@@ -81,6 +102,13 @@ class Handler(BaseHTTPRequestHandler):
     sys_version = ""
 
     # ---- plumbing --------------------------------------------------------------------
+    def setup(self):
+        if self.server.ssl_context is not None:
+            self.request.settimeout(10)
+            self.request.do_handshake()
+            self.request.settimeout(None)
+        super().setup()
+
     def log_message(self, fmt, *args):
         if self.server.verbose:
             sys.stderr.write("fake-apiserver: %s - %s\n" % (self.address_string(), fmt % args))
@@ -215,12 +243,17 @@ class Handler(BaseHTTPRequestHandler):
             status = status or -1
             self.close_connection = True
         finally:
-            verb, resource, name = request_info(method, path, query)
-            cluster.log.add({"t": t_mono, "wall": t_wall, "durationMs": round((time.monotonic() - t_mono) * 1000, 3),
-                             "method": method, "path": path, "query": query,
-                             "contentType": self.headers.get("Content-Type", ""),
-                             "userAgent": self.headers.get("User-Agent", ""), "status": status,
-                             "verb": verb, "resource": resource, "name": name, "node": self.node_hint})
+            if not path.startswith("/fake/"):  # the log is about what clients asked of the Kubernetes API
+                self._log(method, path, query, t_mono, t_wall, status)
+
+    def _log(self, method, path, query, t_mono, t_wall, status):
+        verb, resource, name = request_info(method, path, query)
+        self.server.cluster.log.add({"t": t_mono, "wall": t_wall,
+                                     "durationMs": round((time.monotonic() - t_mono) * 1000, 3),
+                                     "method": method, "path": path, "query": query,
+                                     "contentType": self.headers.get("Content-Type", ""),
+                                     "userAgent": self.headers.get("User-Agent", ""), "status": status,
+                                     "verb": verb, "resource": resource, "name": name, "node": self.node_hint})
 
     def _auth(self):
         cluster = self.server.cluster
@@ -566,6 +599,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def make_server(host="127.0.0.1", port=0, grace_scale=0.0, replacement_ready_ms=200, unschedulable_taint_ms=100,
-                tokens=(), verbose=False):
+                tokens=(), verbose=False, tls_cert=None, tls_key=None):
     cluster = FakeCluster(grace_scale, replacement_ready_ms, unschedulable_taint_ms, tokens)
-    return Server((host, port), cluster, verbose)
+    ctx = None
+    if tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(tls_cert, tls_key)
+    return Server((host, port), cluster, verbose, ctx)

@@ -110,14 +110,16 @@ pod_table = ([NAME, col("Ready", desc="The aggregate readiness state of this pod
 # ---- events ----------------------------------------------------------------------------
 
 def _event_cells(o):
-    first = o.get("firstTimestamp") or o.get("eventTime") or _meta(o).get("creationTimestamp")
-    last = o.get("lastTimestamp") or o.get("eventTime") or first
-    count = int(o.get("count") or (o.get("series") or {}).get("count") or 1)
+    # Works for core/v1 and events.k8s.io/v1 (deprecated* fields) alike.
+    first = (o.get("firstTimestamp") or o.get("deprecatedFirstTimestamp") or o.get("eventTime")
+             or _meta(o).get("creationTimestamp"))
+    last = o.get("lastTimestamp") or o.get("deprecatedLastTimestamp") or o.get("eventTime") or first
+    count = int(o.get("count") or o.get("deprecatedCount") or (o.get("series") or {}).get("count") or 1)
     last_seen = age(last)
     if count > 1:
         last_seen = "%s (x%d over %s)" % (age(last), count, age(first))
     io = o.get("involvedObject") or o.get("regarding") or {}
-    src = o.get("source") or {}
+    src = o.get("source") or o.get("deprecatedSource") or {}
     source = src.get("component") or o.get("reportingComponent") or o.get("reportingController") or ""
     if src.get("host"):
         source += ", " + src["host"]
