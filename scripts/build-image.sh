@@ -5,8 +5,10 @@
 # container image"). Then check the image: the agent's --version and an ldd
 # check run inside it as the non-root user 65532.
 #
-# usage: scripts/build-image.sh [--arch amd64|arm64] [--tag NAME:TAG]
+# usage: scripts/build-image.sh [--arch amd64|arm64] [--tag NAME:TAG] [--committed]
 #                               [--output FILE.tar] [--no-check] [--rebuild-base]
+#   --committed  build the committed HEAD (a local clone) instead of the
+#             working tree, e.g. while others edit it or in CI
 #   --output  also write the image as an OCI archive (for `skopeo copy` /
 #             `crane push` to a registry, or `ctr images import` on a node)
 # env: DEBIAN_MIRROR (default: the first URI of this machine's apt sources,
@@ -25,6 +27,7 @@ TAG=""
 OUTPUT=""
 CHECK=1
 REBUILD_BASE=0
+COMMITTED=0
 SUITE=bookworm
 
 while [ $# -gt 0 ]; do
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
     --output) OUTPUT="$2"; shift 2 ;;
     --no-check) CHECK=0; shift ;;
     --rebuild-base) REBUILD_BASE=1; shift ;;
+    --committed) COMMITTED=1; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
@@ -97,7 +101,14 @@ buildah tag "$BASE_LOCAL" "docker.io/library/debian:$SUITE" "docker.io/library/d
 base_done=$(date +%s)
 
 # 2. Build from the Dockerfile.
-REVISION="$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)"
+CONTEXT="$REPO"
+if [ "$COMMITTED" = 1 ]; then
+  # A local clone keeps .git (cmake/version.cmake reads the commit from it).
+  git clone --quiet --shared "$REPO" "$WORK/context"
+  CONTEXT="$WORK/context"
+  log "context: committed HEAD $(git -C "$CONTEXT" rev-parse --short HEAD)"
+fi
+REVISION="$(git -C "$CONTEXT" rev-parse HEAD 2>/dev/null || echo unknown)"
 CREATED="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 log "buildah bud --platform linux/$ARCH -t $TAG (the C++ build takes several minutes)"
 bud_args=(--pull=never --isolation chroot --layers=false
@@ -105,8 +116,8 @@ bud_args=(--pull=never --isolation chroot --layers=false
   --build-arg "TARGETARCH=$ARCH" --build-arg "BUILDARCH=$HOST_ARCH"
   --build-arg "TARGETPLATFORM=linux/$ARCH" --build-arg "BUILDPLATFORM=linux/$HOST_ARCH"
   --build-arg "VERSION=$VERSION" --build-arg "REVISION=$REVISION" --build-arg "CREATED=$CREATED"
-  -f "$REPO/Dockerfile" -t "$TAG")
-buildah bud "${bud_args[@]}" "$REPO" >"$WORK/bud.log" 2>&1 \
+  -f "$CONTEXT/Dockerfile" -t "$TAG")
+buildah bud "${bud_args[@]}" "$CONTEXT" >"$WORK/bud.log" 2>&1 \
   || { tail -n 60 "$WORK/bud.log" >&2; log "buildah bud failed (log: $WORK/bud.log)"; KEEP_WORKDIR=1; exit 1; }
 grep -A20 '^runtime packages:' "$WORK/bud.log" | sed -n '1,12p' >&2 || true
 build_done=$(date +%s)
