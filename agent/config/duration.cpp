@@ -238,14 +238,19 @@ ParseResult<std::uint64_t> parseBytes(std::string_view text) {
 }
 
 std::string formatBytes(std::uint64_t bytes) {
+  // The exact suffix with the smallest number in front wins ("10G", not "9765625Ki"); binary
+  // suffixes come first in the table, so they win ties.
+  std::uint64_t best = bytes;
+  std::string_view bestSuffix;
   if (bytes != 0) {
     for (const ByteSuffix& suffix : kByteSuffixes) {
-      if (bytes % suffix.multiplier == 0) {
-        return std::to_string(bytes / suffix.multiplier) + std::string(suffix.name);
+      if (bytes % suffix.multiplier == 0 && bytes / suffix.multiplier < best) {
+        best = bytes / suffix.multiplier;
+        bestSuffix = suffix.name;
       }
     }
   }
-  return std::to_string(bytes);
+  return std::to_string(best) + std::string(bestSuffix);
 }
 
 }  // namespace aksnode

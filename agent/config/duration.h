@@ -35,8 +35,8 @@ std::string formatDuration(Duration duration);
 // exponents, spaces, unknown suffixes, more than 2^64-1 bytes.
 ParseResult<std::uint64_t> parseBytes(std::string_view text);
 
-// Text parseBytes reads back as the same value, with the largest suffix that divides it exactly
-// (binary preferred): 0 -> "0", 1024 -> "1Ki", 1649267441664 -> "1536Gi", 1000 -> "1k".
+// Text parseBytes reads back as the same value, with the exact suffix that leaves the smallest
+// number (binary on a tie): 0 -> "0", 1024 -> "1Ki", 1649267441664 -> "1536Gi", 10^10 -> "10G".
 std::string formatBytes(std::uint64_t bytes);
 
 }  // namespace aksnode
