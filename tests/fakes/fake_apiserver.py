@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,6 +37,8 @@ def main(argv=None):
     ap.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (kubectl sends bearer tokens "
                                        "only over TLS)")
     ap.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="exit when the process that started this one dies (no stray fakes after a crashed test)")
     ap.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = ap.parse_args(argv)
 
@@ -61,6 +64,15 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.exit_with_parent:
+        parent = os.getppid()
+
+        def watch_parent():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            stop()
+
+        threading.Thread(target=watch_parent, daemon=True).start()
     try:
         srv.serve_forever(poll_interval=0.2)
     finally:

@@ -12,120 +12,16 @@ import http.client
 import json
 import os
 import shutil
-import ssl
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FAKE = os.path.join(HERE, "..", "fakes", "fake_apiserver.py")
+sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
+from fakeapi.client import FakeKube, wait_for  # noqa: E402
+
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
-
-
-def wait_for(pred, timeout=20.0, interval=0.05, what="condition"):
-    """Poll `pred` until it returns a truthy value or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = pred()
-        if last:
-            return last
-        time.sleep(interval)  # polling interval, not synchronisation by sleeping
-    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
-
-
-class FakeApiServer:
-    """Runs the fake as a subprocess, like the agent's tests and benchmarks do."""
-
-    def __init__(self, *args, tls=False):
-        self.tmp = tempfile.mkdtemp(prefix="fakeapi-")
-        port_file = os.path.join(self.tmp, "port")
-        self.ca = None
-        args = list(args)
-        if tls:
-            # kubectl only sends bearer tokens over TLS, so auth tests need HTTPS.
-            self.ca = os.path.join(self.tmp, "tls.pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                            "-subj", "/CN=fake-apiserver", "-addext", "subjectAltName=IP:127.0.0.1",
-                            "-keyout", self.ca, "-out", self.ca], check=True, capture_output=True)
-            args += ["--tls-cert", self.ca]
-        self.proc = subprocess.Popen([sys.executable, FAKE, "--port", "0", "--port-file", port_file] + args,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()  # "LISTENING <port>" once the socket is bound
-        if not line.startswith("LISTENING "):
-            raise RuntimeError("fake did not start: %r %s" % (line, self.proc.stderr.read()))
-        self.port = int(line.split()[1])
-        with open(port_file) as f:
-            assert int(f.read()) == self.port
-        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
-        self.token = None
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    # ---- raw HTTP --------------------------------------------------------------------
-    def request(self, method, path, body=None, content_type="application/json", headers=None, token=None):
-        if self.ca:
-            ctx = ssl.create_default_context(cafile=self.ca)
-            conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=30, context=ctx)
-        else:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            h = dict(headers or {})
-            data = None
-            if body is not None:
-                data = body if isinstance(body, (bytes, str)) else json.dumps(body)
-                h["Content-Type"] = content_type
-            tok = token or self.token
-            if tok:
-                h["Authorization"] = "Bearer " + tok
-            conn.request(method, path, body=data, headers=h)
-            resp = conn.getresponse()
-            raw = resp.read()
-            ctype = resp.getheader("Content-Type", "")
-            parsed = json.loads(raw) if raw and ctype.startswith("application/json") else raw.decode()
-            return resp.status, dict(resp.getheaders()), parsed
-        finally:
-            conn.close()
-
-    def ok(self, method, path, body=None, content_type="application/json", expect=(200, 201)):
-        status, _, out = self.request(method, path, body, content_type)
-        if status not in expect:
-            raise AssertionError("%s %s -> %d %s" % (method, path, status, out))
-        return out
-
-    def seed(self, **spec):
-        return self.ok("POST", "/fake/seed", spec)
-
-    def node(self, name):
-        return self.ok("GET", "/api/v1/nodes/" + name)
-
-    def pods_on(self, node):
-        return self.ok("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3D" + node)["items"]
-
-    # ---- the real kubectl ------------------------------------------------------------
-    def kubectl(self, *args, timeout=120, check=True):
-        env = dict(os.environ, KUBECONFIG="/dev/null", HOME=self.tmp)
-        cmd = [KUBECTL, "--server", self.url, "--cache-dir", os.path.join(self.tmp, "cache")]
-        if self.ca:
-            cmd += ["--certificate-authority", self.ca]
-        if self.token:
-            cmd += ["--token", self.token]
-        p = subprocess.run(cmd + list(args), env=env, capture_output=True, text=True, timeout=timeout,
-                           stdin=subprocess.DEVNULL)
-        if check and p.returncode != 0:
-            raise AssertionError("kubectl %s failed (%d):\n%s\n%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
-        return p
 
 
 class Base(unittest.TestCase):
@@ -133,7 +29,7 @@ class Base(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.api = FakeApiServer(*cls.server_args)
+        cls.api = FakeKube.start(*cls.server_args)
 
     @classmethod
     def tearDownClass(cls):
@@ -240,7 +136,7 @@ class TlsAuthTest(Base):
     def setUpClass(cls):
         if not shutil.which("openssl"):
             raise unittest.SkipTest("openssl not available")
-        cls.api = FakeApiServer(tls=True)
+        cls.api = FakeKube.start(tls=True)
 
     def test_kubectl_with_token_and_rotation(self):
         self.api.seed(node="n1", pods=1)
