@@ -45,6 +45,9 @@ struct DrainProgress {
   int evictionsIssued = 0;
   std::vector<BlockedPod> blocked;  // currently blocked (latest reason per pod)
   std::vector<std::string> skipped; // "ns/name: why" (DaemonSet, mirror, finished, own pod)
+  // Additive: "ns/name" of pods evicted although no controller owns them (kubectl's --force):
+  // they will not be recreated anywhere.
+  std::vector<std::string> unreplicated;
 };
 
 enum class DrainResult { Success, Timeout, Error, Cancelled };

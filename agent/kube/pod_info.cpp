@@ -1,0 +1,80 @@
+#include "agent/kube/pod_info.h"
+
+#include <algorithm>
+
+#include "agent/kube/drainer.h"
+#include "agent/kube/kube_json.h"
+
+namespace aksnode {
+
+std::optional<PodInfo> parsePod(const boost::json::value& pod) {
+  const auto* nameValue = jsonAt(pod, {"metadata", "name"});
+  const auto* nsValue = jsonAt(pod, {"metadata", "namespace"});
+  if (nameValue == nullptr || nsValue == nullptr || !nameValue->is_string() || !nsValue->is_string()) {
+    return std::nullopt;
+  }
+  PodInfo info;
+  info.name = std::string(nameValue->get_string());
+  info.ns = std::string(nsValue->get_string());
+  if (info.name.empty() || info.ns.empty()) return std::nullopt;
+  info.uid = jsonString(pod, {"metadata", "uid"});
+  info.phase = jsonString(pod, {"status", "phase"});
+  if (const auto* deletion = jsonAt(pod, {"metadata", "deletionTimestamp"})) {
+    info.terminating = !deletion->is_null();
+  }
+  if (const auto* annotations = jsonAt(pod, {"metadata", "annotations"}); annotations != nullptr && annotations->is_object()) {
+    info.mirror = annotations->get_object().contains("kubernetes.io/config.mirror");
+  }
+  if (const auto* owners = jsonAt(pod, {"metadata", "ownerReferences"}); owners != nullptr && owners->is_array()) {
+    for (const auto& owner : owners->get_array()) {
+      const auto* controller = jsonAt(owner, {"controller"});
+      if (controller != nullptr && controller->is_bool() && controller->get_bool()) {
+        info.controllerKind = jsonString(owner, {"kind"});
+        if (info.controllerKind.empty()) info.controllerKind = "Unknown";
+        break;
+      }
+    }
+  }
+  if (const auto* volumes = jsonAt(pod, {"spec", "volumes"}); volumes != nullptr && volumes->is_array()) {
+    for (const auto& volume : volumes->get_array()) {
+      if (const auto* obj = volume.if_object(); obj != nullptr && obj->contains("emptyDir")) {
+        info.emptyDir = true;
+        break;
+      }
+    }
+  }
+  if (const auto* grace = jsonAt(pod, {"spec", "terminationGracePeriodSeconds"})) {
+    if (const auto* i = grace->if_int64(); i != nullptr && *i >= 0) {
+      info.terminationGracePeriodSeconds = *i;
+    } else if (const auto* u = grace->if_uint64(); u != nullptr) {
+      info.terminationGracePeriodSeconds = static_cast<std::int64_t>(std::min<std::uint64_t>(*u, INT64_MAX));
+    }
+  }
+  return info;
+}
+
+PodDecision classifyPod(const PodInfo& pod, const DrainOptions& options) {
+  const auto skip = [](std::string why) { return PodDecision{PodDisposition::Skip, std::move(why), false}; };
+  if (std::find(options.skipNamespaces.begin(), options.skipNamespaces.end(), pod.ns) != options.skipNamespaces.end()) {
+    return skip("namespace skipped");
+  }
+  if (!options.ownPodName.empty() && pod.name == options.ownPodName &&
+      (options.ownPodNamespace.empty() || pod.ns == options.ownPodNamespace)) {
+    return skip("own pod");
+  }
+  if (pod.phase == "Succeeded" || pod.phase == "Failed") return skip("finished");
+  if (pod.mirror) return skip("mirror pod");
+  if (pod.controllerKind == "DaemonSet") return skip("DaemonSet");
+  if (pod.emptyDir && !options.deleteEmptyDirData) {
+    return PodDecision{PodDisposition::Block, "EmptyDir", pod.controllerKind.empty()};
+  }
+  return PodDecision{PodDisposition::Evict, "", pod.controllerKind.empty()};
+}
+
+std::optional<int> evictionGracePeriod(const PodInfo& pod, std::optional<int> cap) {
+  if (!cap) return std::nullopt;
+  const std::int64_t own = pod.terminationGracePeriodSeconds.value_or(30);
+  return static_cast<int>(std::max<std::int64_t>(0, std::min<std::int64_t>(own, *cap)));
+}
+
+}  // namespace aksnode
