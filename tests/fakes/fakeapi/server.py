@@ -17,6 +17,7 @@ from . import resources, tables
 from .controller import Controller
 from .faults import Faults, RequestLog, request_info
 from .seed import KUBE_VERSION, Seeder
+from .selectors import FieldSelector, LabelSelector
 from .store import NODES, PODS, Store
 from .util import ApiError, clone, dumps, success_status
 
@@ -238,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
                 err = ApiError.internal("fake apiserver bug: %r" % e)
                 code, body, headers = err.code, err.status(), {}
-            status = self._send(code, body, headers)
+            status = 200 if code is None else self._send(code, body, headers)  # None: already streamed
         except (BrokenPipeError, ConnectionResetError):
             status = status or -1
             self.close_connection = True
@@ -326,7 +327,7 @@ class Handler(BaseHTTPRequestHandler):
 
         if method == "GET":
             if self.q.get("watch") in ("true", "1"):
-                raise ApiError.method_not_allowed("watch")  # polling only: keeps the fake simple and honest
+                return self._watch(res, ns, name)
             if not name:
                 return self._list(res, ns)
             if sub and sub != "status":
@@ -430,6 +431,77 @@ class Handler(BaseHTTPRequestHandler):
                 ctrl.start_pod(p["metadata"]["namespace"], p["metadata"]["name"], p["metadata"]["uid"])
             else:
                 ctrl.pending.add("%s/%s" % (p["metadata"]["namespace"], p["metadata"]["name"]))
+
+    def _watch(self, res, ns, name):
+        """A basic watch: chunked JSON lines {"type", "object"}; ends at timeoutSeconds.
+
+        Enough for `kubectl get -w` and `kubectl wait`; the agent itself polls. With
+        resourceVersion "" or "0" the current objects come first as ADDED; an expired
+        resourceVersion gets the real server's ERROR event (410 Expired)."""
+        store = self.server.cluster.store
+        fsel = self.q.get("fieldSelector", "")
+        if name:
+            fsel = ",".join(x for x in (fsel, "metadata.name=" + name) if x)
+        ls = LabelSelector.parse(self.q.get("labelSelector", ""))
+        fs = FieldSelector.parse(fsel)
+        fs.validate(res.supported_fields(), res.kind)
+        try:
+            timeout = float(self.q.get("timeoutSeconds") or 1800)
+        except ValueError:
+            raise ApiError.bad_request("timeoutSeconds must be a number")
+        rv_param = self.q.get("resourceVersion", "")
+        table = _wants_table(self.headers.get("Accept"))
+        with store.lock:
+            last = store.rv
+            initial = []
+            if rv_param in ("", "0"):
+                initial, _ = store.list(res, ns, self.q.get("labelSelector", ""), fsel)
+            else:
+                try:
+                    last = int(rv_param)
+                except ValueError:
+                    raise ApiError.bad_request("resourceVersion must be an integer")
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+
+        def emit(etype, obj):
+            if etype != "ERROR":
+                obj = self._view(res, obj)
+                if table:
+                    obj = tables.render(res.table, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion")},
+                                        self.q.get("includeObject") or "Metadata")
+            data = dumps({"type": etype, "object": obj}).encode() + b"\n"
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        for o in initial:
+            emit("ADDED", o)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with store.changed:
+                seen = store.change_seq
+            changes = store.changes_since(last)
+            if changes is None:
+                emit("ERROR", ApiError(410, "Expired", "too old resource version: %d (%d)"
+                                       % (last, store.history[0][0] if store.history else 0)).status())
+                break
+            for rv, etype, storage, obj in changes:
+                last = rv
+                if storage != res.storage or (ns and (obj.get("metadata") or {}).get("namespace") != ns):
+                    continue
+                if not ls.matches((obj.get("metadata") or {}).get("labels")) or not fs.matches(res.fields(obj)):
+                    continue
+                emit(etype, store.decorate(storage, obj) if etype != "DELETED" else obj)
+            if not changes:
+                with store.changed:
+                    if store.change_seq == seen:
+                        store.changed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+        return None, None, None
 
     def _view(self, res, obj):
         if res.group == "events.k8s.io":

@@ -11,6 +11,7 @@ Invariants that make it both simple and fast under ~100 concurrent clients:
 
 import base64
 import bisect
+import collections
 import json
 import threading
 
@@ -56,6 +57,11 @@ class Store:
         self.pods_by_owner = {}  # owner uid -> set(pod key)
         self.observers = []    # fn(storage, old, new), called under the lock
         self.decorators = {}   # storage -> fn(obj) -> obj with live status (PDB, workloads)
+        # Watch support: recent changes (rv, type, storage, obj) and a condition to wait on.
+        # The condition has its own lock so watchers never contend for the store lock.
+        self.history = collections.deque(maxlen=20000)
+        self.changed = threading.Condition(threading.Lock())
+        self.change_seq = 0  # bumped under `changed`; lets watchers wait without lost wake-ups
 
     # ---- low level (caller holds the lock) --------------------------------------------
     def next_rv(self):
@@ -83,10 +89,31 @@ class Store:
                 self.by_ns.setdefault(storage, {}).setdefault(ns, set()).add(k)
         if storage == PODS:
             self._reindex_pod(k, old, obj)
+        self._record("ADDED" if old is None else "MODIFIED", storage, obj)
         if notify:
             for fn in self.observers:
                 fn(storage, old, obj)
         return obj
+
+    def _record(self, etype, storage, obj):
+        self.history.append((self.rv, etype, storage, obj))
+        with self.changed:
+            self.change_seq += 1
+            self.changed.notify_all()
+
+    def changes_since(self, rv):
+        """History entries newer than rv; None when rv is older than the history kept (410)."""
+        with self.lock:
+            if self.history and rv < self.history[0][0] - 1:
+                return None
+            # Scan from the end: watchers are nearly always close to the head.
+            out = []
+            for e in reversed(self.history):
+                if e[0] <= rv:
+                    break
+                out.append(e)
+            out.reverse()
+            return out
 
     def remove(self, storage, ns, name, notify=True):
         k = key_of(ns if NAMESPACED.get(storage) else "", name)
@@ -103,6 +130,9 @@ class Store:
             self.by_ns[storage].get(ns, set()).discard(k)
         if storage == PODS:
             self._reindex_pod(k, old, None)
+        gone = dict(old)
+        gone["metadata"] = dict(old.get("metadata") or {}, resourceVersion=str(self.rv))
+        self._record("DELETED", storage, gone)
         if notify:
             for fn in self.observers:
                 fn(storage, old, None)
@@ -156,6 +186,7 @@ class Store:
 
     def reset(self):
         with self.lock:
+            self.history.clear()
             self.objs.clear()
             self.keys.clear()
             self.by_ns.clear()
