@@ -47,6 +47,7 @@ InstanceMetadataResult parse(std::string_view body) {
     return failure("body of " + std::to_string(body.size()) + " bytes is over the " +
                    std::to_string(kMaxImdsBodyBytes) + "-byte limit");
   }
+  body = withoutByteOrderMark(body);
   json::parse_options options;
   options.max_depth = kMaxImdsJsonDepth;
   unsigned char buffer[8192];

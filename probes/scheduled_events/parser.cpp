@@ -193,6 +193,7 @@ ParseResult parseDocument(std::string_view body) {
     return failure("body of " + std::to_string(body.size()) + " bytes is over the " +
                    std::to_string(kMaxImdsBodyBytes) + "-byte limit");
   }
+  body = withoutByteOrderMark(body);
   json::parse_options options;
   options.max_depth = kMaxImdsJsonDepth;  // strict JSON otherwise: no comments, no trailing commas
   unsigned char buffer[4096];
@@ -211,8 +212,9 @@ ParseResult parseDocument(std::string_view body) {
   }
   const auto n = asInteger(*incarnation.value);
   if (!n) {
+    const json::value& v = *incarnation.value;
     return failure(std::string("DocumentIncarnation is not an integer but ") +
-                   (incarnation.value->is_number() ? "a non-integral number" : kindName(*incarnation.value)));
+                   (v.is_uint64() ? "a number out of range" : v.is_double() ? "a non-integer number" : kindName(v)));
   }
   doc.incarnation = *n;
 
@@ -258,6 +260,12 @@ ParseResult parseScheduledEvents(std::string_view body) {
   } catch (const std::exception& e) {
     return failure(std::string("unexpected parser failure: ") + e.what());
   }
+}
+
+std::string_view withoutByteOrderMark(std::string_view body) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  if (body.substr(0, kBom.size()) == kBom) body.remove_prefix(kBom.size());
+  return body;
 }
 
 std::string serializeStartRequests(const std::vector<std::string>& eventIds) {

@@ -43,6 +43,10 @@ struct ParseResult {
 
 ParseResult parseScheduledEvents(std::string_view body);
 
+// A leading UTF-8 byte order mark is skipped (some Windows-side tools write one); shared with
+// instance_metadata.cpp.
+std::string_view withoutByteOrderMark(std::string_view body);
+
 // The body of the acknowledgement POST: {"StartRequests":[{"EventId":"..."}, ...]}.
 // (The lead's IMDS client sends it; kept here so the JSON shape lives beside the parser.)
 std::string serializeStartRequests(const std::vector<std::string>& eventIds);

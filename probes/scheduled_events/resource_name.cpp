@@ -50,7 +50,7 @@ ProviderIdName resourceNameFromProviderId(std::string_view providerID) {
   if (!path.empty() && path.front() == '/') {
     path.remove_prefix(1);
   } else {
-    return notUsable("spec.providerID has no path after azure://");
+    return notUsable("spec.providerID has no absolute path after azure:// (expected azure:///subscriptions/...)");
   }
   if (!path.empty() && path.back() == '/') path.remove_suffix(1);
   const auto parts = splitPath(path);
@@ -62,7 +62,7 @@ ProviderIdName resourceNameFromProviderId(std::string_view providerID) {
     return i < parts.size() && ascii::iequals(parts[i], expected);
   };
   if (!is(0, "subscriptions") || !is(2, "resourceGroups") || !is(4, "providers") ||
-      !is(5, "Microsoft.Compute") || parts.size() < 8) {
+      !is(5, "Microsoft.Compute")) {
     return notUsable("spec.providerID is not a Microsoft.Compute resource "
                      "(expected /subscriptions/S/resourceGroups/RG/providers/Microsoft.Compute/...)");
   }
