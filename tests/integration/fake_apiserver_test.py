@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import shutil
+import subprocess
 import sys
 import threading
 import time
@@ -22,6 +23,11 @@ sys.path.insert(0, os.path.join(HERE, "..", "fakes"))
 from fakeapi.client import FakeKube, wait_for  # noqa: E402
 
 KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
 
 
 class Base(unittest.TestCase):
@@ -127,6 +133,45 @@ class KubectlTest(Base):
         p = self.api.kubectl("drain", "n2", "--ignore-daemonsets", "--force", "--timeout", "30s")
         self.assertIn("node/n2 drained", p.stdout)
         self.assertEqual([q["metadata"]["name"][:8] for q in self.api.pods_on("n2")], ["kube-pro"])
+
+
+    def test_drain_stops_on_pod_with_two_pdbs(self):
+        self.api.seed(node="n3", pods=1, daemonsets=0, pdb=True, extraNodes=["spare-1"])
+        self.api.ok("POST", "/apis/policy/v1/namespaces/workloads/poddisruptionbudgets", {
+            "metadata": {"name": "second"}, "spec": {"minAvailable": 0, "selector": {"matchLabels": {"app": "web-n3"}}}})
+        p = self.api.kubectl("drain", "n3", "--timeout", "30s", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("This pod has more than one PodDisruptionBudget, which the eviction subresource does not "
+                      "support.", p.stderr)
+        self.assertNotIn("will retry", p.stderr)  # kubectl retries only 429
+
+    def test_watch_shows_cordon(self):
+        self.api.seed(node="n4", pods=0, daemonsets=0)
+        out_path = os.path.join(self.api.tmp, "watch.out")
+        env = dict(os.environ, KUBECONFIG="/dev/null", HOME=self.api.tmp)
+        with open(out_path, "w") as out:
+            proc = subprocess.Popen([KUBECTL, "--server", self.api.url, "--cache-dir",
+                                     os.path.join(self.api.tmp, "kube-cache"), "get", "nodes", "-w"],
+                                    stdout=out, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: "n4" in read(out_path), what="initial listing")
+            # No need to wait for the watch itself: it starts from the list's resourceVersion,
+            # so a change made before it is connected is still delivered.
+            self.api.ok("PATCH", "/api/v1/nodes/n4", {"spec": {"unschedulable": True}},
+                        "application/strategic-merge-patch+json")
+            wait_for(lambda: "Ready,SchedulingDisabled" in read(out_path), what="watch event printed")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+        # The raw stream: chunked JSON lines, starting from a given resourceVersion.
+        rv = self.api.node("n4")["metadata"]["resourceVersion"]
+        conn = self.api.connection()
+        conn.request("GET", "/api/v1/nodes?watch=true&timeoutSeconds=2&resourceVersion=" + rv)
+        resp = conn.getresponse()
+        self.api.ok("PATCH", "/api/v1/nodes/n4", {"metadata": {"labels": {"w": "1"}}}, "application/merge-patch+json")
+        events = [json.loads(line) for line in resp.read().splitlines() if line.strip()]
+        conn.close()
+        self.assertIn(("MODIFIED", "1"), [(e["type"], e["object"]["metadata"]["labels"].get("w")) for e in events])
 
 
 class TlsAuthTest(Base):

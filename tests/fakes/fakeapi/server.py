@@ -234,6 +234,8 @@ class Handler(BaseHTTPRequestHandler):
             except ApiError as e:
                 code, body = e.code, e.status()
                 headers = {"Retry-After": str(e.retry_after)} if e.retry_after else {}
+            except (BrokenPipeError, ConnectionResetError):
+                raise  # the client left (e.g. a watch ended by kubectl): not a bug
             except Exception as e:  # a fake bug becomes a visible 500, never a hung client
                 import traceback
                 traceback.print_exc()
