@@ -78,6 +78,10 @@ class Server(ThreadingHTTPServer):
         return sock, addr
 
 
+class RawJson(bytes):
+    """A response body that is already serialised JSON."""
+
+
 class _Reply(Exception):
     """Short-circuit with a complete response (code, headers, body)."""
 
@@ -99,6 +103,7 @@ def _strip_list_item(o):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms Nagle/delayed-ACK stalls
     server_version = "fake-kube-apiserver/" + KUBE_VERSION
     sys_version = ""
 
@@ -161,7 +166,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send(self, code, body, headers=None):
         headers = dict(headers or {})
-        if isinstance(body, (bytes, bytearray)):
+        if isinstance(body, RawJson):
+            data = bytes(body)
+            headers.setdefault("Content-Type", "application/json")
+        elif isinstance(body, (bytes, bytearray)):
             data = bytes(body)
             headers.setdefault("Content-Type", "text/plain; charset=utf-8")
         elif isinstance(body, str):
@@ -525,11 +533,16 @@ class Handler(BaseHTTPRequestHandler):
         items, meta = self.server.cluster.store.list(res, ns, self.q.get("labelSelector", ""),
                                                      self.q.get("fieldSelector", ""), max(0, limit),
                                                      self.q.get("continue", ""))
-        items = [self._view(res, o) for o in items]
         if _wants_table(self.headers.get("Accept")):
+            items = [self._view(res, o) for o in items]
             return 200, tables.render(res.table, items, meta, self.q.get("includeObject") or "Metadata"), {}
-        return 200, {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": meta,
-                     "items": [_strip_list_item(o) for o in items]}, {}
+        store = self.server.cluster.store
+        parts = []
+        for o in items:
+            text = store.list_item_json(res.storage, o) if res.group != "events.k8s.io" else None
+            parts.append(text if text is not None else dumps(_strip_list_item(self._view(res, o))))
+        return 200, RawJson(('{"kind":%s,"apiVersion":%s,"metadata":%s,"items":[%s]}' % (
+            dumps(res.kind + "List"), dumps(res.api_version), dumps(meta), ",".join(parts))).encode()), {}
 
     # ---- /fake/ control API ----------------------------------------------------------
     def _control(self, method, path, raw):

@@ -62,6 +62,10 @@ class Store:
         self.history = collections.deque(maxlen=20000)
         self.changed = threading.Condition(threading.Lock())
         self.change_seq = 0  # bumped under `changed`; lets watchers wait without lost wake-ups
+        # storage -> {key: (obj, json text of the list item)}. Objects are immutable, so a
+        # cached text stays valid while the very same object (identity) is stored; lists of
+        # hundreds of pods are then joined from cached strings instead of re-serialised.
+        self.json_cache = {}
 
     # ---- low level (caller holds the lock) --------------------------------------------
     def next_rv(self):
@@ -121,6 +125,7 @@ class Store:
         old = table.pop(k, None)
         if old is None:
             return None
+        self.json_cache.get(storage, {}).pop(k, None)
         self.next_rv()  # a delete is a write: the next list must show a newer revision
         keys = self.keys.get(storage, [])
         i = bisect.bisect_left(keys, k)
@@ -173,6 +178,21 @@ class Store:
         t = self.objs.get(storage, {})
         return [t[k] for k in self.keys.get(storage, [])]
 
+    def list_item_json(self, storage, obj):
+        """JSON text of `obj` as a list item (no kind/apiVersion, as a real server sends)."""
+        if storage in self.decorators:
+            return None  # live status: computed per read, nothing to cache
+        meta = obj.get("metadata") or {}
+        k = key_of(meta.get("namespace", "") if NAMESPACED.get(storage) else "", meta.get("name", ""))
+        cache = self.json_cache.setdefault(storage, {})
+        hit = cache.get(k)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        text = json.dumps({f: v for f, v in obj.items() if f not in ("kind", "apiVersion")}, separators=(",", ":"))
+        if self.objs.get(storage, {}).get(k) is obj:
+            cache[k] = (obj, text)
+        return text
+
     def decorate(self, storage, obj):
         fn = self.decorators.get(storage)
         return fn(obj) if fn else obj
@@ -187,6 +207,7 @@ class Store:
     def reset(self):
         with self.lock:
             self.history.clear()
+            self.json_cache.clear()
             self.objs.clear()
             self.keys.clear()
             self.by_ns.clear()
