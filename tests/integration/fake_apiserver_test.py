@@ -482,6 +482,71 @@ class ControlApiTest(Base):
         self.assertEqual(self.api.ok("GET", "/api/v1/nodes")["items"], [])
 
 
+class LogicUnitTest(unittest.TestCase):
+    """The pure logic modules, without HTTP."""
+
+    def test_strategic_merge_directives(self):
+        from fakeapi.patch import strategic_merge
+        node = {"metadata": {"finalizers": ["a"], "labels": {"x": "1", "y": "2"}},
+                "spec": {"taints": [{"key": "a", "effect": "NoSchedule"}]},
+                "status": {"conditions": [{"type": "Ready", "status": "True"}, {"type": "X", "status": "False"}]}}
+        out = strategic_merge(node, {
+            "$setElementOrder/conditions": [{"type": "Ready"}, {"type": "X"}, {"type": "Y"}],
+            "status": {"conditions": [{"type": "X", "status": "True"}, {"type": "Y", "status": "True"}]},
+            "metadata": {"finalizers": ["b"], "$deleteFromPrimitiveList/finalizers": ["a"], "labels": {"y": None}}})
+        self.assertEqual(out["status"]["conditions"], [{"type": "Ready", "status": "True"},
+                                                       {"type": "X", "status": "True"},
+                                                       {"type": "Y", "status": "True"}])
+        self.assertEqual(out["metadata"], {"finalizers": ["b"], "labels": {"x": "1"}})
+        self.assertEqual(node["status"]["conditions"][1]["status"], "False")  # input untouched
+        out = strategic_merge(node, {"metadata": {"labels": {"$patch": "replace", "z": "3"}}})
+        self.assertEqual(out["metadata"]["labels"], {"z": "3"})
+        out = strategic_merge(node, {"status": {"conditions": [{"$patch": "replace"}, {"type": "Only"}]}})
+        self.assertEqual(out["status"]["conditions"], [{"type": "Only"}])
+
+    def test_merge_and_json_patch(self):
+        from fakeapi.patch import json_patch, merge_patch
+        from fakeapi.util import ApiError
+        # RFC 7386 appendix A examples.
+        self.assertEqual(merge_patch({"a": "b"}, {"a": "c"}), {"a": "c"})
+        self.assertEqual(merge_patch({"a": [{"b": "c"}]}, {"a": [1]}), {"a": [1]})
+        self.assertEqual(merge_patch({"a": {"b": "c"}}, {"a": {"b": "d", "c": None}}), {"a": {"b": "d"}})
+        self.assertEqual(merge_patch({"e": None}, {"a": 1}), {"e": None, "a": 1})
+        doc = {"a": [1, 2], "b": {"c~d": 1, "e/f": 2}, "t": True}
+        out = json_patch(doc, [{"op": "add", "path": "/a/1", "value": 9}, {"op": "remove", "path": "/b/c~0d"},
+                               {"op": "move", "from": "/b/e~1f", "path": "/g"}, {"op": "copy", "from": "/a", "path": "/h"},
+                               {"op": "test", "path": "/t", "value": True}])
+        self.assertEqual(out, {"a": [1, 9, 2], "b": {}, "t": True, "g": 2, "h": [1, 9, 2]})
+        for bad in ([{"op": "test", "path": "/t", "value": 1}],  # true is not 1
+                    [{"op": "replace", "path": "/nope", "value": 1}], [{"op": "add", "path": "/a/5", "value": 1}],
+                    [{"op": "remove", "path": "/a/01"}]):
+            with self.assertRaises(ApiError) as cm:
+                json_patch(doc, bad)
+            self.assertEqual(cm.exception.code, 422)
+
+    def test_selectors(self):
+        from fakeapi.selectors import FieldSelector, LabelSelector
+        ls = LabelSelector.parse("app in (a, b),tier!=db,!legacy,env")
+        self.assertTrue(ls.matches({"app": "b", "env": "x"}))
+        self.assertFalse(ls.matches({"app": "b", "env": "x", "legacy": ""}))
+        self.assertFalse(ls.matches({"app": "c", "env": "x"}))
+        self.assertFalse(ls.matches({"app": "a", "tier": "db", "env": "x"}))
+        self.assertTrue(LabelSelector.parse("x notin (1)").matches({}))
+        sel = LabelSelector.from_object({"matchLabels": {"a": "1"},
+                                         "matchExpressions": [{"key": "b", "operator": "DoesNotExist"}]})
+        self.assertTrue(sel.matches({"a": "1"}) and not sel.matches({"a": "1", "b": ""}))
+        fs = FieldSelector.parse(r"spec.nodeName=n\,1,status.phase!=Succeeded")
+        self.assertEqual(fs.value_for("spec.nodeName"), "n,1")
+        self.assertTrue(fs.matches({"spec.nodeName": "n,1", "status.phase": "Running"}))
+        self.assertFalse(fs.matches({"spec.nodeName": "n,1", "status.phase": "Succeeded"}))
+
+    def test_pdb_arithmetic(self):
+        from fakeapi.controller import scaled
+        self.assertEqual(scaled("50%", 3, True), 2)
+        self.assertEqual(scaled("50%", 3, False), 1)
+        self.assertEqual(scaled(2, 10, True), 2)
+
+
 class ScaleTest(Base):
     def test_fleet_and_concurrency(self):
         t0 = time.monotonic()

@@ -144,63 +144,55 @@ class Controller:
         return [p for p in self.store.pods_in_ns(meta(pdb).get("namespace", "")) if sel.matches(meta(p).get("labels"))]
 
     def _expected_scale(self, pods):
-        """disruption controller's getExpectedScale: sum of the controllers' replicas.
-        A pod without a scalable controller makes the budget fail safe (None)."""
+        """disruption controller's getExpectedScale: the sum of the owning controllers'
+        spec.replicas. Pods without a controller are "unmanaged" and skipped; a pod whose
+        controller is not a stored Deployment/ReplicaSet/StatefulSet makes the budget fail
+        safe. Returns (expected, error message or None)."""
         seen, total = set(), 0
         for p in pods:
             ref = controller_ref(p)
-            if not ref or ref.get("kind") not in ("ReplicaSet", "StatefulSet", "ReplicationController", "Deployment"):
-                return None
+            if not ref:
+                continue
             ns = meta(p).get("namespace", "")
             owner_storage = {"ReplicaSet": REPLICASETS, "StatefulSet": STATEFULSETS,
-                             "Deployment": DEPLOYMENTS}.get(ref["kind"])
+                             "Deployment": DEPLOYMENTS}.get(ref.get("kind"))
             owner = self.store.raw(owner_storage, ns, ref.get("name")) if owner_storage else None
-            if owner is not None and ref["kind"] == "ReplicaSet":
-                dref = controller_ref(owner)
+            if owner is None or meta(owner).get("uid") != ref.get("uid"):
+                return None, 'found no controllers for pod "%s"' % meta(p).get("name")
+            if ref["kind"] == "ReplicaSet":
+                dref = controller_ref(owner)  # a Deployment's ReplicaSet: the Deployment's scale
                 if dref and dref.get("kind") == "Deployment":
                     dep = self.store.raw(DEPLOYMENTS, ns, dref.get("name"))
                     if dep is not None:
                         owner = dep
-            if owner is not None:
-                uid = meta(owner).get("uid")
-                if uid in seen:
-                    continue
+            uid = meta(owner).get("uid")
+            if uid not in seen:
                 seen.add(uid)
                 total += int((owner.get("spec") or {}).get("replicas", 1))
-            else:
-                # No controller object stored (e.g. a hand-made pod): count its live pods.
-                uid = ref.get("uid")
-                if uid in seen:
-                    continue
-                seen.add(uid)
-                total += sum(1 for q in self.store.pods_of_owner(uid) if not meta(q).get("deletionTimestamp"))
-        return total
+        return total, None
 
     def pdb_status(self, pdb):
         spec = pdb.get("spec") or {}
         pods = self.pdb_pods(pdb)
         healthy = sum(1 for p in pods if is_healthy(p))
         mn, mx = spec.get("minAvailable"), spec.get("maxUnavailable")
-        expected, desired, ok = len(pods), 0, True
+        expected, desired, err = len(pods), 0, None
         try:
             if mx is not None:
-                e = self._expected_scale(pods)
-                if e is None:
-                    ok = False
-                else:
-                    expected = e
+                expected, err = self._expected_scale(pods)
+                if err is None:
                     desired = max(0, expected - scaled(mx, expected, True))
             elif mn is not None and isinstance(mn, int):
                 expected, desired = len(pods), mn
             elif mn is not None:
-                e = self._expected_scale(pods)
-                if e is None:
-                    ok = False
-                else:
-                    expected = e
+                expected, err = self._expected_scale(pods)
+                if err is None:
                     desired = scaled(mn, expected, True)
-        except (ValueError, TypeError):
-            ok = False
+        except (ValueError, TypeError) as e:
+            err = str(e)
+        ok = err is None
+        if not ok:
+            expected = 0
         allowed = healthy - desired if ok and expected > 0 else 0
         allowed = max(0, allowed)
         gen = meta(pdb).get("generation", 1)
@@ -208,7 +200,7 @@ class Controller:
               "desiredHealthy": desired, "expectedPods": expected,
               "conditions": [{"type": "DisruptionAllowed", "status": "True" if allowed > 0 else "False",
                               "reason": "SufficientPods" if allowed > 0 else "InsufficientPods",
-                              "message": "" if ok else "found no controllers for pod",
+                              "message": "" if ok else err,
                               "observedGeneration": gen,
                               "lastTransitionTime": meta(pdb).get("creationTimestamp", now_rfc3339())}]}
         if not ok:
