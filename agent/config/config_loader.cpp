@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <sys/stat.h>
 
 #include "agent/config/duration.h"
@@ -647,6 +649,45 @@ void readConfig(Loader& loader, const Node& root, Config& out) {
   map.finish();
 }
 
+// Counts documents without building them.
+class DocumentCounter : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> starts;
+};
+
+// nullopt when text holds at most one YAML document, else why not.
+//
+// Never YAML::LoadAll: yaml-cpp 0.7 loops forever, allocating, on text its parser cannot consume
+// (a stream starting with ",": jbeder/yaml-cpp#1040, fixed upstream by #1319 after 0.8).
+// Each HandleNextDocument call below is bounded; a parser stuck on a token reports a second
+// "document" starting at the same place, which is how it is told apart from a real one.
+std::optional<std::string> checkSingleDocument(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  DocumentCounter counter;
+  for (int i = 0; i < 3 && parser.HandleNextDocument(counter); ++i) {
+  }
+  for (std::size_t i = 1; i < counter.starts.size(); ++i) {
+    if (counter.starts[i].pos == counter.starts[i - 1].pos) {
+      const YAML::Mark& mark = counter.starts[i];
+      return "invalid YAML at line " + std::to_string(mark.line + 1) + ", column " +
+             std::to_string(mark.column + 1) + ": unexpected text";
+    }
+  }
+  if (counter.starts.size() > 1) return std::string("expected one YAML document, found more (---)");
+  return std::nullopt;
+}
+
 }  // namespace
 
 ConfigLoadResult loadConfigString(std::string_view text, const EnvLookup& env) {
@@ -657,12 +698,12 @@ ConfigLoadResult loadConfigString(std::string_view text, const EnvLookup& env) {
   }
   Loader loader(env, result.errors);
   try {
-    const std::vector<Node> documents = YAML::LoadAll(std::string(text));
-    if (documents.size() > 1) {
-      loader.error("", "expected one YAML document, found " + std::to_string(documents.size()));
+    const std::string owned(text);
+    if (auto problem = checkSingleDocument(owned)) {
+      loader.error("", std::move(*problem));
       return result;
     }
-    if (!documents.empty()) readConfig(loader, documents.front(), result.config);
+    readConfig(loader, YAML::Load(owned), result.config);
   } catch (const YAML::Exception& e) {
     std::string where;
     if (!e.mark.is_null()) {

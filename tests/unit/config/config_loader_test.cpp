@@ -329,6 +329,10 @@ const ErrorCase kErrorCases[] = {
     {"root_scalar", "hello\n", "", "must be a YAML map"},
     {"two_documents", "imds: {}\n---\ndrain: {}\n", "", "one YAML document"},
     {"bad_yaml", "imds: [\n", "", "invalid YAML at line"},
+    // yaml-cpp 0.7's LoadAll loops forever on these (jbeder/yaml-cpp#1040); the loader must not.
+    {"stuck_comma", ",\n", "", "invalid YAML at line 1, column 1"},
+    {"stuck_comma_flow", ", {\n", "", "invalid YAML"},
+    {"stuck_after_document", "imds: {}\n, x\n", "", "invalid YAML"},
     {"bad_yaml_indent", "imds:\n  timeout: 1s\n pollInterval: 1s\n", "", "invalid YAML"},
     {"section_scalar", "imds: fast\n", "imds", "expected a map, got a scalar"},
     {"section_list", "drain: [1]\n", "drain", "expected a map, got a list"},
