@@ -289,7 +289,10 @@ KubeConnectionResult parseKubeconfig(std::string_view yaml, const std::string& b
       }
     }
     KubeConnection c;
-    c.server = normalizeServer(scalar(cluster, "server", clusterWhere, error), error);
+    const std::string server = scalar(cluster, "server", clusterWhere, error);
+    if (!error.empty()) return invalid(sourceName + ": " + error);
+    if (server.empty()) return invalid(sourceName + ": " + clusterWhere + " has no server");
+    c.server = normalizeServer(server, error);
     if (!error.empty()) return invalid(sourceName + ": " + clusterWhere + ": " + error);
     const std::string caFile = resolvePath(scalar(cluster, "certificate-authority", clusterWhere, error), baseDir);
     const std::string caData = scalar(cluster, "certificate-authority-data", clusterWhere, error);
