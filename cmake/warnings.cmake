@@ -1,7 +1,8 @@
 # Warnings apply to our own targets only (aksnode_add_warnings), never to Debian's headers.
 function(aksnode_add_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
-    -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2)
+    -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wformat=2
+    -Wno-missing-field-initializers)  # C++20 designated initializers leave the rest at their defaults
   if(AKSNODE_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -1,0 +1,323 @@
+#include "agent/http/http_client_impl.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <variant>
+
+#include "build_info.h"
+
+namespace aksnode {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t kHeaderLimit = 64 * 1024;
+
+struct Origin {
+  bool tls = false;
+  std::string host;  // without brackets for IPv6
+  std::string port;
+  std::string key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+};
+
+bool isIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+struct Connection {
+  explicit Connection(Origin o) : origin(std::move(o)) {}
+  Origin origin;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer buffer;
+  beast::tcp_stream& lowest() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  void close() {
+    beast::error_code ec;
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    lowest().socket().close(ec);
+  }
+};
+using ConnectionPtr = std::shared_ptr<Connection>;
+
+HttpResult failure(HttpError e, std::string message) {
+  HttpResult r;
+  r.error = e;
+  r.errorMessage = std::move(message);
+  return r;
+}
+
+// Maps an I/O error to the contract's vocabulary (CONTRACT.md section 6).
+HttpError classify(const beast::error_code& ec, bool headerSeen) {
+  if (ec == beast::error::timeout) return HttpError::Timeout;
+  if (ec == http::error::body_limit) return HttpError::BodyTooLarge;
+  if (ec == asio::error::operation_aborted) return HttpError::Cancelled;
+  if (ec.category() == asio::error::get_ssl_category() ||
+      ec.category() == asio::ssl::error::get_stream_category()) {
+    return HttpError::Tls;
+  }
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof) {
+    return headerSeen ? HttpError::Protocol : HttpError::Unreachable;
+  }
+  if (headerSeen) return HttpError::Protocol;  // reset mid-body: the answer is incomplete
+  return HttpError::Unreachable;
+}
+
+// OpenSSL's SSL_set_tlsext_host_name is a macro with a C-style cast.
+bool setSni(SSL* ssl, const std::string& host) {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+  return SSL_set_tlsext_host_name(ssl, host.c_str()) == 1;
+#pragma GCC diagnostic pop
+}
+
+bool isStaleKeepAlive(const beast::error_code& ec) {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message;
+}
+
+}  // namespace
+
+struct HttpClientImpl::State {
+  State(asio::any_io_executor ex, const TlsOptions& tls) : executor(std::move(ex)), ssl(ssl::context::tls_client) {
+    ssl.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    // Verification is always on; there is deliberately no way to turn it off.
+    ssl.set_verify_mode(ssl::verify_peer);
+    if (!tls.caPem.empty()) {
+      ssl.add_certificate_authority(asio::buffer(tls.caPem));
+    } else if (!tls.caFile.empty()) {
+      ssl.load_verify_file(tls.caFile);
+    } else {
+      ssl.set_default_verify_paths();
+    }
+    if (!tls.clientCertPem.empty()) ssl.use_certificate_chain(asio::buffer(tls.clientCertPem));
+    if (!tls.clientCertFile.empty()) ssl.use_certificate_chain_file(tls.clientCertFile);
+    if (!tls.clientKeyPem.empty()) ssl.use_private_key(asio::buffer(tls.clientKeyPem), ssl::context::pem);
+    if (!tls.clientKeyFile.empty()) ssl.use_private_key_file(tls.clientKeyFile, ssl::context::pem);
+  }
+
+  ConnectionPtr takeIdle(const std::string& key) {
+    auto it = idle.find(key);
+    if (it == idle.end() || it->second.empty()) return nullptr;
+    ConnectionPtr c = std::move(it->second.back());
+    it->second.pop_back();
+    return c;
+  }
+
+  void giveBack(ConnectionPtr c) {
+    auto& list = idle[c->origin.key()];
+    if (shuttingDown || list.size() >= kMaxIdlePerOrigin) {
+      c->close();
+      return;
+    }
+    list.push_back(std::move(c));
+  }
+
+  void track(const ConnectionPtr& c) {
+    if (all.size() > 256) {
+      std::erase_if(all, [](const std::weak_ptr<Connection>& w) { return w.expired(); });
+    }
+    all.push_back(c);
+  }
+
+  asio::any_io_executor executor;
+  ssl::context ssl;
+  std::map<std::string, std::vector<ConnectionPtr>> idle;
+  std::vector<std::weak_ptr<Connection>> all;
+  bool shuttingDown = false;
+};
+
+namespace {
+
+// Resolve and connect (and handshake for TLS) before the deadline.
+asio::awaitable<std::variant<ConnectionPtr, HttpResult>> connect(HttpClientImpl::State& state, const Origin& origin,
+                                                                 Clock::time_point deadline) {
+  auto ex = co_await asio::this_coro::executor;
+  auto conn = std::make_shared<Connection>(origin);
+  tcp::resolver::results_type endpoints;
+  if (isIpLiteral(origin.host)) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(origin.host, ec);
+    unsigned long port = std::stoul(origin.port);
+    endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, static_cast<unsigned short>(port)),
+                                                    origin.host, origin.port);
+  } else {
+    tcp::resolver resolver(ex);
+    asio::steady_timer timer(ex, deadline);
+    auto [order, ec, results, timerEc] = co_await asio::experimental::make_parallel_group(
+        resolver.async_resolve(origin.host, origin.port, asio::deferred),
+        timer.async_wait(asio::deferred)).async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    (void)timerEc;
+    if (order[0] == 1) co_return failure(HttpError::Timeout, "resolving " + origin.host + " timed out");
+    if (ec) co_return failure(HttpError::Unreachable, "cannot resolve " + origin.host + ": " + ec.message());
+    endpoints = results;
+  }
+  if (origin.tls) {
+    conn->secure.emplace(ex, state.ssl);
+  } else {
+    conn->plain.emplace(ex);
+  }
+  beast::tcp_stream& tcpStream = conn->lowest();
+  tcpStream.expires_at(deadline);
+  auto [ec, ep] = co_await tcpStream.async_connect(endpoints, kUseTuple);
+  (void)ep;
+  if (ec) {
+    HttpError e = ec == beast::error::timeout ? HttpError::Timeout
+                  : (ec == asio::error::operation_aborted ? HttpError::Cancelled : HttpError::Unreachable);
+    co_return failure(e, "connect to " + origin.host + ":" + origin.port + ": " + ec.message());
+  }
+  tcpStream.socket().set_option(tcp::no_delay(true));
+  if (origin.tls) {
+    // SNI only for host names (RFC 6066 forbids IP literals); verify the name or IP always.
+    if (!isIpLiteral(origin.host) && !setSni(conn->secure->native_handle(), origin.host)) {
+      co_return failure(HttpError::Tls, "cannot set SNI for " + origin.host);
+    }
+    conn->secure->set_verify_callback(ssl::host_name_verification(origin.host));
+    auto [hec] = co_await conn->secure->async_handshake(ssl::stream_base::client, kUseTuple);
+    if (hec) {
+      co_return failure(hec == beast::error::timeout ? HttpError::Timeout : HttpError::Tls,
+                        "TLS handshake with " + origin.host + ": " + hec.message());
+    }
+  }
+  state.track(conn);
+  co_return conn;
+}
+
+template <typename Stream>
+asio::awaitable<std::pair<beast::error_code, bool>> exchange(Stream& stream, beast::flat_buffer& buffer,
+                                                             http::request<http::string_body>& req,
+                                                             http::response_parser<http::string_body>& parser) {
+  auto [wec, written] = co_await http::async_write(stream, req, kUseTuple);
+  (void)written;
+  if (wec) co_return std::pair{wec, false};
+  auto [rec, read] = co_await http::async_read(stream, buffer, parser, kUseTuple);
+  (void)read;
+  co_return std::pair{rec, parser.is_header_done()};
+}
+
+}  // namespace
+
+HttpClientImpl::HttpClientImpl(asio::any_io_executor executor, TlsOptions tls)
+    : state_(std::make_shared<State>(std::move(executor), tls)) {}
+
+HttpClientImpl::~HttpClientImpl() { shutdown(); }
+
+void HttpClientImpl::shutdown() {
+  state_->shuttingDown = true;
+  for (auto& [key, list] : state_->idle) {
+    for (auto& c : list) c->close();
+  }
+  state_->idle.clear();
+  for (auto& w : state_->all) {
+    if (auto c = w.lock()) c->close();
+  }
+  state_->all.clear();
+}
+
+asio::awaitable<HttpResult> HttpClientImpl::send(HttpRequest request) {
+  auto state = state_;  // keeps the pool alive while this coroutine runs
+  if (state->shuttingDown) co_return failure(HttpError::Cancelled, "client is shutting down");
+
+  auto parsed = boost::urls::parse_absolute_uri(request.url);
+  if (!parsed) co_return failure(HttpError::BadUrl, "invalid URL: " + request.url);
+  const boost::urls::url_view url = *parsed;
+  Origin origin;
+  if (url.scheme() == "https") {
+    origin.tls = true;
+  } else if (url.scheme() != "http") {
+    co_return failure(HttpError::BadUrl, "unsupported scheme in " + request.url);
+  }
+  if (url.host_type() == boost::urls::host_type::ipv6) {
+    origin.host = url.host_ipv6_address().to_string();
+  } else {
+    origin.host = url.host();
+  }
+  if (origin.host.empty()) co_return failure(HttpError::BadUrl, "no host in " + request.url);
+  origin.port = url.has_port() ? std::string(url.port()) : (origin.tls ? "443" : "80");
+  std::string target = url.encoded_target().empty() ? "/" : std::string(url.encoded_target());
+  if (target.front() != '/') target.insert(target.begin(), '/');
+
+  http::verb verb = http::string_to_verb(request.method);
+  if (verb == http::verb::unknown) co_return failure(HttpError::BadUrl, "unknown method " + request.method);
+
+  http::request<http::string_body> req{verb, target, 11};
+  std::string hostHeader(url.encoded_host_and_port());
+  req.set(http::field::host, hostHeader);
+  req.set(http::field::user_agent, std::string("aks-node-agent/") + build::kVersion);
+  for (const auto& [k, v] : request.headers) req.set(k, v);
+  req.body() = std::move(request.body);
+  req.keep_alive(true);
+  req.prepare_payload();
+
+  const auto deadline = Clock::now() + request.timeout;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ConnectionPtr conn = attempt == 0 ? state->takeIdle(origin.key()) : nullptr;
+    const bool reused = conn != nullptr;
+    if (!conn) {
+      auto connected = co_await connect(*state, origin, deadline);
+      if (auto* err = std::get_if<HttpResult>(&connected)) co_return std::move(*err);
+      conn = std::get<ConnectionPtr>(std::move(connected));
+    }
+    conn->lowest().expires_at(deadline);
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(request.bodyLimit);
+    parser.header_limit(kHeaderLimit);
+    conn->buffer.clear();
+    std::pair<beast::error_code, bool> outcome;
+    if (conn->secure) {
+      outcome = co_await exchange(*conn->secure, conn->buffer, req, parser);
+    } else {
+      outcome = co_await exchange(*conn->plain, conn->buffer, req, parser);
+    }
+    auto [ec, headerSeen] = outcome;
+    if (ec) {
+      conn->close();
+      // A pooled connection the peer already closed: try once more on a fresh one.
+      if (reused && !headerSeen && isStaleKeepAlive(ec) && Clock::now() < deadline) continue;
+      if (state->shuttingDown) co_return failure(HttpError::Cancelled, "client is shutting down");
+      co_return failure(classify(ec, headerSeen), request.method + " " + origin.key() + target + ": " + ec.message());
+    }
+    auto response = parser.release();
+    HttpResult result;
+    result.response.status = static_cast<int>(response.result_int());
+    for (const auto& field : response) {
+      result.response.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    result.response.body = std::move(response.body());
+    if (response.keep_alive()) {
+      state->giveBack(std::move(conn));
+    } else {
+      conn->close();
+    }
+    co_return result;
+  }
+  co_return failure(HttpError::Unreachable, "connection closed by " + origin.key());
+}
+
+}  // namespace aksnode
