@@ -2,7 +2,6 @@
 
 import re
 import threading
-import time
 
 from .util import ApiError
 
@@ -204,7 +203,3 @@ class RequestLog:
         with self.lock:
             import json
             return json.loads(json.dumps(self.stats)) if self.stats else {"total": 0}
-
-
-def monotonic_and_wall():
-    return time.monotonic(), time.time()

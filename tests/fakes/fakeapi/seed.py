@@ -9,7 +9,7 @@ emptyDir, bare pods, and optionally the agent's own pod.
 
 import itertools
 
-from .store import (DAEMONSETS, DEPLOYMENTS, NODES, PDBS, PODS, REPLICASETS, STATEFULSETS, Store, key_of)
+from .store import (DAEMONSETS, DEPLOYMENTS, NODES, PDBS, PODS, REPLICASETS, STATEFULSETS, Store)
 from .util import ApiError, clone, new_uid, now_rfc3339, rand_hash, rand_suffix
 
 KUBE_VERSION = "v1.31.2"
@@ -28,7 +28,6 @@ DS_TOLERATIONS = [
 ]
 DAEMONSET_NAMES = ["kube-proxy", "azure-cns", "cloud-node-manager", "csi-azuredisk-node", "csi-azurefile-node",
                    "azure-ip-masq-agent", "konnectivity-agent-node", "ama-logs"]
-SEEDED_KINDS = (DEPLOYMENTS, REPLICASETS, STATEFULSETS, PDBS, "batch/jobs")
 
 
 def _ref(api_version, kind, obj):
