@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <unordered_set>
 #include <sys/stat.h>
 
 #include "agent/config/duration.h"
@@ -235,6 +237,7 @@ struct MapEntry {
 std::optional<std::vector<MapEntry>> mapEntries(Loader& loader, const Node& node, const std::string& path,
                                                 std::string_view expected) {
   std::vector<MapEntry> entries;
+  std::unordered_set<std::string> names;  // a hostile file may hold ~100k keys: no quadratic scan
   if (node.IsNull()) return entries;
   if (!node.IsMap()) {
     loader.error(path, std::string(expected) + ", got " + describe(node));
@@ -247,9 +250,7 @@ std::optional<std::vector<MapEntry>> mapEntries(Loader& loader, const Node& node
       continue;
     }
     const std::string& name = key.Scalar();
-    const bool duplicate = std::any_of(entries.begin(), entries.end(),
-                                       [&](const MapEntry& entry) { return entry.key == name; });
-    if (duplicate) {
+    if (!names.insert(name).second) {
       loader.error(childPath(path, name), "duplicate key");
       continue;
     }
@@ -339,10 +340,12 @@ void stringList(Loader& loader, const Node* node, const std::string& path, std::
     return;
   }
   std::vector<std::string> values;
-  for (std::size_t i = 0; i < node->size(); ++i) {
+  std::unordered_set<std::string> seen;
+  std::size_t i = 0;
+  for (auto it = node->begin(); it != node->end(); ++it, ++i) {
     std::string value;
     bool ok = false;
-    loader.scalar((*node)[i], indexPath(path, i), value,
+    loader.scalar(*it, indexPath(path, i), value,
                   [&](const std::string& text) {
                     auto parsed = parse(text);
                     ok = parsed.ok();
@@ -350,7 +353,7 @@ void stringList(Loader& loader, const Node* node, const std::string& path, std::
                   },
                   expected);
     if (!ok) continue;
-    if (std::find(values.begin(), values.end(), value) != values.end()) {
+    if (!seen.insert(value).second) {
       loader.error(indexPath(path, i), "duplicate entry " + quoteForMessage(value));
       continue;
     }
@@ -509,9 +512,10 @@ void entryList(Loader& loader, const Node* node, const std::string& path, std::v
   }
   std::vector<Entry> entries;
   std::map<std::string, std::size_t> seen;  // normalised path -> index of its first entry
-  for (std::size_t i = 0; i < node->size(); ++i) {
+  std::size_t i = 0;
+  for (auto element = node->begin(); element != node->end(); ++element, ++i) {
     const std::string entryPath = indexPath(path, i);
-    MapReader map(loader, (*node)[i], entryPath, "expected a map with a path");
+    MapReader map(loader, *element, entryPath, "expected a map with a path");
     if (!map.valid()) continue;
     Entry entry;
     const bool pathOk = readEntry(map, entry);
@@ -704,6 +708,8 @@ ConfigLoadResult loadConfigString(std::string_view text, const EnvLookup& env) {
       return result;
     }
     readConfig(loader, YAML::Load(owned), result.config);
+  } catch (const YAML::DeepRecursion& e) {
+    loader.error("", "invalid YAML: nested deeper than " + std::to_string(e.depth() - 1) + " levels");
   } catch (const YAML::Exception& e) {
     std::string where;
     if (!e.mark.is_null()) {
