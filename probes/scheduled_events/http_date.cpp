@@ -102,6 +102,11 @@ std::optional<SystemTime> assemble(const Fields& f) {
   // A leap second (:60) lands on the next second, as timegm() does.
   const auto utc = sys_days{ymd} + hours{f.hour} + minutes{f.minute} + seconds{f.second} +
                    f.fraction - f.offset;
+  // The range applies to the UTC instant too, so whatever is read can be written back
+  // (formatRfc3339) and read again.
+  if (utc < sys_days{year{kMinYear} / January / 1} || utc >= sys_days{year{kMaxYear + 1} / January / 1}) {
+    return std::nullopt;
+  }
   return time_point_cast<SystemTime::duration>(utc);
 }
 

@@ -99,11 +99,18 @@ INSTANTIATE_TEST_SUITE_P(
                       "2026-11-26T19:20:100Z", "26-11-26T19:20:10Z", "+2026-11-26T19:20:10Z",
                       "1899-12-31T23:59:59Z", "2200-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
                       "Sun Nov  6 08:49:37 94",
-                      "Sun Nov 31 08:49:37 1994"));
+                      "Sun Nov 31 08:49:37 1994",
+                      // In range locally, out of range in UTC.
+                      "1900-01-01T00:30:00+01:00", "2199-12-31T23:30:00-01:00"));
 
 TEST(HttpDate, EmbeddedNulIsNotADate) {
   const std::string withNul("2026-11-26T19:20:10Z\0", 21);
   EXPECT_FALSE(parseHttpDate(withNul).has_value());
+}
+
+TEST(HttpDate, RangeEdgesAreInclusive) {
+  EXPECT_TRUE(parseHttpDate("1900-01-01T00:00:00Z").has_value());
+  EXPECT_TRUE(parseHttpDate("2199-12-31T23:59:59Z").has_value());
 }
 
 TEST(HttpDate, FamiliesAreSeparate) {

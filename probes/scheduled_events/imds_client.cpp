@@ -1,0 +1,156 @@
+#include "probes/scheduled_events/imds_client.h"
+
+#include <charconv>
+
+#include "agent/http/http_client.h"
+#include "agent/time_source.h"
+#include "metrics/metrics.h"
+
+namespace aksnode {
+
+const char* toString(ImdsOutcome outcome) {
+  switch (outcome) {
+    case ImdsOutcome::Ok: return "ok";
+    case ImdsOutcome::HttpError: return "http_error";
+    case ImdsOutcome::Throttled: return "throttled";
+    case ImdsOutcome::Timeout: return "timeout";
+    case ImdsOutcome::BadResponse: return "bad_response";
+    case ImdsOutcome::Unreachable: return "unreachable";
+  }
+  return "unreachable";
+}
+
+struct ImdsClient::Raw {
+  ImdsOutcome outcome = ImdsOutcome::Unreachable;
+  HttpResponse response;
+  std::string message;
+  double seconds = 0;
+};
+
+namespace {
+std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value) {
+  long long seconds = 0;
+  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec != std::errc{} || ptr != value.data() + value.size() || seconds < 0) return std::nullopt;
+  return std::chrono::seconds(std::min<long long>(seconds, 300));
+}
+
+std::string snippet(const std::string& body) {
+  std::string s = body.substr(0, 200);
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  return s;
+}
+}  // namespace
+
+ImdsClient::ImdsClient(HttpClient& http, const ImdsConfig& config, Metrics& metrics, const TimeSource& time)
+    : http_(http), config_(config), metrics_(metrics), time_(time), base_(config.endpoint) {
+  while (!base_.empty() && base_.back() == '/') base_.pop_back();
+}
+
+std::string ImdsClient::scheduledEventsUrl() const {
+  return base_ + "/metadata/scheduledevents?api-version=" + config_.scheduledEventsApiVersion;
+}
+
+void ImdsClient::record(const char* endpointLabel, ImdsOutcome outcome, double seconds) {
+  metrics_.imdsRequest(endpointLabel, toString(outcome)).Increment();
+  metrics_.imdsDuration(endpointLabel).Observe(seconds);
+}
+
+boost::asio::awaitable<ImdsClient::Raw> ImdsClient::call(const char* endpointLabel, std::string method,
+                                                         std::string url, std::string body,
+                                                         std::chrono::milliseconds timeout) {
+  HttpRequest req;
+  req.method = std::move(method);
+  req.url = std::move(url);
+  req.headers = {{"Metadata", "true"}, {"Accept", "application/json"}};
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  req.body = std::move(body);
+  req.timeout = timeout;
+  req.bodyLimit = kMaxImdsBodyBytes;
+  const auto start = time_.monotonicTime();
+  HttpResult r = co_await http_.send(std::move(req));
+  Raw raw;
+  raw.seconds = std::chrono::duration<double>(time_.monotonicTime() - start).count();
+  switch (r.error) {
+    case HttpError::None: break;
+    case HttpError::Timeout:
+      raw.outcome = ImdsOutcome::Timeout;
+      raw.message = r.errorMessage;
+      co_return raw;
+    case HttpError::BodyTooLarge:
+    case HttpError::Protocol:
+      raw.outcome = ImdsOutcome::BadResponse;
+      raw.message = r.errorMessage;
+      co_return raw;
+    default:
+      raw.outcome = ImdsOutcome::Unreachable;
+      raw.message = r.errorMessage;
+      co_return raw;
+  }
+  raw.response = std::move(r.response);
+  const int status = raw.response.status;
+  if (status == 429) {
+    raw.outcome = ImdsOutcome::Throttled;
+    raw.message = "HTTP 429 from IMDS (more than 5 requests/s?)";
+  } else if (status < 200 || status >= 300) {
+    raw.outcome = ImdsOutcome::HttpError;
+    raw.message = "HTTP " + std::to_string(status) + " from IMDS: " + snippet(raw.response.body);
+  } else {
+    raw.outcome = ImdsOutcome::Ok;
+  }
+  (void)endpointLabel;
+  co_return raw;
+}
+
+boost::asio::awaitable<ScheduledEventsFetch> ImdsClient::fetchScheduledEvents() {
+  Raw raw = co_await call("scheduledevents", "GET", scheduledEventsUrl(), {}, config_.timeout);
+  ScheduledEventsFetch out;
+  out.status = raw.response.status;
+  out.message = raw.message;
+  if (raw.outcome == ImdsOutcome::Throttled || raw.response.status == 503) {
+    out.retryAfter = parseRetryAfter(raw.response.header("Retry-After"));
+  }
+  if (raw.outcome == ImdsOutcome::Ok) {
+    ParseResult parsed = parseScheduledEvents(raw.response.body);
+    if (parsed.ok()) {
+      out.document = std::move(parsed.document);
+    } else {
+      raw.outcome = ImdsOutcome::BadResponse;
+      out.message = "unusable Scheduled Events document: " + parsed.error;
+    }
+  }
+  out.outcome = raw.outcome;
+  record("scheduledevents", raw.outcome, raw.seconds);
+  co_return out;
+}
+
+boost::asio::awaitable<InstanceMetadataFetch> ImdsClient::fetchInstanceMetadata(std::chrono::milliseconds timeout) {
+  Raw raw = co_await call("instance", "GET", base_ + "/metadata/instance?api-version=" + config_.instanceApiVersion,
+                          {}, timeout);
+  InstanceMetadataFetch out;
+  out.message = raw.message;
+  if (raw.outcome == ImdsOutcome::Ok) {
+    InstanceMetadataResult parsed = parseInstanceMetadata(raw.response.body);
+    if (parsed.ok()) {
+      out.metadata = std::move(parsed.metadata);
+    } else {
+      raw.outcome = ImdsOutcome::BadResponse;
+      out.message = "unusable instance metadata: " + parsed.error;
+    }
+  }
+  out.outcome = raw.outcome;
+  record("instance", raw.outcome, raw.seconds);
+  co_return out;
+}
+
+boost::asio::awaitable<ImdsOutcome> ImdsClient::acknowledge(std::vector<std::string> eventIds, std::string* message) {
+  Raw raw = co_await call("acknowledge", "POST", scheduledEventsUrl(), serializeStartRequests(eventIds),
+                          config_.timeout);
+  if (message) *message = raw.message;
+  record("acknowledge", raw.outcome, raw.seconds);
+  co_return raw.outcome;
+}
+
+}  // namespace aksnode

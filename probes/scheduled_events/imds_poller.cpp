@@ -1,0 +1,139 @@
+#include "probes/scheduled_events/imds_poller.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <map>
+
+#include "agent/logging.h"
+#include "metrics/metrics.h"
+#include "probes/scheduled_events/http_date.h"
+#include "probes/scheduled_events/poll_schedule.h"
+
+namespace aksnode {
+
+namespace asio = boost::asio;
+
+namespace {
+double unixSeconds(SystemTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+void logChange(const LifecycleChange& change) {
+  const auto& e = change.event.event;
+  const std::string notBefore = e.notBefore ? formatRfc3339(*e.notBefore) : e.notBeforeRaw;
+  switch (change.kind) {
+    case LifecycleKind::Started:
+      log::warn("scheduled event for this VM", {{"eventId", e.eventId},
+                                                {"eventType", toString(e.type)},
+                                                {"eventStatus", toString(e.status)},
+                                                {"notBefore", notBefore},
+                                                {"imminent", change.event.imminent},
+                                                {"reappeared", change.reappeared},
+                                                {"description", e.description}});
+      break;
+    case LifecycleKind::Changed:
+      log::info("scheduled event changed", {{"eventId", e.eventId},
+                                            {"eventType", toString(e.type)},
+                                            {"eventStatus", toString(e.status)},
+                                            {"notBefore", notBefore},
+                                            {"changed", change.what.toString()}});
+      break;
+    case LifecycleKind::Ended:
+      log::info("scheduled event ended", {{"eventId", e.eventId}, {"eventType", toString(e.type)}});
+      break;
+  }
+}
+}  // namespace
+
+ImdsPoller::ImdsPoller(ImdsClient& client, const ImdsConfig& config, Metrics& metrics, const TimeSource& time)
+    : client_(client), config_(config), metrics_(metrics), time_(time) {}
+
+void ImdsPoller::stop() {
+  stopped_ = true;
+  if (auto timer = std::static_pointer_cast<asio::steady_timer>(timer_)) timer->cancel();
+}
+
+void ImdsPoller::updateMetrics() {
+  std::map<std::pair<std::string, std::string>, int> counts;
+  for (const char* type : {"Preempt", "Terminate", "Reboot", "Redeploy", "Freeze"}) {
+    for (const char* st : {"Scheduled", "Started"}) counts[{type, st}] = 0;
+  }
+  for (const auto& p : tracker_.pending()) {
+    counts[{toString(p.event.type), toString(p.event.status)}]++;
+  }
+  for (const auto& [key, n] : counts) metrics_.scheduledEvents(key.first, key.second).Set(n);
+  metrics_.evictionPending().Set(tracker_.evictionPending() ? 1 : 0);
+  auto earliest = tracker_.earliestNotBefore(false);
+  metrics_.evictionNotBefore().Set(earliest ? unixSeconds(*earliest) : 0);
+  if (auto inc = tracker_.lastIncarnation()) metrics_.imdsDocumentIncarnation().Set(static_cast<double>(*inc));
+}
+
+asio::awaitable<bool> ImdsPoller::pollOnce(const OnDocument& onDocument) {
+  ScheduledEventsFetch fetch = co_await client_.fetchScheduledEvents();
+  ++status_.polls;
+  status_.lastOutcome = fetch.outcome;
+  retryAfter_ = fetch.retryAfter;
+  if (!fetch.document) {
+    ++status_.consecutiveFailures;
+    status_.lastError = fetch.message;
+    // First failure and then every 30th: a dead IMDS must be visible without flooding the log.
+    if (status_.consecutiveFailures == 1 || status_.consecutiveFailures % 30 == 0) {
+      log::warn("IMDS Scheduled Events poll failed",
+                {{"result", toString(fetch.outcome)},
+                 {"status", fetch.status},
+                 {"error", fetch.message},
+                 {"consecutiveFailures", status_.consecutiveFailures}});
+    }
+    co_return false;
+  }
+  if (status_.consecutiveFailures > 0) {
+    log::info("IMDS Scheduled Events poll recovered", {{"failedPolls", status_.consecutiveFailures}});
+  }
+  status_.consecutiveFailures = 0;
+  status_.everSucceeded = true;
+  status_.lastError.clear();
+  status_.lastSuccess = time_.systemTime();
+
+  TrackerUpdate update = tracker_.update(*fetch.document, vmName_, time_.monotonicTime(), time_.systemTime());
+  for (const auto& ignored : update.newlyIgnored) {
+    log::info("scheduled event not for this VM or not actionable",
+              {{"eventId", ignored.event.eventId},
+               {"eventType", ignored.event.typeName},
+               {"reason", ignored.reason},
+               {"vm", vmName_},
+               {"resources", static_cast<int>(ignored.event.resources.size())}});
+  }
+  for (const auto& problem : update.newProblems) log::warn("malformed scheduled event skipped", {{"problem", problem}});
+  if (update.incarnationWentBack) {
+    log::warn("IMDS DocumentIncarnation went back; trusting the new list",
+              {{"previous", static_cast<long long>(update.previousIncarnation.value_or(0))},
+               {"incarnation", static_cast<long long>(update.incarnation)}});
+  }
+  if (update.ignoredOtherVm) metrics_.imdsEventsIgnored("other_vm").Increment(update.ignoredOtherVm);
+  if (update.ignoredUnknownType) metrics_.imdsEventsIgnored("unknown_type").Increment(update.ignoredUnknownType);
+  if (update.ignoredInvalid) metrics_.imdsEventsIgnored("invalid").Increment(update.ignoredInvalid);
+  for (const auto& [type, n] : update.newlySeen) metrics_.scheduledEventsSeen(toString(type)).Increment(n);
+  for (const auto& change : update.changes) logChange(change);
+  updateMetrics();
+  if (onDocument) onDocument(update);
+  co_return true;
+}
+
+asio::awaitable<void> ImdsPoller::run(OnDocument onDocument) {
+  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
+  timer_ = timer;
+  while (!stopped_) {
+    const MonotonicTime start = time_.monotonicTime();
+    co_await pollOnce(onDocument);
+    if (stopped_) break;
+    const MonotonicTime due = PollSchedule::next(start, time_.monotonicTime(), config_.pollInterval,
+                                                 status_.consecutiveFailures, retryAfter_);
+    timer->expires_after(due - time_.monotonicTime());
+    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+}  // namespace aksnode

@@ -1,0 +1,60 @@
+#pragma once
+// The Scheduled Events loop: poll IMDS on PollSchedule, feed good documents to the
+// EventTracker, keep the scheduled-events metrics true, and tell the engine after every
+// good document (level-triggered: it reconciles with tracker().pending() each time).
+// A bad poll never ends an event: the tracker only sees documents that parsed.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "probes/scheduled_events/event_tracker.h"
+#include "probes/scheduled_events/imds_client.h"
+
+namespace aksnode {
+
+struct ImdsPollStatus {
+  bool everSucceeded = false;
+  ImdsOutcome lastOutcome = ImdsOutcome::Unreachable;
+  std::string lastError;
+  int consecutiveFailures = 0;
+  std::uint64_t polls = 0;
+  SystemTime lastSuccess{};
+};
+
+class ImdsPoller {
+ public:
+  using OnDocument = std::function<void(const TrackerUpdate&)>;
+  ImdsPoller(ImdsClient& client, const ImdsConfig& config, Metrics& metrics, const TimeSource& time);
+
+  // The VM name events must name to be ours ("" until known: then nothing is ours).
+  void setVmName(std::string name) { vmName_ = std::move(name); }
+  const std::string& vmName() const { return vmName_; }
+
+  // Runs until stop(). onDocument is called on the loop's executor after each good document.
+  boost::asio::awaitable<void> run(OnDocument onDocument);
+  // One poll (also used by --once). Returns true when the document was good.
+  boost::asio::awaitable<bool> pollOnce(const OnDocument& onDocument);
+  void stop();
+
+  const EventTracker& tracker() const { return tracker_; }
+  const ImdsPollStatus& status() const { return status_; }
+
+ private:
+  void updateMetrics();
+
+  ImdsClient& client_;
+  const ImdsConfig& config_;
+  Metrics& metrics_;
+  const TimeSource& time_;
+  EventTracker tracker_;
+  ImdsPollStatus status_;
+  std::string vmName_;
+  std::optional<std::chrono::seconds> retryAfter_;
+  bool stopped_ = false;
+  std::shared_ptr<void> timer_;  // the wait between polls, cancelled by stop()
+};
+
+}  // namespace aksnode

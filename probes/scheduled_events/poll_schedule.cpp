@@ -1,0 +1,27 @@
+#include "probes/scheduled_events/poll_schedule.h"
+
+#include <algorithm>
+
+namespace aksnode {
+
+MonotonicTime PollSchedule::next(MonotonicTime lastStart, MonotonicTime now, std::chrono::milliseconds pollInterval,
+                                 int consecutiveFailures, std::optional<std::chrono::seconds> retryAfter) {
+  const auto interval = std::max(pollInterval, kMinSpacing);
+  if (consecutiveFailures <= 0) {
+    MonotonicTime due = lastStart + interval;
+    // Fell behind (a poll slower than the interval): skip the missed slots, stay on the grid.
+    if (due <= now) {
+      const auto behind = now - lastStart;
+      const auto slots = behind / interval + 1;
+      due = lastStart + slots * interval;
+    }
+    return due;
+  }
+  auto delay = interval;
+  for (int i = 1; i < consecutiveFailures && delay < kMaxBackoff; ++i) delay *= 2;
+  delay = std::min<std::chrono::milliseconds>(delay, std::max(kMaxBackoff, interval));
+  if (retryAfter) delay = std::max<std::chrono::milliseconds>(delay, *retryAfter);
+  return std::max(now, lastStart + delay);
+}
+
+}  // namespace aksnode
