@@ -2,7 +2,9 @@
 
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/url/encode.hpp>
 #include <boost/url/parse.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
 
 #include <algorithm>
@@ -119,8 +121,16 @@ std::string KubeClientImpl::urlFor(std::initializer_list<std::string_view> segme
   boost::urls::url u = server_->url;
   auto segs = u.segments();
   for (std::string_view s : segments) segs.push_back(s);
-  auto params = u.params();
-  for (const auto& [key, value] : query) params.append({key, value});
+  // Query keys and values: everything but RFC 3986 unreserved characters is percent-encoded.
+  // Go's url.ParseQuery (the API server) reads '+' as a space, so a literal '+' must be %2B.
+  std::string encoded;
+  for (const auto& [key, value] : query) {
+    if (!encoded.empty()) encoded += '&';
+    encoded += boost::urls::encode(key, boost::urls::unreserved_chars);
+    encoded += '=';
+    encoded += boost::urls::encode(value, boost::urls::unreserved_chars);
+  }
+  if (!encoded.empty()) u.set_encoded_query(encoded);
   return std::string(u.buffer());
 }
 
