@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "probes/scheduled_events/ascii.h"
 #include "probes/scheduled_events/resource_name.h"
 
 namespace aksnode {
@@ -24,12 +25,17 @@ void setDeadline(PendingEvent& p, const PendingEvent* before, SystemTime wallNow
   }
 }
 
+// The same set of VM names, ignoring order and letter case (a reordered list is no change).
 bool sameResources(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (!sameResourceName(a[i], b[i]) && a[i] != b[i]) return false;
-  }
-  return true;
+  const auto normalised = [](const std::vector<std::string>& names) {
+    std::vector<std::string> out;
+    out.reserve(names.size());
+    for (const auto& n : names) out.push_back(ascii::lower(n));
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  return normalised(a) == normalised(b);
 }
 
 EventChangeSet diff(const ScheduledEvent& before, const ScheduledEvent& now) {

@@ -161,9 +161,15 @@ TEST_F(EventTrackerTest, NotBeforeMovesAndTypeChanges) {
   ASSERT_THAT(kinds(u), ElementsAre(LifecycleKind::Changed));
   EXPECT_EQ(u.changes[0].what.toString(), "resources");
 
-  // A change of letter case only is no change.
+  // A change of letter case or of order only is no change.
   u = poll(doc(5, {makeEvent("E1", EventType::Redeploy, {"AKS-POOL-12345678-VMSS_3", kSibling}, later)}));
   EXPECT_THAT(u.changes, IsEmpty());
+  u = poll(doc(6, {makeEvent("E1", EventType::Redeploy, {kSibling, kMe}, later)}));
+  EXPECT_THAT(u.changes, IsEmpty());
+  // The same count of names, but a different VM.
+  u = poll(doc(7, {makeEvent("E1", EventType::Redeploy, {kMe, "aks-pool-12345678-vmss_7"}, later)}));
+  ASSERT_THAT(kinds(u), ElementsAre(LifecycleKind::Changed));
+  EXPECT_EQ(u.changes[0].what.toString(), "resources");
 }
 
 // --- Azure re-issues the event under a new id ---------------------------------------------------
