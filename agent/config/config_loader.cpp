@@ -43,8 +43,17 @@ using YAML::Node;
 // At most this many disks or caches: each becomes metric series and a probe every interval.
 constexpr std::size_t kMaxListEntries = 100;
 
+bool isCleanText(std::string_view text);
+
+// A key as it appears in a path: as written when short and printable, else quoted, escaped and
+// cut short (a key is untrusted text that ends up in messages and logs).
+std::string displayKey(std::string_view key) {
+  if (!key.empty() && key.size() <= 64 && isCleanText(key)) return std::string(key);
+  return quoteForMessage(key);
+}
+
 std::string childPath(const std::string& parent, std::string_view key) {
-  return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+  return parent.empty() ? displayKey(key) : parent + "." + displayKey(key);
 }
 std::string indexPath(const std::string& parent, std::size_t index) {
   return parent + "[" + std::to_string(index) + "]";

@@ -323,6 +323,10 @@ const ErrorCase kErrorCases[] = {
     {"unknown_far", "imds:\n  colour: blue\n", "imds.colour", "unknown key; valid keys are endpoint, "},
     {"unknown_section", "prometheus: {}\n", "prometheus", "unknown key"},
     {"duplicate_key", "drain:\n  timeout: 1s\n  timeout: 2s\n", "drain.timeout", "duplicate key"},
+    {"long_key", "imds:\n  aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: 1\n",
+     "imds.\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"", "unknown key"},
+    {"control_key", "imds:\n  \"a\\nb\": 1\n", "imds.\"a\\x0ab\"", "unknown key"},
+    {"empty_key", "imds:\n  \"\": 1\n", "imds.\"\"", "unknown key"},
     {"complex_key", "imds:\n  ? [a]\n  : 1\n", "imds", "keys must be plain strings"},
     // Document shape.
     {"root_list", "- a\n- b\n", "", "must be a YAML map"},
@@ -489,6 +493,23 @@ TEST(ConfigLoader, RefusesMoreThanOneMebibyte) {
   std::string limit = "#";
   limit += std::string(kMaxConfigBytes - 1, 'x');
   EXPECT_TRUE(load(limit).ok());
+}
+
+TEST(ConfigLoader, DeepNestingIsAnErrorNotACrash) {
+  for (const std::string& text : {std::string(100'000, '['), std::string("imds: ") + std::string(50'000, '{')}) {
+    const ConfigLoadResult result = load(text);
+    ASSERT_EQ(result.errors.size(), 1U);
+    EXPECT_TRUE(result.errors[0].message.starts_with("invalid YAML")) << result.errors[0].message;
+  }
+}
+
+TEST(ConfigLoader, ManyUnknownAndDuplicateKeysAreAllReported) {
+  std::string text = "imds:\n";
+  for (int i = 0; i < 2000; ++i) text += "  k" + std::to_string(i) + ": 1\n";
+  text += "  k0: 2\n";
+  const ConfigLoadResult result = load(text);
+  ASSERT_EQ(result.errors.size(), 2001U);
+  EXPECT_EQ(result.errors[0].toString(), "imds.k0: duplicate key");
 }
 
 class ConfigFile : public testing::Test {
