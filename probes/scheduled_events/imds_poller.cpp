@@ -66,7 +66,7 @@ void ImdsPoller::updateMetrics() {
   }
   for (const auto& [key, n] : counts) metrics_.scheduledEvents(key.first, key.second).Set(n);
   metrics_.evictionPending().Set(tracker_.evictionPending() ? 1 : 0);
-  auto earliest = tracker_.earliestNotBefore(false);
+  auto earliest = tracker_.earliestNotBefore(true);
   metrics_.evictionNotBefore().Set(earliest ? unixSeconds(*earliest) : 0);
   if (auto inc = tracker_.lastIncarnation()) metrics_.imdsDocumentIncarnation().Set(static_cast<double>(*inc));
 }

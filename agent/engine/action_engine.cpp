@@ -1,0 +1,484 @@
+#include "agent/engine/action_engine.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+
+#include <algorithm>
+
+#include "agent/engine/node_patch.h"
+#include "agent/kube/kube_client.h"
+#include "agent/kube/timers.h"
+#include "agent/logging.h"
+#include "metrics/metrics.h"
+#include "probes/scheduled_events/event_json.h"
+#include "probes/scheduled_events/http_date.h"
+#include "probes/scheduled_events/imds_client.h"
+
+namespace aksnode {
+
+namespace asio = boost::asio;
+
+namespace {
+constexpr int kMaxConflictRetries = 8;
+// The earliest a drain may give up: evictions are worth issuing even when NotBefore has
+// already passed (an imminent or Started event), since the pods then get their SIGTERM.
+constexpr std::chrono::seconds kMinDrainWindow{2};
+
+std::string describeEvent(const ScheduledEvent& e) {
+  return std::string(toString(e.type)) + " event " + e.eventId +
+         (e.notBefore ? ", NotBefore " + formatRfc3339(*e.notBefore) : std::string(", imminent"));
+}
+
+boost::json::object healthJson(const ProbeResult& r) {
+  boost::json::object o{{"kind", r.kind},
+                        {"target", r.target},
+                        {"healthy", r.healthy},
+                        {"reason", r.reason},
+                        {"message", r.message},
+                        {"at", r.at == SystemTime{} ? std::string() : formatRfc3339(r.at)},
+                        {"details", r.details}};
+  return o;
+}
+}  // namespace
+
+ActionEngine::ActionEngine(asio::any_io_executor executor, ActionEngineDeps deps)
+    : executor_(executor),
+      deps_(std::move(deps)),
+      events_(executor, deps_.kube, deps_.timers.time(), deps_.nodeName, deps_.dryRun),
+      debouncer_(deps_.config.healthThreshold),
+      alarm_(deps_.timers.makeAlarm()) {}
+
+ActionEngine::~ActionEngine() = default;
+
+void ActionEngine::kick() { alarm_->wake(); }
+
+void ActionEngine::stop() {
+  stopped_ = true;
+  if (drain_) drain_->cancel->cancelled = true;
+  alarm_->wake();
+}
+
+void ActionEngine::setVmName(std::string name) { vmName_ = std::move(name); }
+
+void ActionEngine::setPending(const std::vector<PendingEvent>& pending, const std::vector<LifecycleChange>& changes) {
+  pending_ = pending;
+  for (const auto& c : changes) {
+    if (c.kind != LifecycleKind::Started) continue;
+    const auto& e = c.event.event;
+    events_.record(isFatal(e.type) ? "Warning" : "Normal", "ScheduledEvent",
+                   describeEvent(e) + " for VM " + vmName_ + (e.description.empty() ? "" : ": " + e.description));
+  }
+  if (!changes.empty()) kick();
+}
+
+void ActionEngine::setHealth(const std::vector<ProbeResult>& raw) {
+  for (const auto& flip : debouncer_.feed(raw)) {
+    const auto& r = flip.result;
+    if (r.kind == "identity") {
+      events_.record(flip.nowHealthy ? "Normal" : "Warning", flip.nowHealthy ? "IdentityRecovered" : "IdentityInvalid",
+                     flip.nowHealthy ? "Workload identity token passes every check again"
+                                     : r.reason + ": " + r.message);
+    } else {
+      events_.record(flip.nowHealthy ? "Normal" : "Warning", flip.nowHealthy ? "DiskRecovered" : "DiskUnhealthy",
+                     r.kind + " " + r.target + (flip.nowHealthy ? " is healthy again" : " " + r.reason + ": " + r.message));
+    }
+  }
+  health_ = debouncer_.current();
+  kick();
+}
+
+EngineInputs ActionEngine::inputs() const {
+  EngineInputs in;
+  in.pending = &pending_;
+  in.health = &health_;
+  in.vmName = vmName_;
+  in.localPhases = &localPhases_;
+  return in;
+}
+
+std::string ActionEngine::kubeNotReadyReason() const {
+  if (!deps_.kube) return deps_.kubeNotConfiguredReason;
+  if (!kubeEverOk_) return lastKubeError_.empty() ? "no API server request has succeeded yet" : lastKubeError_;
+  return {};
+}
+
+void ActionEngine::onKubeResult(bool ok, const std::string& what) {
+  if (ok) {
+    kubeEverOk_ = true;
+    consecutiveKubeFailures_ = 0;
+    lastKubeError_.clear();
+    return;
+  }
+  ++consecutiveKubeFailures_;
+  lastKubeError_ = what;
+}
+
+asio::awaitable<void> ActionEngine::run() {
+  if (!deps_.kube) {
+    log::warn("no Kubernetes API server configured: watching IMDS and exporting metrics only",
+              {{"reason", deps_.kubeNotConfiguredReason}});
+  }
+  MonotonicTime nextResync = deps_.timers.now();
+  while (!stopped_) {
+    const bool fresh = deps_.timers.now() >= nextResync || !node_;
+    if (deps_.kube) co_await reconcile(fresh);
+    if (stopped_) break;
+    if (fresh) nextResync = deps_.timers.now() + kResyncInterval;
+    // After a failed pass, back off a little so an unreachable API server is not hammered.
+    MonotonicTime wakeAt = nextResync;
+    if (consecutiveKubeFailures_ > 0) {
+      auto backoff = std::chrono::milliseconds(std::min(5000, 250 << std::min(consecutiveKubeFailures_, 5)));
+      wakeAt = std::min(wakeAt, deps_.timers.now() + backoff);
+      nextResync = std::min(nextResync, wakeAt);
+    }
+    co_await alarm_->waitUntil(wakeAt);
+  }
+}
+
+asio::awaitable<bool> ActionEngine::readNode() {
+  KubeResult r = co_await deps_.kube->getNode(deps_.nodeName);
+  if (!r.ok()) {
+    std::string what = "GET node " + deps_.nodeName + ": " +
+                       (r.status ? "HTTP " + std::to_string(r.status) + " " : std::string()) + r.message;
+    if (consecutiveKubeFailures_ == 0) log::warn("cannot read the node", {{"error", what}});
+    onKubeResult(false, what);
+    co_return false;
+  }
+  auto view = parseNodeView(r.body);
+  if (!view) {
+    onKubeResult(false, "GET node " + deps_.nodeName + ": unreadable Node object");
+    co_return false;
+  }
+  onKubeResult(true, {});
+  node_ = std::move(view);
+  events_.setNodeUid(node_->uid);
+  deps_.metrics.nodeCordoned().Set(node_->unschedulable ? 1 : 0);
+  co_return true;
+}
+
+asio::awaitable<void> ActionEngine::reconcile(bool fresh) {
+  if (fresh || !node_) {
+    if (!co_await readNode()) co_return;
+  }
+  DesiredNode desired = computeDesiredNode(inputs(), *node_, deps_.config, deps_.timers.time().systemTime());
+  co_await applyNode(desired);
+  if (stopped_) co_return;
+  co_await applyConditions(desired.conditions);
+  if (stopped_) co_return;
+  // Recompute with the node as it is now (the annotation may have just been written).
+  desired = computeDesiredNode(inputs(), *node_, deps_.config, deps_.timers.time().systemTime());
+  maybeStartDrain(desired);
+  if (desired.acknowledge && desired.active && !ackInFlight_.count(desired.active->pending.event.eventId)) {
+    ackInFlight_.insert(desired.active->pending.event.eventId);
+    asio::co_spawn(executor_, acknowledge(*desired.active), asio::detached);
+  }
+}
+
+asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
+  DesiredNode desired = first;
+  for (int attempt = 0; attempt <= kMaxConflictRetries && !stopped_; ++attempt) {
+    auto patch = buildNodePatch(*node_, desired);
+    if (!patch) co_return;
+    const bool dry = deps_.dryRun;
+    if (dry) {
+      log::info("dry run: would patch the node", {{"patch", boost::json::serialize(patch->patch)}});
+    } else {
+      KubeResult r = co_await deps_.kube->patchNode(deps_.nodeName, patch->patch, PatchType::StrategicMerge);
+      if (r.conflict()) {
+        log::debug("node changed under us; re-reading", {{"attempt", attempt}});
+        if (!co_await readNode()) co_return;
+        desired = computeDesiredNode(inputs(), *node_, deps_.config, deps_.timers.time().systemTime());
+        continue;
+      }
+      if (!r.ok()) {
+        const std::string what = "PATCH node " + deps_.nodeName + ": HTTP " + std::to_string(r.status) + " " + r.message;
+        log::error("cannot update the node", {{"error", what}});
+        onKubeResult(false, what);
+        if (patch->cordons) deps_.metrics.action("cordon", false, false).Increment();
+        if (!patch->taintsAdded.empty() || !patch->taintsRemoved.empty()) {
+          deps_.metrics.action("taint", false, false).Increment();
+        }
+        if (patch->uncordons) deps_.metrics.action("uncordon", false, false).Increment();
+        node_.reset();  // re-read next pass
+        co_return;
+      }
+      onKubeResult(true, {});
+      if (auto view = parseNodeView(r.body)) node_ = std::move(view);
+    }
+    if (dry) {
+      // Keep a simulated node so the same decision is not logged on every pass.
+      if (const auto* spec = patch->patch.as_object().if_contains("spec")) {
+        if (const auto* t = spec->as_object().if_contains("taints")) node_->taints = t->as_array();
+        if (const auto* u = spec->as_object().if_contains("unschedulable")) node_->unschedulable = u->as_bool();
+      }
+      node_->agentState = desired.annotation;
+      node_->agentStateUnreadable = false;
+    }
+    deps_.metrics.nodeCordoned().Set(node_->unschedulable ? 1 : 0);
+    if (!patch->taintsAdded.empty() || !patch->taintsRemoved.empty()) {
+      deps_.metrics.action("taint", true, dry).Increment();
+      std::string added, removed;
+      for (const auto& t : patch->taintsAdded) added += (added.empty() ? "" : ",") + t;
+      for (const auto& t : patch->taintsRemoved) removed += (removed.empty() ? "" : ",") + t;
+      log::info("node taints updated", {{"added", added}, {"removed", removed}, {"dryRun", dry}});
+    }
+    if (patch->cordons) {
+      deps_.metrics.action("cordon", true, dry).Increment();
+      std::string why = desired.active ? describeEvent(desired.active->pending.event) : std::string("agent action");
+      events_.record("Warning", "Cordoned", "Cordoned for " + why);
+      if (desired.active) {
+        const auto& p = desired.active->pending;
+        if (latencyObserved_.insert(p.event.eventId).second) {
+          const double latency = std::chrono::duration<double>(deps_.timers.now() - p.firstSeen).count();
+          deps_.metrics.eventDetectionLatency().Observe(latency);
+          log::info("node cordoned", {{"eventId", p.event.eventId},
+                                      {"eventType", toString(p.event.type)},
+                                      {"detectionLatencySeconds", latency},
+                                      {"dryRun", dry}});
+        }
+      }
+    }
+    if (patch->uncordons) {
+      deps_.metrics.action("uncordon", true, dry).Increment();
+      events_.record("Normal", "Uncordoned", "The scheduled event ended; undoing the agent's cordon");
+      log::info("node uncordoned: the scheduled event ended", {{"dryRun", dry}});
+    } else if (desired.undo) {
+      log::info("scheduled event ended: removed the agent's taint and state", {{"dryRun", dry}});
+    }
+    co_return;
+  }
+}
+
+asio::awaitable<void> ActionEngine::applyConditions(const std::vector<DesiredCondition>& desired) {
+  auto patch = buildConditionPatch(*node_, desired, deps_.timers.time().systemTime());
+  if (!patch) co_return;
+  std::string types;
+  for (const auto& t : patch->changedTypes) types += (types.empty() ? "" : ",") + t;
+  if (deps_.dryRun) {
+    log::info("dry run: would update node conditions", {{"conditions", types}});
+    deps_.metrics.action("condition", true, true).Increment();
+    for (const auto& c : patch->patch.at("status").at("conditions").as_array()) {
+      NodeCondition nc;
+      nc.type = std::string(c.at("type").as_string());
+      nc.status = std::string(c.at("status").as_string());
+      nc.reason = std::string(c.at("reason").as_string());
+      nc.message = std::string(c.at("message").as_string());
+      nc.lastHeartbeatTime = std::string(c.at("lastHeartbeatTime").as_string());
+      nc.lastTransitionTime = std::string(c.at("lastTransitionTime").as_string());
+      node_->conditions[nc.type] = nc;
+    }
+    co_return;
+  }
+  KubeResult r = co_await deps_.kube->patchNodeStatus(deps_.nodeName, patch->patch);
+  deps_.metrics.action("condition", r.ok(), false).Increment();
+  if (!r.ok()) {
+    log::error("cannot update node conditions", {{"status", r.status}, {"error", r.message}});
+    onKubeResult(false, "PATCH node status: HTTP " + std::to_string(r.status) + " " + r.message);
+    co_return;
+  }
+  onKubeResult(true, {});
+  if (!types.empty()) log::info("node conditions updated", {{"conditions", types}});
+  if (auto view = parseNodeView(r.body)) node_ = std::move(view);
+}
+
+void ActionEngine::setPhase(const std::string& eventId, ActionPhase phase) {
+  auto& p = localPhases_[eventId];
+  if (phase > p) p = phase;
+  // Bound the memory: phases of events that are no longer pending are not needed.
+  if (localPhases_.size() > 64) {
+    for (auto it = localPhases_.begin(); it != localPhases_.end();) {
+      const bool live = std::any_of(pending_.begin(), pending_.end(),
+                                    [&](const PendingEvent& e) { return e.event.eventId == it->first; });
+      it = live ? std::next(it) : localPhases_.erase(it);
+    }
+  }
+  kick();
+}
+
+void ActionEngine::maybeStartDrain(const DesiredNode& desired) {
+  const std::string wanted = desired.drain && desired.active ? desired.active->pending.event.eventId : std::string();
+  if (drain_) {
+    if (drain_->eventId != wanted && !drain_->cancel->cancelled &&
+        !(desired.active && desired.active->pending.event.eventId == drain_->eventId)) {
+      log::info("scheduled event ended during the drain: cancelling it", {{"eventId", drain_->eventId}});
+      drain_->cancel->cancelled = true;
+    }
+    return;
+  }
+  if (wanted.empty() || !deps_.drainer) return;
+  auto cancel = std::make_shared<CancelFlag>();
+  drain_ = RunningDrain{wanted, toString(desired.active->pending.event.type), cancel, {}, deps_.timers.now(), {}};
+  asio::co_spawn(executor_, runDrain(*desired.active, cancel), asio::detached);
+}
+
+asio::awaitable<void> ActionEngine::runDrain(ActiveEvent active, std::shared_ptr<CancelFlag> cancel) {
+  const auto& ev = active.pending.event;
+  const auto& cfg = deps_.config.drain;
+  const MonotonicTime now = deps_.timers.now();
+  const SystemTime wallNow = deps_.timers.time().systemTime();
+  MonotonicTime deadline = now + cfg.timeout;
+  const MonotonicTime notBefore =
+      now + std::chrono::duration_cast<std::chrono::nanoseconds>(active.pending.deadline - wallNow);
+  deadline = std::min(deadline, notBefore - cfg.deadlineMargin);
+  deadline = std::max(deadline, now + kMinDrainWindow);
+
+  setPhase(ev.eventId, ActionPhase::Draining);
+  deps_.metrics.action("drain", true, deps_.dryRun).Increment();
+  const double secondsLeft = std::chrono::duration<double>(deadline - now).count();
+  events_.record("Warning", "DrainStarted",
+                 "Draining for " + describeEvent(ev) + "; deadline in " + std::to_string(static_cast<int>(secondsLeft)) + "s");
+  log::warn("drain started", {{"eventId", ev.eventId}, {"eventType", toString(ev.type)}, {"deadlineSeconds", secondsLeft},
+                              {"dryRun", deps_.dryRun}});
+
+  DrainOutcome outcome;
+  if (deps_.dryRun) {
+    outcome.result = DrainResult::Success;
+    outcome.message = "dry run: no pod evicted";
+  } else {
+    DrainOptions options;
+    options.nodeName = deps_.nodeName;
+    options.deadline = deadline;
+    if (cfg.podGracePeriodCap) {
+      options.gracePeriodSecondsCap =
+          static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(*cfg.podGracePeriodCap).count());
+    }
+    options.deleteEmptyDirData = cfg.deleteEmptyDirData;
+    options.skipNamespaces = cfg.skipNamespaces;
+    options.ownPodNamespace = deps_.ownPodNamespace;
+    options.ownPodName = deps_.ownPodName;
+    options.parallelism = cfg.parallelism;
+    options.evictionRetryInterval = cfg.evictionRetryInterval;
+    outcome = co_await deps_.drainer->drain(options, cancel, [this, id = ev.eventId](const DrainProgress& progress) {
+      if (!drain_ || drain_->eventId != id) return;
+      drain_->progress = progress;
+      for (const auto& b : progress.blocked) {
+        const std::string key = b.ns + "/" + b.name;
+        // One Event per blocked pod per drain, and at most 20: Events are for people.
+        if (drain_->blockedReported.size() < 20 && drain_->blockedReported.insert(key).second) {
+          events_.record("Warning", "EvictionBlocked", "Eviction of pod " + key + " blocked (" + b.reason + "): " + b.message);
+        }
+      }
+    });
+  }
+  const double seconds = std::chrono::duration<double>(deps_.timers.now() - now).count();
+  const char* result = outcome.result == DrainResult::Success   ? "success"
+                       : outcome.result == DrainResult::Timeout ? "timeout"
+                                                                : "error";
+  boost::json::object last{{"eventId", ev.eventId},
+                           {"result", toString(outcome.result)},
+                           {"seconds", seconds},
+                           {"message", outcome.message},
+                           {"podsEvicted", outcome.progress.evictionsIssued},
+                           {"podsRemaining", outcome.progress.podsRemaining}};
+  lastDrain_ = std::move(last);
+  if (outcome.result == DrainResult::Cancelled) {
+    log::info("drain cancelled", {{"eventId", ev.eventId}, {"seconds", seconds}});
+  } else {
+    deps_.metrics.drainDuration(result).Observe(seconds);
+    if (outcome.result == DrainResult::Success) {
+      events_.record("Normal", "DrainSucceeded",
+                     "Drained in " + std::to_string(seconds).substr(0, 5) + "s for " + describeEvent(ev));
+      log::info("drain succeeded", {{"eventId", ev.eventId}, {"seconds", seconds},
+                                    {"evicted", outcome.progress.evictionsIssued}});
+      setPhase(ev.eventId, ActionPhase::Drained);
+    } else {
+      std::string blocked;
+      for (const auto& b : outcome.progress.blocked) blocked += (blocked.empty() ? "" : ", ") + b.ns + "/" + b.name;
+      events_.record("Warning", "DrainFailed",
+                     std::string("Drain ") + result + " after " + std::to_string(static_cast<int>(seconds)) + "s: " +
+                         outcome.message + (blocked.empty() ? "" : "; blocked: " + blocked));
+      log::error("drain failed", {{"eventId", ev.eventId}, {"result", result}, {"seconds", seconds},
+                                  {"message", outcome.message}, {"blocked", blocked},
+                                  {"podsRemaining", outcome.progress.podsRemaining}});
+      deps_.metrics.action("drain", false, deps_.dryRun).Increment();
+      setPhase(ev.eventId, ActionPhase::Failed);
+    }
+  }
+  deps_.metrics.drainPodsRemaining().Set(outcome.result == DrainResult::Success ? 0 : outcome.progress.podsRemaining);
+  drain_.reset();
+  kick();
+}
+
+asio::awaitable<void> ActionEngine::acknowledge(ActiveEvent active) {
+  const ScheduledEvent ev = active.pending.event;
+  if (deps_.dryRun || !deps_.imds) {
+    finishAcknowledge(ev, true, "dry run");
+    co_return;
+  }
+  std::string message;
+  std::vector<std::string> ids;
+  ids.push_back(ev.eventId);
+  ImdsOutcome outcome = co_await deps_.imds->acknowledge(std::move(ids), &message);
+  finishAcknowledge(ev, outcome == ImdsOutcome::Ok, message);
+}
+
+// Outside the coroutine on purpose: GCC 12 miscompiles braced log-field lists in some coroutines.
+void ActionEngine::finishAcknowledge(const ScheduledEvent& ev, bool ok, const std::string& message) {
+  deps_.metrics.action("acknowledge", ok, deps_.dryRun || !deps_.imds).Increment();
+  ackInFlight_.erase(ev.eventId);
+  if (!ok) {
+    log::error("cannot acknowledge the scheduled event", {{"eventId", ev.eventId}, {"error", message}});
+    return;  // the next pass tries again while the event is pending and drained
+  }
+  if (deps_.dryRun || !deps_.imds) {
+    log::info("dry run: would acknowledge the scheduled event", {{"eventId", ev.eventId}});
+  } else {
+    events_.record("Normal", "EventAcknowledged", "Approved " + describeEvent(ev) + " after the drain");
+    log::info("scheduled event acknowledged", {{"eventId", ev.eventId}, {"eventType", toString(ev.type)}});
+  }
+  setPhase(ev.eventId, ActionPhase::Acknowledged);
+}
+
+boost::json::object ActionEngine::statusJson() const {
+  boost::json::object o;
+  boost::json::array pending;
+  for (const auto& p : pending_) pending.push_back(toJson(p));
+  o["pendingEvents"] = std::move(pending);
+  auto active = chooseActiveEvent(pending_, deps_.config);
+  if (active) {
+    boost::json::object a{{"eventId", active->pending.event.eventId},
+                          {"eventType", toString(active->pending.event.type)},
+                          {"action", toString(active->action)}};
+    if (node_ && node_->agentState && node_->agentState->eventId == active->pending.event.eventId) {
+      a["phase"] = toString(node_->agentState->phase);
+    }
+    auto it = localPhases_.find(active->pending.event.eventId);
+    if (it != localPhases_.end()) a["localPhase"] = toString(it->second);
+    o["currentAction"] = std::move(a);
+  } else {
+    o["currentAction"] = nullptr;
+  }
+  if (drain_) {
+    boost::json::array blocked;
+    for (const auto& b : drain_->progress.blocked) {
+      blocked.push_back({{"namespace", b.ns}, {"name", b.name}, {"reason", b.reason}, {"message", b.message}});
+    }
+    o["drain"] = {{"eventId", drain_->eventId},
+                  {"running", true},
+                  {"podsToEvict", drain_->progress.podsToEvict},
+                  {"podsRemaining", drain_->progress.podsRemaining},
+                  {"evictionsIssued", drain_->progress.evictionsIssued},
+                  {"blocked", std::move(blocked)}};
+  } else if (lastDrain_) {
+    o["drain"] = *lastDrain_;
+  } else {
+    o["drain"] = nullptr;
+  }
+  if (node_) {
+    boost::json::object n{{"name", node_->name},
+                          {"unschedulable", node_->unschedulable},
+                          {"resourceVersion", node_->resourceVersion}};
+    if (node_->agentState) n["agentState"] = boost::json::parse(serializeAnnotation(*node_->agentState));
+    o["node"] = std::move(n);
+  }
+  boost::json::array probes;
+  for (const auto& r : health_) probes.push_back(healthJson(r));
+  o["probes"] = std::move(probes);
+  o["kubernetes"] = {{"configured", deps_.kube != nullptr},
+                     {"ready", kubeEverOk_},
+                     {"lastError", deps_.kube ? lastKubeError_ : deps_.kubeNotConfiguredReason}};
+  return o;
+}
+
+}  // namespace aksnode

@@ -1,0 +1,115 @@
+#pragma once
+// The action engine: owns the reconcile loop that moves the live Node toward
+// computeDesiredNode() (desired_state.h), runs the drain when one is wanted, acknowledges
+// events, writes conditions and Kubernetes Events, and keeps the node-action metrics.
+//
+// Everything runs on the one event-loop thread. Inputs arrive through setPending() (after
+// every good IMDS document) and setHealth() (after every probe round); each kicks a pass.
+// A pass also runs every kResyncInterval with a fresh GET of the Node, so drift heals.
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/json/object.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agent/config/config.h"
+#include "agent/engine/desired_state.h"
+#include "agent/engine/health_debouncer.h"
+#include "agent/engine/node_events.h"
+#include "agent/engine/node_view.h"
+#include "agent/kube/drainer.h"
+
+namespace aksnode {
+
+class KubeClient;
+class ImdsClient;
+class Metrics;
+class Timers;
+class Alarm;
+
+struct ActionEngineDeps {
+  const Config& config;
+  KubeClient* kube = nullptr;  // null: no API server configured (status says why)
+  Drainer* drainer = nullptr;
+  ImdsClient* imds = nullptr;  // for acknowledgements
+  Metrics& metrics;
+  Timers& timers;
+  bool dryRun = false;
+  std::string nodeName;
+  std::string ownPodNamespace;
+  std::string ownPodName;
+  std::string kubeNotConfiguredReason;
+};
+
+class ActionEngine {
+ public:
+  static constexpr std::chrono::seconds kResyncInterval{10};
+
+  ActionEngine(boost::asio::any_io_executor executor, ActionEngineDeps deps);
+  ~ActionEngine();
+
+  void setVmName(std::string name);
+  void setPending(const std::vector<PendingEvent>& pending, const std::vector<LifecycleChange>& changes);
+  void setHealth(const std::vector<ProbeResult>& raw);
+
+  boost::asio::awaitable<void> run();
+  void stop();
+
+  bool kubeReady() const { return kubeEverOk_; }
+  std::string kubeNotReadyReason() const;
+  const std::optional<NodeView>& lastNode() const { return node_; }
+  const std::vector<ProbeResult>& health() const { return health_; }
+  boost::json::object statusJson() const;
+
+ private:
+  boost::asio::awaitable<void> reconcile(bool fresh);
+  boost::asio::awaitable<bool> readNode();
+  boost::asio::awaitable<void> applyNode(const DesiredNode& desired);
+  boost::asio::awaitable<void> applyConditions(const std::vector<DesiredCondition>& desired);
+  void maybeStartDrain(const DesiredNode& desired);
+  boost::asio::awaitable<void> runDrain(ActiveEvent active, std::shared_ptr<CancelFlag> cancel);
+  boost::asio::awaitable<void> acknowledge(ActiveEvent active);
+  void finishAcknowledge(const ScheduledEvent& ev, bool ok, const std::string& message);
+  void setPhase(const std::string& eventId, ActionPhase phase);
+  void kick();
+  void onKubeResult(bool ok, const std::string& what);
+  EngineInputs inputs() const;
+
+  boost::asio::any_io_executor executor_;
+  ActionEngineDeps deps_;
+  NodeEventRecorder events_;
+  HealthDebouncer debouncer_;
+  std::unique_ptr<Alarm> alarm_;
+  bool stopped_ = false;
+
+  std::string vmName_;
+  std::vector<PendingEvent> pending_;
+  std::vector<ProbeResult> health_;
+  std::map<std::string, ActionPhase> localPhases_;
+
+  std::optional<NodeView> node_;
+  bool kubeEverOk_ = false;
+  std::string lastKubeError_;
+  int consecutiveKubeFailures_ = 0;
+  std::set<std::string> latencyObserved_;  // event ids whose detection latency was recorded
+  std::set<std::string> ackInFlight_;
+
+  // The running drain, if any.
+  struct RunningDrain {
+    std::string eventId;
+    std::string eventType;
+    std::shared_ptr<CancelFlag> cancel;
+    DrainProgress progress;
+    MonotonicTime started{};
+    std::set<std::string> blockedReported;
+  };
+  std::optional<RunningDrain> drain_;
+  std::optional<boost::json::object> lastDrain_;  // outcome of the last finished drain, for /status
+};
+
+}  // namespace aksnode

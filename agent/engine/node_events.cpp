@@ -1,0 +1,52 @@
+#include "agent/engine/node_events.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/json.hpp>
+
+#include <cstdio>
+
+#include "agent/kube/kube_client.h"
+#include "agent/logging.h"
+#include "probes/scheduled_events/http_date.h"
+
+namespace aksnode {
+
+NodeEventRecorder::NodeEventRecorder(boost::asio::any_io_executor executor, KubeClient* client, const TimeSource& time,
+                                     std::string nodeName, bool dryRun)
+    : executor_(std::move(executor)), client_(client), time_(time), nodeName_(std::move(nodeName)), dryRun_(dryRun) {}
+
+void NodeEventRecorder::record(const std::string& type, const std::string& reason, const std::string& message) {
+  log::info("node event", {{"reason", reason}, {"type", type}, {"message", message}, {"dryRun", dryRun_}});
+  if (dryRun_ || !client_) return;
+  const auto now = time_.systemTime();
+  const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
+  char suffix[48];
+  std::snprintf(suffix, sizeof suffix, ".%llx%04lx", static_cast<unsigned long long>(nanos), ++counter_ & 0xffff);
+  const std::string stamp = formatRfc3339(now);
+  boost::json::object event{
+      {"apiVersion", "v1"},
+      {"kind", "Event"},
+      {"metadata", {{"name", nodeName_ + suffix}, {"namespace", "default"}}},
+      {"involvedObject", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", nodeName_}, {"uid", nodeUid_}}},
+      {"reason", reason},
+      {"message", message.substr(0, 1024)},
+      {"type", type},
+      {"source", {{"component", "aks-node-agent"}, {"host", nodeName_}}},
+      {"reportingComponent", "aks-node-agent"},
+      {"reportingInstance", nodeName_},
+      {"firstTimestamp", stamp},
+      {"lastTimestamp", stamp},
+      {"count", 1}};
+  boost::asio::co_spawn(
+      executor_,
+      [client = client_, event = std::move(event), reason]() mutable -> boost::asio::awaitable<void> {
+        KubeResult r = co_await client->createEvent("default", std::move(event));
+        if (!r.ok()) {
+          log::warn("cannot write node event", {{"reason", reason}, {"status", r.status}, {"error", r.message}});
+        }
+      },
+      boost::asio::detached);
+}
+
+}  // namespace aksnode
