@@ -1,19 +1,10 @@
 #include "probes/identity/identity_environment.h"
 
-#include <cstdlib>
 #include <string_view>
 
 #include "probes/identity/safe_text.h"
 
 namespace aksnode::identity {
-
-EnvLookup processEnvironment() {
-  return [](const char* name) -> std::optional<std::string> {
-    const char* value = std::getenv(name);
-    if (value == nullptr) return std::nullopt;
-    return std::string(value);
-  };
-}
 
 namespace {
 

@@ -9,15 +9,14 @@
 #include <string>
 
 #include "agent/config/config.h"
+#include "agent/config/env_expand.h"
 
 namespace aksnode::identity {
 
-// Looks up one environment variable; std::nullopt when unset. Injected so tests need no
-// setenv and the check stays a pure function.
-using EnvLookup = std::function<std::optional<std::string>(const char* name)>;
-
-// getenv(3), read at each call.
-EnvLookup processEnvironment();
+// The environment is injected as the config loader's aksnode::EnvLookup (std::nullopt when
+// unset; processEnvironment() in production), so tests need no setenv and the check stays
+// a pure function.
+using aksnode::EnvLookup;
 
 struct IdentityEnvironment {
   // Effective values: the config's when set, else the environment's.

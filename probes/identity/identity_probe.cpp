@@ -75,7 +75,7 @@ json::object exchangeToJson(const identity::ExchangeOutcome& o, SystemTime at) {
 IdentityProbe::IdentityProbe(IdentityConfig config, HttpClient& http, const TimeSource& time,
                              Metrics& metrics, IdentityProbeOptions options)
     : config_(std::move(config)), http_(http), time_(time), metrics_(metrics), options_(std::move(options)) {
-  if (!options_.env) options_.env = identity::processEnvironment();
+  if (!options_.env) options_.env = processEnvironment();
   identity::JwksCache::Options cacheOptions;
   cacheOptions.allowInsecureHttp = options_.allowInsecureHttp;
   cacheOptions.timeout = options_.discoveryTimeout;

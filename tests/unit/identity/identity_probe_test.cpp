@@ -49,7 +49,7 @@ class IdentityProbeTest : public ::testing::Test {
   IdentityProbe& probe() {
     if (!probe_) {
       IdentityProbeOptions options;
-      options.env = [this](const char* name) -> std::optional<std::string> {
+      options.env = [this](const std::string& name) -> std::optional<std::string> {
         auto found = env.find(name);
         if (found == env.end()) return std::nullopt;
         return found->second;

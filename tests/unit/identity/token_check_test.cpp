@@ -34,7 +34,7 @@ EnvMap baseEnv() {
           {"AZURE_AUTHORITY_HOST", testing::kAuthority}};
 }
 EnvLookup lookupIn(EnvMap env) {
-  return [env = std::move(env)](const char* name) -> std::optional<std::string> {
+  return [env = std::move(env)](const std::string& name) -> std::optional<std::string> {
     auto it = env.find(name);
     if (it == env.end()) return std::nullopt;
     return it->second;
