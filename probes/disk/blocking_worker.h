@@ -141,7 +141,7 @@ class BlockingWorker {
     {
       std::lock_guard lock(shared_->mutex);
       if (shared_->running) {
-        pending.immediate = stuckCompletion(WorkerOutcome::StillBusy);
+        pending.immediate = stuckCompletionLocked(WorkerOutcome::StillBusy);
         return pending;
       }
     }
@@ -251,10 +251,6 @@ class BlockingWorker {
     shared->idle.notify_all();
   }
 
-  Completion stuckCompletion(WorkerOutcome outcome) {
-    std::lock_guard lock(shared_->mutex);
-    return stuckCompletionLocked(outcome);
-  }
   Completion stuckCompletionLocked(WorkerOutcome outcome) {
     Completion c;
     c.outcome = outcome;

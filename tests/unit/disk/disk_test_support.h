@@ -1,0 +1,209 @@
+#pragma once
+// Shared by the disk unit tests: a FileSystem fake that can fail or hang on demand, a temp
+// directory, and a way to run one coroutine to completion with an upper bound.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <map>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "agent/time_source.h"
+#include "probes/disk/file_system.h"
+
+namespace aksnode::disk::testing {
+
+// Runs `task` on `io` until it completes; fails the test (instead of hanging it) when it takes
+// longer than `bound`, which is what a probe that waited for a hung thread would do.
+template <class T>
+std::optional<T> runFor(boost::asio::io_context& io, boost::asio::awaitable<T> task,
+                        std::chrono::milliseconds bound = std::chrono::seconds(20)) {
+  std::optional<T> out;
+  std::exception_ptr error;
+  boost::asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
+    error = e;
+    if (!e) out = std::move(value);
+  });
+  io.restart();
+  io.run_for(bound);
+  if (error) std::rethrow_exception(error);
+  EXPECT_TRUE(out.has_value()) << "coroutine did not complete within " << bound.count() << " ms";
+  return out;
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "aksnode-disk-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A FileSystem whose answers the test sets, which can block any call until release(), and
+// which can move a SimulatedTimeSource forward inside a call (slow I/O).
+class FakeFileSystem final : public FileSystem {
+ public:
+  FakeFileSystem() {
+    pathInfo_.isDirectory = true;
+    pathInfo_.device = 2049;
+    pathInfo_.canonicalPath = "/mnt";
+    stats_.fragmentSize = 4096;
+    stats_.blocks = 1000;
+    stats_.blocksAvailable = 500;
+    stats_.files = 1000;
+    stats_.filesAvailable = 900;
+    mountInfo_.text =
+        "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+        "98 22 8:17 / /mnt rw,relatime shared:40 - ext4 /dev/sdb1 rw\n";
+    blockStat_.text = "100 0 800 10 50 0 400 20 0 30 40 0 0 0 0 0 0\n";
+    usage_.bytes = 4096;
+    usage_.entries = 1;
+  }
+
+  // --- what the calls answer -----------------------------------------------------------
+  void setPathInfo(PathInfo v) { set([&] { pathInfo_ = std::move(v); }); }
+  void setStats(FsStats v) { set([&] { stats_ = v; }); }
+  void setWrite(WriteProbeResult v) { set([&] { write_ = std::move(v); }); }
+  void setMountInfo(std::string text, int error = 0) {
+    set([&] { mountInfo_ = TextFile{error, std::move(text)}; });
+  }
+  void setBlockStat(std::string text) { set([&] { blockStat_.text = std::move(text); }); }
+  void setUsage(UsageResult v) { set([&] { usage_ = std::move(v); }); }
+  // The call named `call` ("stat", "statvfs", "write", ...) moves `time` on by `by`.
+  void makeSlow(const std::string& call, SimulatedTimeSource& time, std::chrono::nanoseconds by) {
+    set([&] {
+      slowCall_ = call;
+      slowTime_ = &time;
+      slowBy_ = by;
+    });
+  }
+
+  // --- hanging ---------------------------------------------------------------------------
+  // The next calls named `call` block until release().
+  void hangIn(const std::string& call) {
+    set([&] {
+      hangIn_ = call;
+      released_ = false;
+    });
+  }
+  void release() {
+    set([&] {
+      released_ = true;
+      hangIn_.clear();
+    });
+    changed_.notify_all();
+  }
+  // Blocks the test until a call is blocked in the hang (the worker really reached it).
+  bool waitUntilBlocked(std::chrono::seconds bound = std::chrono::seconds(10)) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, bound, [&] { return blocked_ > 0; });
+  }
+  // Blocks the test until no call is blocked any more.
+  bool waitUntilUnblocked(std::chrono::seconds bound = std::chrono::seconds(10)) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, bound, [&] { return blocked_ == 0; });
+  }
+
+  // --- what was called --------------------------------------------------------------------
+  int calls(const std::string& call) const {
+    std::lock_guard lock(mutex_);
+    auto it = counts_.find(call);
+    return it == counts_.end() ? 0 : it->second;
+  }
+  std::set<std::thread::id> threads() const {
+    std::lock_guard lock(mutex_);
+    return threads_;
+  }
+  std::string lastProbeFile() const {
+    std::lock_guard lock(mutex_);
+    return lastProbeFile_;
+  }
+
+  // --- FileSystem ---------------------------------------------------------------------------
+  PathInfo stat(const std::string&) override { return enter("stat", pathInfo_); }
+  FsStats statvfs(const std::string&) override { return enter("statvfs", stats_); }
+  WriteProbeResult writeProbe(const std::string&, const std::string& fileName,
+                              std::size_t) override {
+    {
+      std::lock_guard lock(mutex_);
+      lastProbeFile_ = fileName;
+    }
+    return enter("write", write_);
+  }
+  TextFile readMountInfo() override { return enter("mountinfo", mountInfo_); }
+  TextFile readBlockDeviceStat(const std::string&) override {
+    return enter("blockstat", blockStat_);
+  }
+  UsageResult directoryUsage(const std::string&, const UsageLimits&) override {
+    return enter("walk", usage_);
+  }
+
+ private:
+  template <class F>
+  void set(F f) {
+    std::lock_guard lock(mutex_);
+    f();
+  }
+
+  // Counts the call, hangs or slows it as configured, returns a copy of the configured answer.
+  template <class T>
+  T enter(const std::string& call, const T& answer) {
+    std::unique_lock lock(mutex_);
+    ++counts_[call];
+    threads_.insert(std::this_thread::get_id());
+    if (hangIn_ == call) {
+      ++blocked_;
+      changed_.notify_all();
+      changed_.wait(lock, [&] { return released_; });
+      --blocked_;
+      changed_.notify_all();
+    }
+    if (slowCall_ == call && slowTime_ != nullptr) slowTime_->advance(slowBy_);
+    return answer;
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  PathInfo pathInfo_;
+  FsStats stats_;
+  WriteProbeResult write_;
+  TextFile mountInfo_;
+  TextFile blockStat_;
+  UsageResult usage_;
+  std::string hangIn_;
+  bool released_ = false;
+  int blocked_ = 0;
+  std::string slowCall_;
+  SimulatedTimeSource* slowTime_ = nullptr;
+  std::chrono::nanoseconds slowBy_{0};
+  std::map<std::string, int> counts_;
+  std::set<std::thread::id> threads_;
+  std::string lastProbeFile_;
+};
+
+}  // namespace aksnode::disk::testing
