@@ -113,7 +113,7 @@ boost::asio::awaitable<ScheduledEventsFetch> ImdsClient::fetchScheduledEvents() 
     out.retryAfter = parseRetryAfter(raw.response.header("Retry-After"));
   }
   if (raw.outcome == ImdsOutcome::Ok) {
-    ParseResult parsed = parseScheduledEvents(raw.response.body);
+    ScheduledEventsParseResult parsed = parseScheduledEvents(raw.response.body);
     if (parsed.ok()) {
       out.document = std::move(parsed.document);
     } else {

@@ -182,13 +182,13 @@ class EventReader {
   std::string idForMessages_;
 };
 
-ParseResult failure(std::string message) {
-  ParseResult r;
+ScheduledEventsParseResult failure(std::string message) {
+  ScheduledEventsParseResult r;
   r.error = std::move(message);
   return r;
 }
 
-ParseResult parseDocument(std::string_view body) {
+ScheduledEventsParseResult parseDocument(std::string_view body) {
   if (body.size() > kMaxImdsBodyBytes) {
     return failure("body of " + std::to_string(body.size()) + " bytes is over the " +
                    std::to_string(kMaxImdsBodyBytes) + "-byte limit");
@@ -245,14 +245,14 @@ ParseResult parseDocument(std::string_view body) {
     }
     doc.events.push_back(std::move(*event));
   }
-  ParseResult r;
+  ScheduledEventsParseResult r;
   r.document = std::move(doc);
   return r;
 }
 
 }  // namespace
 
-ParseResult parseScheduledEvents(std::string_view body) {
+ScheduledEventsParseResult parseScheduledEvents(std::string_view body) {
   try {
     return parseDocument(body);
   } catch (const std::bad_alloc&) {

@@ -35,13 +35,13 @@ inline constexpr std::size_t kMaxImdsJsonDepth = 32;
 // An EventId is a GUID; anything much longer is not an id (and would flood the logs).
 inline constexpr std::size_t kMaxEventIdLength = 256;
 
-struct ParseResult {
+struct ScheduledEventsParseResult {
   std::optional<ScheduledEventsDocument> document;  // set on success
   std::string error;                                // why not, when document is empty
   bool ok() const { return document.has_value(); }
 };
 
-ParseResult parseScheduledEvents(std::string_view body);
+ScheduledEventsParseResult parseScheduledEvents(std::string_view body);
 
 // A leading UTF-8 byte order mark is skipped (some Windows-side tools write one); shared with
 // instance_metadata.cpp.

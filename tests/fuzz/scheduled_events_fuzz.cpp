@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   checkDate(input.substr(0, 128));
   (void)aksnode::resourceNameFromProviderId(input.substr(0, 512));
 
-  const aksnode::ParseResult result = aksnode::parseScheduledEvents(input);
+  const aksnode::ScheduledEventsParseResult result = aksnode::parseScheduledEvents(input);
   if (!result.ok()) {
     check(!result.error.empty());
     return 0;

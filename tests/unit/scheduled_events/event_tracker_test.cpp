@@ -429,7 +429,7 @@ TEST_F(EventTrackerTest, MicrosoftLearnSequenceThroughTheParser) {
   };
   std::vector<std::string> seen;
   for (const char* body : bodies) {
-    const ParseResult r = parseScheduledEvents(body);
+    const ScheduledEventsParseResult r = parseScheduledEvents(body);
     ASSERT_TRUE(r.ok()) << r.error;
     const TrackerUpdate u = poll(*r.document, "westno_1");
     for (const auto& c : u.changes) seen.push_back(std::string(toString(c.kind)) + ":" + c.what.toString());

@@ -20,7 +20,7 @@ using ::testing::IsEmpty;
 SystemTime unix(long long secs) { return SystemTime{seconds{secs}}; }
 
 ScheduledEventsDocument parseOk(std::string_view body) {
-  ParseResult r = parseScheduledEvents(body);
+  ScheduledEventsParseResult r = parseScheduledEvents(body);
   EXPECT_TRUE(r.ok()) << r.error << "\n" << body;
   return r.ok() ? *r.document : ScheduledEventsDocument{};
 }
@@ -199,7 +199,7 @@ struct BadDocument {
 class RefusesDocument : public ::testing::TestWithParam<BadDocument> {};
 
 TEST_P(RefusesDocument, WithAClearMessage) {
-  const ParseResult r = parseScheduledEvents(GetParam().body);
+  const ScheduledEventsParseResult r = parseScheduledEvents(GetParam().body);
   EXPECT_FALSE(r.ok());
   EXPECT_THAT(r.error, HasSubstr(GetParam().errorContains));
 }

@@ -1,0 +1,331 @@
+#include "agent/app/agent_runtime.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json.hpp>
+
+#include <optional>
+
+#include "agent/app/endpoints.h"
+#include "agent/engine/action_engine.h"
+#include "agent/http/http_client_impl.h"
+#include "agent/http/http_server.h"
+#include "agent/kube/bearer_token.h"
+#include "agent/kube/drainer_impl.h"
+#include "agent/kube/kube_client_impl.h"
+#include "agent/kube/kube_config.h"
+#include "agent/kube/timers.h"
+#include "agent/logging.h"
+#include "build_info.h"
+#include "metrics/metrics.h"
+#include "probes/disk/cache_probe.h"
+#include "probes/disk/disk_probe.h"
+#include "probes/identity/identity_probe.h"
+#include "probes/scheduled_events/imds_client.h"
+#include "probes/scheduled_events/imds_poller.h"
+#include "probes/scheduled_events/resource_name.h"
+
+namespace aksnode {
+
+namespace asio = boost::asio;
+
+namespace {
+// SIGTERM: in-flight requests get this long to finish before the loop is stopped (contract: 2 s).
+constexpr std::chrono::milliseconds kShutdownGrace{1500};
+}  // namespace
+
+struct AgentRuntime::Impl {
+  explicit Impl(RuntimeOptions o)
+      : options(std::move(o)),
+        config(options.config),
+        metrics(config),
+        timers(io.get_executor(), time),
+        imdsHttp(io.get_executor()),
+        imdsClient(imdsHttp, config.imds, metrics, time),
+        poller(imdsClient, config.imds, metrics, time),
+        identityHttp(io.get_executor()),
+        server(io.get_executor(), [this](std::string_view m, std::string_view p) { return endpoints->handle(m, p); }) {}
+
+  RuntimeOptions options;
+  const Config& config;
+  asio::io_context io{1};
+  RealTimeSource time;
+  Metrics metrics;
+  AsioTimers timers;
+  HttpClientImpl imdsHttp;
+  ImdsClient imdsClient;
+  ImdsPoller poller;
+  HttpClientImpl identityHttp;
+  std::unique_ptr<HttpClientImpl> kubeHttp;
+  std::unique_ptr<BearerToken> kubeToken;
+  std::unique_ptr<KubeClientImpl> kube;
+  std::unique_ptr<DrainerImpl> drainer;
+  std::string kubeNotConfigured;
+  std::unique_ptr<ActionEngine> engine;
+  std::vector<std::unique_ptr<HealthCheck>> probes;
+  std::vector<ProbeResult> lastHealth;
+  std::unique_ptr<Endpoints> endpoints;
+  HttpServer server;
+  std::optional<asio::signal_set> signals;
+  std::string vmName;
+  std::string vmNameSource;
+  std::optional<InstanceMetadata> instance;
+  bool stopping = false;
+  MonotonicTime lastTick{};
+  std::shared_ptr<asio::steady_timer> healthTimer;
+  std::shared_ptr<asio::steady_timer> tickTimer;
+
+  std::string startMetricsServer();
+  void connectKubernetes();
+  void discoverVm();
+  void startImdsPolling();
+  void startHealthProbes();
+  void startEngine();
+  void handleSignals();
+  void shutdown(const char* why);
+  asio::awaitable<void> discoverVmLoop();
+  asio::awaitable<void> healthLoop();
+  asio::awaitable<void> tickLoop();
+  bool resolveVmName();
+};
+
+std::string AgentRuntime::Impl::startMetricsServer() {
+  EndpointSources sources;
+  sources.metrics = &metrics;
+  sources.lastTick = [this] { return lastTick; };
+  sources.now = [this] { return time.monotonicTime(); };
+  sources.pollInterval = config.imds.pollInterval;
+  sources.readiness = [this]() -> std::vector<std::string> {
+    std::vector<std::string> reasons;
+    if (!poller.status().everSucceeded) {
+      reasons.push_back("no successful IMDS Scheduled Events poll yet" +
+                        (poller.status().lastError.empty() ? std::string() : ": " + poller.status().lastError));
+    }
+    if (engine && !engine->kubeReady()) reasons.push_back("Kubernetes API server: " + engine->kubeNotReadyReason());
+    if (vmName.empty()) reasons.push_back("the VM resource name is not known yet (IMDS compute.name or node providerID)");
+    return reasons;
+  };
+  sources.status = [this]() {
+    boost::json::object o = engine ? engine->statusJson() : boost::json::object{};
+    o["node"] = engine && engine->lastNode() ? o["node"] : boost::json::value(options.nodeName);
+    o["nodeName"] = options.nodeName;
+    o["vmResourceName"] = vmName;
+    o["vmResourceNameSource"] = vmNameSource;
+    o["dryRun"] = options.dryRun;
+    o["version"] = build::kVersion;
+    const auto& st = poller.status();
+    o["imds"] = {{"endpoint", config.imds.endpoint},
+                 {"polls", st.polls},
+                 {"everSucceeded", st.everSucceeded},
+                 {"lastResult", toString(st.lastOutcome)},
+                 {"lastError", st.lastError},
+                 {"consecutiveFailures", st.consecutiveFailures},
+                 {"incarnation", poller.tracker().lastIncarnation().value_or(0)}};
+    if (instance) {
+      o["instance"] = {{"name", instance->name},         {"computerName", instance->computerName},
+                       {"vmScaleSetName", instance->vmScaleSetName}, {"priority", instance->priority},
+                       {"evictionPolicy", instance->evictionPolicy}, {"vmSize", instance->vmSize},
+                       {"zone", instance->zone}};
+    }
+    return o;
+  };
+  endpoints = std::make_unique<Endpoints>(std::move(sources));
+  std::string error = server.listen(config.metrics.address);
+  if (error.empty()) {
+    log::info("serving /metrics /healthz /readyz /status", {{"address", config.metrics.address}, {"port", server.port()}});
+  }
+  return error;
+}
+
+void AgentRuntime::Impl::connectKubernetes() {
+  KubeConnectionResult conn = loadKubeConnection(config.kubernetes.kubeconfig);
+  if (conn.status != KubeConfigStatus::Ok) {
+    kubeNotConfigured = std::string("not configured (") + toString(conn.status) + "): " + conn.reason;
+    log::warn("Kubernetes API server not available", {{"reason", kubeNotConfigured}});
+    return;
+  }
+  try {
+    kubeHttp = std::make_unique<HttpClientImpl>(io.get_executor(), conn.connection->tls);
+  } catch (const std::exception& e) {
+    kubeNotConfigured = "TLS material of " + conn.connection->source + " is unusable: " + e.what();
+    log::error("Kubernetes API server not available", {{"reason", kubeNotConfigured}});
+    return;
+  }
+  if (!conn.connection->token.empty() || !conn.connection->tokenFile.empty()) {
+    kubeToken = std::make_unique<BearerToken>(conn.connection->token, conn.connection->tokenFile, time);
+  }
+  kube = std::make_unique<KubeClientImpl>(KubeClientOptions::from(*conn.connection, config.kubernetes), *kubeHttp,
+                                          timers, kubeToken.get(), &metrics);
+  drainer = std::make_unique<DrainerImpl>(*kube, timers, &metrics);
+  log::info("Kubernetes API server", {{"server", conn.connection->server}, {"source", conn.connection->source}});
+}
+
+bool AgentRuntime::Impl::resolveVmName() {
+  std::string providerID = engine && engine->lastNode() ? engine->lastNode()->providerID : std::string();
+  ResourceNameResolution r =
+      resolveResourceName(config.imds.resourceName, instance ? instance->name : std::string(), providerID);
+  if (!r.ok()) return false;
+  if (r.name != vmName) {
+    vmName = r.name;
+    vmNameSource = r.source;
+    poller.setVmName(vmName);
+    if (engine) engine->setVmName(vmName);
+    log::info("acting on scheduled events for this VM", {{"vm", vmName}, {"source", r.source}});
+    if (!r.warning.empty()) log::warn("VM name sources disagree", {{"warning", r.warning}});
+  }
+  return true;
+}
+
+asio::awaitable<void> AgentRuntime::Impl::discoverVmLoop() {
+  asio::steady_timer timer(io);
+  std::chrono::milliseconds backoff{1000};
+  int attempts = 0;
+  while (!stopping) {
+    // IMDS's first call can be slow (it may be enabling the service): a generous timeout.
+    InstanceMetadataFetch fetch = co_await imdsClient.fetchInstanceMetadata(std::chrono::seconds(10));
+    ++attempts;
+    if (fetch.metadata) {
+      instance = fetch.metadata;
+      log::info("instance metadata", {{"name", instance->name},
+                                      {"computerName", instance->computerName},
+                                      {"vmScaleSetName", instance->vmScaleSetName},
+                                      {"priority", instance->priority},
+                                      {"evictionPolicy", instance->evictionPolicy},
+                                      {"vmSize", instance->vmSize},
+                                      {"zone", instance->zone}});
+      if (resolveVmName()) co_return;
+    } else if (attempts == 1 || attempts % 10 == 0) {
+      log::warn("instance metadata not available yet", {{"result", toString(fetch.outcome)}, {"error", fetch.message}});
+    }
+    // Without compute.name, the Node's providerID names the VM just as well.
+    if (!fetch.metadata && resolveVmName() && vmNameSource != "config") {
+      // Keep asking IMDS now and then: compute.name is the better source.
+      backoff = std::chrono::seconds(30);
+    }
+    timer.expires_after(backoff);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(30));
+  }
+}
+
+void AgentRuntime::Impl::discoverVm() {
+  if (!config.imds.resourceName.empty()) {
+    resolveVmName();
+  }
+  asio::co_spawn(io, discoverVmLoop(), asio::detached);
+}
+
+void AgentRuntime::Impl::startImdsPolling() {
+  asio::co_spawn(io, poller.run([this](const TrackerUpdate& update) {
+    if (engine) engine->setPending(poller.tracker().pending(), update.changes);
+  }), asio::detached);
+}
+
+asio::awaitable<void> AgentRuntime::Impl::healthLoop() {
+  healthTimer = std::make_shared<asio::steady_timer>(io);
+  while (!stopping) {
+    std::vector<ProbeResult> results;
+    for (auto& probe : probes) {
+      auto r = co_await probe->check();
+      if (stopping) co_return;
+      results.insert(results.end(), r.begin(), r.end());
+    }
+    for (const auto& r : results) {
+      if (!r.healthy) log::warn("probe unhealthy", {{"kind", r.kind}, {"target", r.target}, {"reason", r.reason},
+                                                    {"message", r.message}});
+    }
+    lastHealth = results;
+    if (engine) engine->setHealth(results);
+    healthTimer->expires_after(config.healthInterval);
+    co_await healthTimer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+void AgentRuntime::Impl::startHealthProbes() {
+  if (!config.disks.empty()) probes.push_back(std::make_unique<disk::DiskProbe>(config.disks, metrics, time));
+  if (!config.caches.empty()) probes.push_back(std::make_unique<disk::CacheProbe>(config.caches, config.disks, metrics, time));
+  if (config.identity.enabled) {
+    probes.push_back(std::make_unique<IdentityProbe>(config.identity, identityHttp, time, metrics));
+  }
+  if (!probes.empty()) asio::co_spawn(io, healthLoop(), asio::detached);
+}
+
+void AgentRuntime::Impl::startEngine() {
+  ActionEngineDeps deps{config, kube.get(), drainer.get(), &imdsClient, metrics, timers, options.dryRun,
+                        options.nodeName, options.ownPodNamespace, options.ownPodName, kubeNotConfigured};
+  engine = std::make_unique<ActionEngine>(io.get_executor(), std::move(deps));
+  if (!vmName.empty()) engine->setVmName(vmName);
+  asio::co_spawn(io, engine->run(), asio::detached);
+}
+
+asio::awaitable<void> AgentRuntime::Impl::tickLoop() {
+  // /healthz watches this: if the loop stops turning, the tick gets old.
+  tickTimer = std::make_shared<asio::steady_timer>(io);
+  while (!stopping) {
+    lastTick = time.monotonicTime();
+    // Once the VM name is known from IMDS nothing more is needed; until then, the providerID
+    // the engine read may resolve it.
+    if (vmName.empty() && engine && engine->lastNode()) resolveVmName();
+    tickTimer->expires_after(std::min<std::chrono::milliseconds>(config.imds.pollInterval, std::chrono::seconds(1)));
+    co_await tickTimer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
+void AgentRuntime::Impl::shutdown(const char* why) {
+  if (stopping) return;
+  stopping = true;
+  log::info("shutting down", {{"signal", why}});
+  poller.stop();
+  if (engine) engine->stop();
+  server.stop();
+  if (healthTimer) healthTimer->cancel();
+  if (tickTimer) tickTimer->cancel();
+  imdsHttp.shutdown();
+  identityHttp.shutdown();
+  if (kubeHttp) kubeHttp->shutdown();
+  // Whatever is still in flight after the grace period is abandoned.
+  auto hardStop = std::make_shared<asio::steady_timer>(io, kShutdownGrace);
+  hardStop->async_wait([this, hardStop](boost::system::error_code) { io.stop(); });
+}
+
+void AgentRuntime::Impl::handleSignals() {
+  signals.emplace(io, SIGTERM, SIGINT);
+  signals->async_wait([this](boost::system::error_code ec, int sig) {
+    if (!ec) shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+}
+
+AgentRuntime::AgentRuntime(RuntimeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+AgentRuntime::~AgentRuntime() = default;
+
+std::string AgentRuntime::start() {
+  Impl& a = *impl_;
+  log::info("aks-node-agent starting", {{"version", build::kVersion},
+                                        {"commit", build::kCommit},
+                                        {"arch", build::kArch},
+                                        {"node", a.options.nodeName},
+                                        {"dryRun", a.options.dryRun},
+                                        {"imds", a.config.imds.endpoint}});
+  a.handleSignals();
+  if (std::string error = a.startMetricsServer(); !error.empty()) return error;
+  a.connectKubernetes();
+  a.startEngine();
+  a.discoverVm();
+  a.startImdsPolling();
+  a.startHealthProbes();
+  asio::co_spawn(a.io, a.tickLoop(), asio::detached);
+  return {};
+}
+
+int AgentRuntime::run() {
+  impl_->io.run();
+  log::info("aks-node-agent stopped");
+  return 0;
+}
+
+}  // namespace aksnode

@@ -1,0 +1,147 @@
+#include "agent/app/once_report.h"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <iostream>
+
+#include "agent/http/http_client_impl.h"
+#include "agent/kube/bearer_token.h"
+#include "agent/kube/kube_client_impl.h"
+#include "agent/kube/kube_config.h"
+#include "agent/kube/timers.h"
+#include "agent/logging.h"
+#include "build_info.h"
+#include "metrics/metrics.h"
+#include "probes/disk/cache_probe.h"
+#include "probes/disk/disk_probe.h"
+#include "probes/identity/identity_probe.h"
+#include "probes/scheduled_events/event_json.h"
+#include "probes/scheduled_events/imds_client.h"
+#include "probes/scheduled_events/imds_poller.h"
+#include "probes/scheduled_events/resource_name.h"
+
+namespace aksnode {
+
+namespace asio = boost::asio;
+
+namespace {
+
+boost::json::object probeJson(const ProbeResult& r) {
+  return {{"kind", r.kind},       {"target", r.target},   {"healthy", r.healthy},
+          {"reason", r.reason},   {"message", r.message}, {"details", r.details}};
+}
+
+asio::awaitable<void> collect(const Config& config, const std::string& nodeName, asio::io_context& io,
+                              boost::json::object& report, bool& healthy) {
+  RealTimeSource time;
+  Metrics metrics(config);
+  HttpClientImpl http(io.get_executor());
+  ImdsClient imds(http, config.imds, metrics, time);
+
+  // Instance metadata and the VM name.
+  InstanceMetadataFetch instance = co_await imds.fetchInstanceMetadata(std::chrono::seconds(5));
+  std::string providerID;
+
+  // The Node, when an API server is configured.
+  boost::json::object kubeReport;
+  KubeConnectionResult conn = loadKubeConnection(config.kubernetes.kubeconfig);
+  if (conn.status == KubeConfigStatus::Ok && !nodeName.empty()) {
+    AsioTimers timers(io.get_executor(), time);
+    HttpClientImpl kubeHttp(io.get_executor(), conn.connection->tls);
+    std::unique_ptr<BearerToken> token;
+    if (!conn.connection->token.empty() || !conn.connection->tokenFile.empty()) {
+      token = std::make_unique<BearerToken>(conn.connection->token, conn.connection->tokenFile, time);
+    }
+    KubeClientImpl kube(KubeClientOptions::from(*conn.connection, config.kubernetes), kubeHttp, timers, token.get(),
+                        &metrics);
+    KubeResult node = co_await kube.getNode(nodeName);
+    kubeReport["configured"] = true;
+    kubeReport["ok"] = node.ok();
+    if (node.ok()) {
+      if (const auto* p = node.body.as_object().if_contains("spec")) {
+        if (const auto* id = p->as_object().if_contains("providerID"); id && id->is_string()) {
+          providerID = std::string(id->as_string());
+        }
+      }
+      kubeReport["providerID"] = providerID;
+    } else {
+      kubeReport["error"] = "HTTP " + std::to_string(node.status) + " " + node.message;
+      healthy = false;
+    }
+    kubeHttp.shutdown();
+  } else {
+    kubeReport["configured"] = false;
+    kubeReport["reason"] = conn.status == KubeConfigStatus::Ok ? "no node name" : conn.reason;
+    if (conn.status == KubeConfigStatus::Invalid) healthy = false;
+  }
+  report["kubernetes"] = std::move(kubeReport);
+
+  ResourceNameResolution name =
+      resolveResourceName(config.imds.resourceName, instance.metadata ? instance.metadata->name : "", providerID);
+  report["vmResourceName"] = name.name;
+  report["vmResourceNameSource"] = name.ok() ? name.source : name.reason;
+  if (instance.metadata) {
+    report["instance"] = {{"name", instance.metadata->name},
+                          {"computerName", instance.metadata->computerName},
+                          {"priority", instance.metadata->priority},
+                          {"vmSize", instance.metadata->vmSize}};
+  }
+
+  // Scheduled events.
+  ImdsPoller poller(imds, config.imds, metrics, time);
+  poller.setVmName(name.name);
+  const bool polled = co_await poller.pollOnce({});
+  boost::json::array pending;
+  for (const auto& p : poller.tracker().pending()) pending.push_back(toJson(p));
+  report["imds"] = {{"ok", polled},
+                    {"result", toString(poller.status().lastOutcome)},
+                    {"error", poller.status().lastError},
+                    {"pendingEvents", std::move(pending)}};
+  if (!polled) healthy = false;
+
+  // Disk, cache and identity probes.
+  std::vector<std::unique_ptr<HealthCheck>> probes;
+  if (!config.disks.empty()) probes.push_back(std::make_unique<disk::DiskProbe>(config.disks, metrics, time));
+  if (!config.caches.empty()) probes.push_back(std::make_unique<disk::CacheProbe>(config.caches, config.disks, metrics, time));
+  if (config.identity.enabled) probes.push_back(std::make_unique<IdentityProbe>(config.identity, http, time, metrics));
+  boost::json::array results;
+  for (auto& probe : probes) {
+    for (const auto& r : co_await probe->check()) {
+      results.push_back(probeJson(r));
+      if (!r.healthy) healthy = false;
+    }
+  }
+  report["probes"] = std::move(results);
+  http.shutdown();
+}
+
+}  // namespace
+
+int runOnce(const Config& config, const std::string& nodeName) {
+  asio::io_context io;
+  boost::json::object report;
+  report["version"] = build::kVersion;
+  report["node"] = nodeName;
+  bool healthy = true;
+  bool done = false;
+  asio::co_spawn(io, collect(config, nodeName, io, report, healthy), [&](std::exception_ptr e) {
+    done = true;
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& ex) {
+        report["error"] = ex.what();
+      }
+      healthy = false;
+    }
+  });
+  io.run();
+  report["healthy"] = healthy && done;
+  std::cout << boost::json::serialize(report) << std::endl;
+  return healthy && done ? 0 : 1;
+}
+
+}  // namespace aksnode
