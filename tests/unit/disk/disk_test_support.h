@@ -207,3 +207,66 @@ class FakeFileSystem final : public FileSystem {
 };
 
 }  // namespace aksnode::disk::testing
+
+#include <sys/mount.h>
+
+#include <fstream>
+
+namespace aksnode::disk::testing {
+
+// mount(2) for tests that need a real filesystem boundary; false (and the test skips) where
+// the environment does not allow mounting (not root, no CAP_SYS_ADMIN, a restricted container).
+class ScopedMount {
+ public:
+  ScopedMount(const std::string& source, const std::string& target, const char* type,
+              unsigned long flags, const char* data)
+      : target_(target) {
+    mounted_ = ::mount(source.c_str(), target.c_str(), type, flags, data) == 0;
+    error_ = mounted_ ? 0 : errno;
+  }
+  ~ScopedMount() {
+    if (mounted_) ::umount2(target_.c_str(), MNT_DETACH);
+  }
+  ScopedMount(const ScopedMount&) = delete;
+  ScopedMount& operator=(const ScopedMount&) = delete;
+  bool mounted() const { return mounted_; }
+  int error() const { return error_; }
+
+ private:
+  std::string target_;
+  bool mounted_ = false;
+  int error_ = 0;
+};
+
+inline void writeFile(const std::string& path, std::size_t bytes, char fill = 'x') {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  std::string chunk(std::min<std::size_t>(bytes, 1 << 16), fill);
+  while (bytes > 0) {
+    std::size_t n = std::min(bytes, chunk.size());
+    out.write(chunk.data(), static_cast<std::streamsize>(n));
+    bytes -= n;
+  }
+}
+
+}  // namespace aksnode::disk::testing
+
+#include <sys/wait.h>
+
+namespace aksnode::disk::testing {
+
+// Runs `body` in a child process as an unprivileged user (root's own checks ignore permission
+// bits) and returns its exit status, or -1. `body` returns a small number (an errno).
+template <class F>
+int runUnprivileged(F body) {
+  pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    if (::geteuid() == 0 && (::setgid(65534) != 0 || ::setuid(65534) != 0)) ::_exit(254);
+    ::_exit(body());
+  }
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+  return WEXITSTATUS(status);
+}
+
+}  // namespace aksnode::disk::testing
