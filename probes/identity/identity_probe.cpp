@@ -218,6 +218,10 @@ boost::asio::awaitable<std::vector<ProbeResult>> IdentityProbe::check() {
   if (config_.exchange.enabled && !tokenHardFailure && lastExchange_ && !lastExchange_->ok) {
     reason = lastExchange_->reason;
     message = "token exchange with Entra ID failed: " + lastExchange_->message;
+  } else if (reason.empty() && config_.exchange.enabled && lastExchange_) {
+    message += "; Entra ID issued an access token for it " +
+               std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - *lastExchangeAt_).count()) +
+               " s ago";
   }
 
   ProbeResult result;

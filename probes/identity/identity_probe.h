@@ -39,8 +39,8 @@ struct IdentityProbeOptions {
   bool allowInsecureHttp = false;
   std::chrono::milliseconds discoveryTimeout{5000};
   std::chrono::milliseconds exchangeTimeout{10'000};
-  // Environment lookup; empty = the process environment.
-  identity::EnvLookup env;
+  // Environment lookup (the config loader's EnvLookup); empty = processEnvironment().
+  EnvLookup env;
 };
 
 class IdentityProbe final : public HealthCheck {

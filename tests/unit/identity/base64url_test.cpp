@@ -10,6 +10,8 @@ struct DecodeCase {
   std::string input;
   std::optional<std::string> expected;  // nullopt = must be rejected
 };
+// gtest prints the case by name, not as a byte dump.
+inline void PrintTo(const DecodeCase& c, std::ostream* os) { *os << c.name; }
 
 class Base64UrlDecode : public ::testing::TestWithParam<DecodeCase> {};
 

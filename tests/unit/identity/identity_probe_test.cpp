@@ -118,6 +118,7 @@ TEST_F(IdentityProbeTest, HealthyTokenWithSignatureAndExchange) {
   EXPECT_TRUE(d.at("signatureVerified").as_bool());
   EXPECT_EQ(d.at("lastExchange").as_object().at("result").as_string(), "ok");
   EXPECT_EQ(d.at("kubernetes").as_object().at("serviceAccount").as_string(), "aks-node-agent");
+  EXPECT_NE(r.message.find("Entra ID issued an access token for it 0 s ago"), std::string::npos) << r.message;
 
   EXPECT_EQ(metrics.identityTokenValid().Value(), 1);
   EXPECT_EQ(metrics.identityTokenExpiry().Value(), static_cast<double>(it::unixSeconds(time.systemTime()) + 3000));
@@ -154,6 +155,8 @@ struct ProbeCase {
   std::function<void(IdentityProbeTest&)> setUp;
   const char* reason;
 };
+// gtest prints the case by name, not as a byte dump.
+inline void PrintTo(const ProbeCase& c, std::ostream* os) { *os << c.name; }
 
 class ProbeReasons : public IdentityProbeTest, public ::testing::WithParamInterface<ProbeCase> {};
 

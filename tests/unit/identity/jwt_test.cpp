@@ -78,6 +78,8 @@ struct Bad {
   JwtError error;
   const char* detailContains;
 };
+// gtest prints the case by name, not as a byte dump.
+inline void PrintTo(const Bad& c, std::ostream* os) { *os << c.name; }
 
 std::string withClaim(const char* key, json::value v) {
   auto claims = testing::standardClaims(1'800'000'000);

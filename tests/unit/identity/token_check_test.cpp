@@ -67,6 +67,8 @@ struct Case {
   std::function<void(IdentityConfig&)> config = {};
   std::function<void(EnvMap&)> env = {};
 };
+// gtest prints the case by name, not as a byte dump.
+inline void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 TokenFile fresh(SystemTime now) { return readFile(tokenIssued(now, 600s)); }
 
