@@ -26,17 +26,24 @@ spdlog::level::level_enum toSpd(Level l) {
 }
 
 std::string jsonQuote(std::string_view s) { return boost::json::serialize(boost::json::string(s)); }
-}  // namespace
 
-Field::Field(std::string_view k, double v) : key(k), quoted(false) {
-  if (!std::isfinite(v)) {
-    value = "null";
-    return;
+// The value as JSON: quoted strings, bare numbers and booleans (non-finite doubles as null).
+std::string valueText(const Field& f) {
+  switch (f.kind) {
+    case Field::Kind::String: return jsonQuote(f.text);
+    case Field::Kind::Signed: return std::to_string(f.i);
+    case Field::Kind::Unsigned: return std::to_string(f.u);
+    case Field::Kind::Bool: return f.b ? "true" : "false";
+    case Field::Kind::Double: {
+      if (!std::isfinite(f.d)) return "null";
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6g", f.d);
+      return buf;
+    }
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  value = buf;
+  return "null";
 }
+}  // namespace
 
 void init(Level level, Format format) {
   g_format = format;
@@ -88,7 +95,7 @@ void write(Level level, std::string_view message, Fields fields) {
       line += ',';
       line += jsonQuote(f.key);
       line += ':';
-      line += f.quoted ? jsonQuote(f.value) : f.value;
+      line += valueText(f);
     }
   } else {
     line += message;
@@ -96,7 +103,7 @@ void write(Level level, std::string_view message, Fields fields) {
       line += ' ';
       line += f.key;
       line += '=';
-      line += f.quoted ? jsonQuote(f.value) : f.value;
+      line += valueText(f);
     }
   }
   logger->log(toSpd(level), "{}", line);

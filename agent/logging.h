@@ -12,20 +12,32 @@ namespace aksnode::log {
 enum class Level { Trace, Debug, Info, Warn, Error };
 enum class Format { Json, Text };
 
+// A structured field. Trivially copyable and destructible on purpose: it only refers to
+// the caller's strings (alive until the end of the log call's full expression) and stores
+// numbers by value. GCC 12 mishandles the lifetime of initializer_list temporaries inside
+// coroutines; a Field that owns nothing makes that harmless.
 struct Field {
-  Field(std::string_view k, std::string_view v) : key(k), value(v), quoted(true) {}
-  Field(std::string_view k, const char* v) : key(k), value(v ? v : ""), quoted(true) {}
-  Field(std::string_view k, const std::string& v) : key(k), value(v), quoted(true) {}
-  Field(std::string_view k, long long v) : key(k), value(std::to_string(v)), quoted(false) {}
-  Field(std::string_view k, int v) : key(k), value(std::to_string(v)), quoted(false) {}
-  Field(std::string_view k, unsigned v) : key(k), value(std::to_string(v)), quoted(false) {}
-  Field(std::string_view k, long v) : key(k), value(std::to_string(v)), quoted(false) {}
-  Field(std::string_view k, unsigned long v) : key(k), value(std::to_string(v)), quoted(false) {}
-  Field(std::string_view k, double v);
-  Field(std::string_view k, bool v) : key(k), value(v ? "true" : "false"), quoted(false) {}
-  std::string key;
-  std::string value;
-  bool quoted;
+  enum class Kind : unsigned char { String, Signed, Unsigned, Double, Bool };
+  Field(std::string_view k, std::string_view v) : key(k), text(v), kind(Kind::String) {}
+  Field(std::string_view k, const char* v) : key(k), text(v ? v : ""), kind(Kind::String) {}
+  Field(std::string_view k, const std::string& v) : key(k), text(v), kind(Kind::String) {}
+  Field(std::string_view k, long long v) : key(k), i(v), kind(Kind::Signed) {}
+  Field(std::string_view k, int v) : key(k), i(v), kind(Kind::Signed) {}
+  Field(std::string_view k, long v) : key(k), i(v), kind(Kind::Signed) {}
+  Field(std::string_view k, unsigned v) : key(k), u(v), kind(Kind::Unsigned) {}
+  Field(std::string_view k, unsigned long v) : key(k), u(v), kind(Kind::Unsigned) {}
+  Field(std::string_view k, unsigned long long v) : key(k), u(v), kind(Kind::Unsigned) {}
+  Field(std::string_view k, double v) : key(k), d(v), kind(Kind::Double) {}
+  Field(std::string_view k, bool v) : key(k), b(v), kind(Kind::Bool) {}
+  std::string_view key;
+  std::string_view text;
+  union {
+    long long i;
+    unsigned long long u;
+    double d;
+    bool b;
+  };
+  Kind kind;
 };
 using Fields = std::initializer_list<Field>;
 
