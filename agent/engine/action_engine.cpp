@@ -349,7 +349,9 @@ asio::awaitable<void> ActionEngine::runDrain(ActiveEvent active, std::shared_ptr
     options.ownPodName = deps_.ownPodName;
     options.parallelism = cfg.parallelism;
     options.evictionRetryInterval = cfg.evictionRetryInterval;
-    outcome = co_await deps_.drainer->drain(options, cancel, [this, id = ev.eventId](const DrainProgress& progress) {
+    // Named, not a temporary in the co_await expression: GCC 12 destroys such a temporary
+    // lambda twice (a double free seen under ASan).
+    std::function<void(const DrainProgress&)> onProgress = [this, id = ev.eventId](const DrainProgress& progress) {
       if (!drain_ || drain_->eventId != id) return;
       drain_->progress = progress;
       for (const auto& b : progress.blocked) {
@@ -359,7 +361,8 @@ asio::awaitable<void> ActionEngine::runDrain(ActiveEvent active, std::shared_ptr
           events_.record("Warning", "EvictionBlocked", "Eviction of pod " + key + " blocked (" + b.reason + "): " + b.message);
         }
       }
-    });
+    };
+    outcome = co_await deps_.drainer->drain(options, cancel, std::move(onProgress));
   }
   const double seconds = std::chrono::duration<double>(deps_.timers.now() - now).count();
   const char* result = outcome.result == DrainResult::Success   ? "success"
