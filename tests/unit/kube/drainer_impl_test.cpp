@@ -186,6 +186,15 @@ TEST_F(DrainerTest, DeadlineEndsTheDrainWithTheBlockedPods) {
   EXPECT_EQ(metrics.drainPodsRemaining().Value(), 0);
 }
 
+TEST_F(DrainerTest, DeadlineDoesNotWaitForEvictionsInFlight) {
+  kube.add(PodBuilder("ns", "slow").controller("ReplicaSet"));
+  kube.evictLatency = 3s;  // a hung API server (the real client times evictions out at 5 s)
+  const DrainOutcome out = drain(options(1s));
+  EXPECT_EQ(out.result, DrainResult::Timeout);
+  EXPECT_EQ(out.duration, 1s);
+  EXPECT_EQ(kube.inFlight, 1) << "left to finish in the background; the test ends with it pending";
+}
+
 TEST_F(DrainerTest, PodStuckTerminatingTimesOut) {
   auto& pod = kube.add(PodBuilder("ns", "finalizer").controller("ReplicaSet"));
   pod.stuck = true;

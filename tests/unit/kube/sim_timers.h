@@ -22,6 +22,13 @@ namespace aksnode::testing {
 class SimulatedTimers final : public Timers {
  public:
   SimulatedTimers(boost::asio::io_context& io, SimulatedTimeSource& time) : io_(io), time_(time) {}
+  // Coroutines still suspended when the test ends (e.g. evictions in flight after a drain
+  // timed out) are destroyed with the io_context, later: their alarms must not call back.
+  ~SimulatedTimers() override {
+    for (SimAlarm* a : alarms_) a->owner = nullptr;
+  }
+  SimulatedTimers(const SimulatedTimers&) = delete;
+  SimulatedTimers& operator=(const SimulatedTimers&) = delete;
 
   std::unique_ptr<Alarm> makeAlarm() override { return std::make_unique<SimAlarm>(*this); }
   const TimeSource& time() const override { return time_; }
@@ -79,15 +86,17 @@ class SimulatedTimers final : public Timers {
 
  private:
   struct SimAlarm final : Alarm {
-    explicit SimAlarm(SimulatedTimers& parent) : owner(parent), timer(parent.io_) { owner.alarms_.insert(this); }
-    ~SimAlarm() override { owner.alarms_.erase(this); }
+    explicit SimAlarm(SimulatedTimers& parent) : owner(&parent), timer(parent.io_) { owner->alarms_.insert(this); }
+    ~SimAlarm() override {
+      if (owner != nullptr) owner->alarms_.erase(this);
+    }
 
     boost::asio::awaitable<void> waitUntil(MonotonicTime until) override {
       if (woken) {
         woken = false;
         co_return;
       }
-      if (until <= owner.time_.monotonicTime()) co_return;
+      if (owner == nullptr || until <= owner->time_.monotonicTime()) co_return;
       deadline = until;
       waiting = true;
       fired = false;
@@ -106,7 +115,7 @@ class SimulatedTimers final : public Timers {
       }
     }
 
-    SimulatedTimers& owner;
+    SimulatedTimers* owner;
     boost::asio::steady_timer timer;
     MonotonicTime deadline{};
     bool waiting = false;
