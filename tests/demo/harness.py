@@ -39,7 +39,8 @@ from imds_control import FakeImds  # noqa: E402
 
 __all__ = ["REPO", "FakeKube", "FakeImds", "Children", "CHILDREN", "Agent", "Prometheus", "free_port",
            "install_signal_handlers", "wait_until", "parse_prometheus_text", "metric_value",
-           "seed_realistic_node", "workload_pods_left", "http_get", "agent_binary", "vmss_names"]
+           "seed_realistic_node", "workload_pods_left", "http_get", "agent_binary", "vmss_names",
+           "proc_status", "proc_cpu_seconds", "add_deployment"]
 
 
 # ---- child processes ----------------------------------------------------------------------
@@ -189,7 +190,7 @@ class Agent:
     """The real aks-node-agent, JSON log captured line by line with arrival times."""
 
     def __init__(self, binary: str, config: dict, node_name: str, workdir: str, name: str = "agent",
-                 env: Optional[dict] = None, log_level: str = "info", keep_lines: bool = True,
+                 env: Optional[dict] = None, log_level: str = "info", keep_msgs: Optional[set] = None,
                  children: Children = CHILDREN):
         self.binary = binary
         self.node_name = node_name
@@ -200,7 +201,7 @@ class Agent:
             json.dump(config, f, indent=2)  # JSON is YAML
         self.env = dict(os.environ, **(env or {}))
         self.log_level = log_level
-        self.keep_lines = keep_lines
+        self.keep_msgs = keep_msgs  # None: keep every line; else only these messages (and errors)
         self.lines: list[dict] = []  # {"mono", "wall", "rec" (parsed JSON or None), "raw"}
         self.port: Optional[int] = None
         self.proc: Optional[subprocess.Popen] = None
@@ -234,7 +235,8 @@ class Agent:
                 if rec is not None and rec.get("msg") == "serving /metrics /healthz /readyz /status":
                     self.port = int(rec.get("port", 0)) or None
                 with self._cond:
-                    if self.keep_lines or rec is None or rec.get("level") in ("error", "critical"):
+                    if (self.keep_msgs is None or rec is None or rec.get("msg") in self.keep_msgs
+                            or rec.get("level") in ("error", "critical")):
                         self.lines.append({"mono": mono, "wall": wall, "rec": rec, "raw": text})
                     self._cond.notify_all()
 
@@ -278,6 +280,23 @@ class Agent:
             raise RuntimeError(f"/metrics answered {status}")
         return parse_prometheus_text(text)
 
+    def line_time(self, line: dict, wall_offset: float) -> float:
+        """A log line's own timestamp (wall clock, ms) on the monotonic clock; wall_offset = wall - mono."""
+        stamp = (line.get("rec") or {}).get("time")
+        try:
+            import datetime as dt
+            w = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc).timestamp()
+            return w - wall_offset
+        except (TypeError, ValueError):
+            return line["mono"]
+
+    def pid_status(self) -> dict:
+        """/proc/PID/status values in KiB (VmRSS, VmHWM...)."""
+        return proc_status(self.proc.pid) if self.proc else {}
+
+    def cpu_seconds(self) -> float:
+        return proc_cpu_seconds(self.proc.pid) if self.proc else 0.0
+
     def status(self) -> Any:
         return json.loads(http_get(self.url + "/status")[1])
 
@@ -288,6 +307,27 @@ class Agent:
         if self._reader:
             self._reader.join(2)
         return code
+
+
+def proc_status(pid: int) -> dict:
+    out = {}
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if v.strip().endswith("kB"):
+                    out[k] = int(v.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of the process, seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        stat = f.read()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ---- Prometheus ---------------------------------------------------------------------------
@@ -406,7 +446,7 @@ def _suffix(n: int = 5) -> str:
     return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(n))
 
 
-def _deployment(kube: FakeKube, template_pod: dict, ns: str, app: str, replicas: int, node: str) -> list[str]:
+def add_deployment(kube: FakeKube, template_pod: dict, ns: str, app: str, replicas: int, node: str) -> list[str]:
     """Deployment -> ReplicaSet -> `replicas` pods on `node`, cloned from a seeded pod."""
     h = "%010x" % (hash((app, node, time.time())) & 0xFFFFFFFFFF)
     labels = {"app": app}
@@ -459,11 +499,11 @@ def seed_realistic_node(kube: FakeKube, node: str, pods: int = 30, vm_name: Opti
     layout = {f"web-{node} (Deployment)": web, f"db-{node} (StatefulSet)": sts}
     template = next(p for p in kube.pods_on(node) if p["metadata"]["namespace"] == ns)
     if api:
-        _deployment(kube, template, ns, "api", api, node)
+        add_deployment(kube, template, ns, "api", api, node)
         layout["api (Deployment)"] = api
     pdb_name = None
     if checkout:
-        _deployment(kube, template, ns, "checkout", checkout, node)
+        add_deployment(kube, template, ns, "checkout", checkout, node)
         layout["checkout (Deployment, PDB maxUnavailable=1)"] = checkout
         pdb_name = "checkout-pdb"
         kube.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
