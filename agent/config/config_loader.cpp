@@ -191,6 +191,23 @@ auto httpUrl(HttpUrlRules rules, std::string example, bool allowEmpty) {
   };
 }
 
+// The IMDS base URL. A path prefix is allowed (a proxy, or the test fake's per-VM /vm/<name> used
+// by the fleet benchmark); the agent appends /metadata/..., so a URL that already names /metadata
+// is the full URL pasted by mistake.
+auto imdsEndpoint() {
+  return [](const std::string& text) -> ParseResult<std::string> {
+    const std::string example = "http://169.254.169.254";
+    if (const auto why = checkHttpUrl(text, {})) {
+      return ParseResult<std::string>::failure("expected an http(s) URL like " + example + got(text) + " (" + *why + ")");
+    }
+    if (text.find("/metadata") != std::string::npos) {
+      return ParseResult<std::string>::failure("expected an http(s) URL like " + example + got(text) +
+                                               " (a path with /metadata is not allowed: the agent appends it)");
+    }
+    return ParseResult<std::string>::success(text);
+  };
+}
+
 // ---- the tree walk ----
 
 class Loader {
@@ -400,8 +417,7 @@ void readActions(Loader& loader, const Node& node, const std::string& path,
 void readImds(Loader& loader, const Node& node, const std::string& path, ImdsConfig& out) {
   MapReader map(loader, node, path);
   if (!map.valid()) return;
-  map.scalar("endpoint", out.endpoint, httpUrl({.allowPath = false}, "http://169.254.169.254", false),
-             "expected a URL");
+  map.scalar("endpoint", out.endpoint, imdsEndpoint(), "expected a URL");
   const auto apiVersion = textWhere(
       [](const std::string& text) {
         return !text.empty() && text.size() <= 64 &&

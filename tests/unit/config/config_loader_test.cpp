@@ -228,6 +228,14 @@ metrics:
   EXPECT_EQ(c.metrics.address, "[::1]:0");
 }
 
+TEST(ConfigLoader, ImdsEndpointMayHaveAPathPrefix) {
+  // A proxy, or the fake IMDS's per-VM paths (the fleet benchmark); the agent appends /metadata/...
+  const ConfigLoadResult result = load("imds:\n  endpoint: http://127.0.0.1:8080/vm/aks-spot-2\n");
+  ASSERT_TRUE(result.ok()) << result.errorText();
+  EXPECT_EQ(result.config.imds.endpoint, "http://127.0.0.1:8080/vm/aks-spot-2");
+  EXPECT_FALSE(load("imds:\n  endpoint: http://127.0.0.1:8080/vm/x/metadata/scheduledevents\n").ok());
+}
+
 TEST(ConfigLoader, EmptyListsAndNulls) {
   const ConfigLoadResult result = load(R"(
 disks: []
