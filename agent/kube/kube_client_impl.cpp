@@ -252,10 +252,13 @@ boost::asio::awaitable<KubeResult> KubeClientImpl::getNode(std::string name) {
 
 boost::asio::awaitable<KubeResult> KubeClientImpl::patchNode(std::string name, boost::json::value patch,
                                                              PatchType type) {
-  // Idempotent: applying the same patch twice gives the same object, and a patch carrying a
-  // resourceVersion precondition answers 409 on replay, which the caller handles anyway.
+  // Merge patches are idempotent: applying one twice gives the same object, and one carrying a
+  // resourceVersion precondition answers 409 on replay, which the caller handles anyway. A JSON
+  // patch may append ("/spec/taints/-"): replaying it after a lost answer could apply it twice,
+  // so it is not retried.
+  const bool idempotent = type != PatchType::Json;
   Call call{"patch", "nodes", "PATCH", urlFor({"api", "v1", "nodes", name}), boost::json::serialize(patch),
-            contentType(type), options_.requestTimeout, options_.bodyLimit, true};
+            contentType(type), options_.requestTimeout, options_.bodyLimit, idempotent};
   co_return toKubeResult(co_await execute(call), true);
 }
 

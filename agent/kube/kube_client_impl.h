@@ -3,6 +3,13 @@
 // headers, client-side QPS/burst, token rotation, retries with jittered backoff for idempotent
 // calls, response size limits, list pagination, Status parsing and request metrics.
 // No Beast here: the transport is whatever HttpClient it is given.
+//
+// Retried (429 honouring Retry-After, 5xx, timeout/unreachable/protocol errors; jittered
+// exponential backoff per RetryPolicy): GET node and pod, the pod list, strategic-merge and
+// merge PATCHes of the node, its status and events. Not retried: eviction POSTs (429 and 500
+// are the drainer's decisions), event creation, JSON patches (an append is not idempotent).
+// Every call gets one extra try after a 401, with the token file re-read first.
+// Each HTTP exchange counts in aksnode_kube_requests_total{verb,resource,code}.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -226,6 +226,14 @@ TEST_F(KubeClientTest, NonIdempotentCallsAreNotRetried) {
   EXPECT_EQ(e.kind, EvictionResult::Kind::Error);
   EXPECT_EQ(e.status, 0);
   EXPECT_EQ(http.requests.size(), 2u);
+
+  // A JSON patch may append: replaying it could apply it twice.
+  const boost::json::value append = boost::json::parse(R"([{"op":"add","path":"/spec/taints/-","value":{}}])");
+  EXPECT_EQ(timers.run(c->patchNode("n", append, PatchType::Json)).transport, HttpError::Timeout);
+  EXPECT_EQ(http.requests.size(), 3u);
+  // A strategic merge patch is retried.
+  EXPECT_EQ(timers.run(c->patchNode("n", boost::json::object{}, PatchType::StrategicMerge)).transport, HttpError::Timeout);
+  EXPECT_EQ(http.requests.size(), 7u);
 }
 
 TEST_F(KubeClientTest, UnauthorizedRereadsTheTokenOnceAndRetries) {
