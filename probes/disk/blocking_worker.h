@@ -25,7 +25,6 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -49,9 +48,9 @@ struct WorkerShared {
   std::condition_variable idle;
   // Guarded by mutex.
   bool running = false;
-  bool abandoned = false;              // the BlockingWorker is gone
-  const TimeSource* time = nullptr;    // only dereferenced under mutex while !abandoned
-  const char* stage = "";              // a string literal naming the current blocking call
+  bool abandoned = false;            // the BlockingWorker is gone
+  const TimeSource* time = nullptr;  // only dereferenced under mutex while !abandoned
+  const char* stage = "";            // a string literal naming the current blocking call
   MonotonicTime startedAt{};
 };
 
@@ -85,15 +84,30 @@ class BlockingWorker {
 
   struct Completion {
     WorkerOutcome outcome = WorkerOutcome::StartFailed;
-    std::optional<Result> result;  // set when Done
-    std::string stage;             // TimedOut / StillBusy: where the thread is stuck
+    std::optional<Result> result;          // set when Done
+    std::string stage;                     // TimedOut / StillBusy: where the thread is stuck
     std::chrono::nanoseconds stuckFor{0};  // TimedOut / StillBusy: since the job started
     std::string error;                     // StartFailed
   };
 
   // Returned by start(); hand it to finish(). Its deadline runs from start(), so several
   // paths started together finish within the longest deadline, not the sum.
+  // Dropping a Pending (also when the io_context destroys the coroutine frame holding it)
+  // tells the thread that nobody waits any more: from then on it never posts to the executor.
   class Pending {
+   public:
+    Pending() = default;
+    Pending(Pending&&) noexcept = default;
+    Pending& operator=(Pending&&) = delete;
+    Pending(const Pending&) = delete;
+    Pending& operator=(const Pending&) = delete;
+    ~Pending() {
+      if (run && shared) {
+        std::lock_guard lock(shared->mutex);
+        run->waiting = false;
+      }
+    }
+
    private:
     friend class BlockingWorker;
     struct Run {
@@ -107,6 +121,7 @@ class BlockingWorker {
       std::weak_ptr<boost::asio::steady_timer> timer;  // owned by the event loop side only
     };
     std::optional<Completion> immediate;
+    std::shared_ptr<WorkerShared> shared;
     std::shared_ptr<Run> run;
     std::shared_ptr<boost::asio::steady_timer> timer;
   };
@@ -149,6 +164,7 @@ class BlockingWorker {
 
     pending.timer = std::make_shared<boost::asio::steady_timer>(executor);
     pending.timer->expires_after(deadline);
+    pending.shared = shared_;
     pending.run = std::make_shared<typename Pending::Run>();
     pending.run->executor = executor;
     pending.run->timer = pending.timer;
@@ -173,17 +189,6 @@ class BlockingWorker {
   // Resumes when the job returns or at its deadline, whichever is first.
   boost::asio::awaitable<Completion> finish(Pending pending) {
     if (pending.immediate) co_return std::move(*pending.immediate);
-    // Also runs when the io_context destroys this coroutine frame mid-wait: from then on the
-    // thread must not post to that executor.
-    struct StopWaiting {
-      WorkerShared& shared;
-      typename Pending::Run& run;
-      ~StopWaiting() {
-        std::lock_guard lock(shared.mutex);
-        run.waiting = false;
-      }
-    } stopWaiting{*shared_, *pending.run};
-
     bool finished = false;
     {
       std::lock_guard lock(shared_->mutex);
@@ -193,7 +198,8 @@ class BlockingWorker {
       // The wake-up the thread posts cannot run before this wait is registered: both happen
       // on the single event loop thread, and the wait is initiated before this coroutine yields.
       boost::system::error_code ignored;
-      co_await pending.timer->async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
+      co_await pending.timer->async_wait(
+          boost::asio::redirect_error(boost::asio::use_awaitable, ignored));
     }
     std::lock_guard lock(shared_->mutex);
     pending.run->waiting = false;

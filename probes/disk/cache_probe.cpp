@@ -1,9 +1,8 @@
 #include "probes/disk/cache_probe.h"
 
+#include <algorithm>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
-
-#include <algorithm>
 
 #include "agent/logging.h"
 #include "probes/disk/unfinished_probe.h"
@@ -30,7 +29,11 @@ CacheSample sampleCache(FileSystem& fs, WorkerContext& context, const CacheConfi
                                options.writeProbeBytes);
   if (sample.fs.exists() && sample.fs.path.isDirectory) {
     context.setStage("walk");
-    const auto walkDeadline = context.now() + options.walkTimeBudget;
+    // Saturating: an abandoned worker's clock reads MonotonicTime::max().
+    const auto now = context.now();
+    const auto walkDeadline = now > MonotonicTime::max() - options.walkTimeBudget
+                                  ? MonotonicTime::max()
+                                  : now + options.walkTimeBudget;
     UsageLimits limits;
     limits.maxEntries = options.walkMaxEntries;
     limits.outOfTime = [&context, walkDeadline] { return context.now() >= walkDeadline; };
@@ -71,8 +74,8 @@ ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& lim
     problems = checkFilesystem(fs, limits);
     const UsageResult& u = sample.usage;
     if (sample.usageMeasured && u.error != 0) {
-      problems.push_back({"ProbeFailed", "cannot walk " + config.path + ": " +
-                                             describeErrno(u.error)});
+      problems.push_back(
+          {"ProbeFailed", "cannot walk " + config.path + ": " + describeErrno(u.error)});
     } else if (sample.usageMeasured && config.maxUsedBytes && u.bytes > *config.maxUsedBytes) {
       // A partial walk only undercounts: over the quota partially means over the quota.
       problems.push_back({"OverQuota", formatBytes(u.bytes) + (u.partial ? " or more" : "") +
@@ -138,11 +141,9 @@ boost::asio::awaitable<std::vector<ProbeResult>> CacheProbe::check() {
   std::vector<BlockingWorker<CacheSample>::Pending> pending;
   pending.reserve(targets_.size());
   for (auto& target : targets_) {
-    BlockingWorker<CacheSample>::Job job = [fs = fs_, config = target.config,
-                                            file = nextProbeFileName(),
-                                            options = options_](WorkerContext& c) {
-      return sampleCache(*fs, c, config, file, options);
-    };
+    BlockingWorker<CacheSample>::Job job =
+        [fs = fs_, config = target.config, file = nextProbeFileName(), options = options_](
+            WorkerContext& c) { return sampleCache(*fs, c, config, file, options); };
     pending.push_back(target.worker->start(executor, std::move(job), target.deadline));
   }
   std::vector<ProbeResult> results;

@@ -1,9 +1,8 @@
 #include "probes/disk/disk_probe.h"
 
+#include <algorithm>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
-
-#include <algorithm>
 #include <cstdio>
 
 #include "agent/logging.h"
@@ -25,8 +24,8 @@ DiskSample sampleDisk(FileSystem& fs, WorkerContext& context, const DiskConfig& 
                       const std::string& probeFileName, std::size_t probeBytes) {
   DiskSample sample;
   const auto start = context.now();
-  sample.fs = sampleFilesystem(fs, context, config.path, config.writeProbe, probeFileName,
-                               probeBytes);
+  sample.fs =
+      sampleFilesystem(fs, context, config.path, config.writeProbe, probeFileName, probeBytes);
   // Major 0 is not a block device (tmpfs, overlay, NFS): no I/O statistics to read.
   if (sample.fs.mount && sample.fs.mount->majorMinor.rfind("0:", 0) != 0) {
     context.setStage("blockstat");
@@ -62,8 +61,7 @@ ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
       problems.push_back({"NotMounted", config.path + " is not a mount point (it is on " +
                                             fs.mount->mountPoint + ", " + fs.mount->source + ")"});
     }
-    FilesystemLimits limits{config.minFreeRatio, config.minFreeInodesRatio,
-                            config.maxProbeLatency};
+    FilesystemLimits limits{config.minFreeRatio, config.minFreeInodesRatio, config.maxProbeLatency};
     for (auto& p : checkFilesystem(fs, limits)) problems.push_back(std::move(p));
     // Without a write probe, statvfs and mountinfo are the only timed I/O.
     if (!fs.writeAttempted && sample.duration > limits.maxLatency) {
@@ -183,8 +181,8 @@ ProbeResult DiskProbe::onUnfinished(Target& target,
                                     const BlockingWorker<DiskSample>::Completion& c) {
   const std::string& path = target.config.path;
   Unfinished unfinished{c.outcome, c.stage, c.stuckFor, target.deadline, c.error};
-  ProbeResult result = unfinishedResult("disk", path, target.config.taintWhenUnhealthy,
-                                        unfinished, time_.systemTime());
+  ProbeResult result = unfinishedResult("disk", path, target.config.taintWhenUnhealthy, unfinished,
+                                        time_.systemTime());
   metrics_.diskHealthy(path).Set(0);
   // A probe that hit its deadline lands in the top buckets; a round that started nothing
   // (StillBusy) has no duration to add.

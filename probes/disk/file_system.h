@@ -20,8 +20,8 @@ struct PathInfo {
 // statvfs(3).
 struct FsStats {
   int error = 0;
-  std::uint64_t fragmentSize = 0;  // f_frsize: the unit of the block counts
-  std::uint64_t blocks = 0;        // f_blocks
+  std::uint64_t fragmentSize = 0;     // f_frsize: the unit of the block counts
+  std::uint64_t blocks = 0;           // f_blocks
   std::uint64_t blocksAvailable = 0;  // f_bavail: free for unprivileged users
   std::uint64_t files = 0;            // f_files; 0 on filesystems without an inode table (btrfs)
   std::uint64_t filesAvailable = 0;   // f_favail
@@ -30,8 +30,8 @@ struct FsStats {
 
 // A small file written, fsync'ed, read back and removed.
 struct WriteProbeResult {
-  int error = 0;           // errno of the step that failed; 0 when every step succeeded
-  std::string stage;       // the failing step: open, write, fsync, close, read, unlink
+  int error = 0;                  // errno of the step that failed; 0 when every step succeeded
+  std::string stage;              // the failing step: open, write, fsync, close, read, unlink
   bool checksumMismatch = false;  // read-back differs from what was written (error stays 0)
   std::uint64_t bytes = 0;
   bool ok() const { return error == 0 && !checksumMismatch; }
@@ -51,7 +51,7 @@ struct UsageLimits {
 struct UsageResult {
   int error = 0;  // errno for the root directory itself
   std::uint64_t bytes = 0;
-  std::uint64_t entries = 0;    // directory entries looked at
+  std::uint64_t entries = 0;     // directory entries looked at
   std::uint64_t unreadable = 0;  // subdirectories or entries that could not be read
   bool partial = false;          // limits hit or entries unreadable: bytes is a lower bound
   std::string stoppedBy;         // "maxEntries", "timeBudget" or "" (finished)

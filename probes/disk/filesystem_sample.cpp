@@ -20,8 +20,8 @@ std::string percent(double ratio) {
 
 // The order reasons are reported in when several apply: a missing path explains everything
 // else; a read-only filesystem explains the failed write; space problems explain ENOSPC.
-constexpr std::array kRankedReasons{"Missing",   "ProbeHung", "ProbeFailed", "NotMounted",
-                                    "ReadOnly",  "WriteFailed", "OverQuota", "LowSpace",
+constexpr std::array kRankedReasons{"Missing",   "ProbeHung",   "ProbeFailed", "NotMounted",
+                                    "ReadOnly",  "WriteFailed", "OverQuota",   "LowSpace",
                                     "LowInodes", "SlowIO"};
 
 }  // namespace
@@ -142,8 +142,7 @@ std::vector<Problem> checkFilesystem(const FilesystemSample& sample,
   if (sample.writeAttempted) {
     const auto& w = sample.write;
     if (w.error != 0) {
-      std::string what =
-          "write probe failed at " + w.stage + ": " + describeErrno(w.error);
+      std::string what = "write probe failed at " + w.stage + ": " + describeErrno(w.error);
       if (w.error == EROFS) {
         problems.push_back({"ReadOnly", what});
       } else if (w.error == ENOSPC) {

@@ -2,7 +2,6 @@
 // What the disk and the cache probes both measure about a path, on the worker thread, and the
 // checks both apply to it (read-only, free space and inodes, the write probe).
 #include <boost/json/object.hpp>
-
 #include <chrono>
 #include <optional>
 #include <string>
@@ -67,7 +66,8 @@ std::string joinMessages(const std::vector<Problem>& problems);
 std::optional<Problem> checkExists(const std::string& path, const FilesystemSample& sample);
 // ReadOnly, statvfs errors, LowSpace, LowInodes, WriteFailed (and ENOSPC/EDQUOT/EROFS from the
 // write probe named in the message), SlowIO.
-std::vector<Problem> checkFilesystem(const FilesystemSample& sample, const FilesystemLimits& limits);
+std::vector<Problem> checkFilesystem(const FilesystemSample& sample,
+                                     const FilesystemLimits& limits);
 
 // Numbers for /status and --once: mount, device, fs type, free space, inodes, write probe.
 void addFilesystemDetails(boost::json::object& details, const FilesystemSample& sample);

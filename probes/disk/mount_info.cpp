@@ -125,8 +125,8 @@ bool hasMountOption(std::string_view options, std::string_view option) {
 }
 
 bool mountIsReadOnly(const MountEntry& mount) {
-  for (std::string_view options : {std::string_view(mount.mountOptions),
-                                   std::string_view(mount.superOptions)}) {
+  for (std::string_view options :
+       {std::string_view(mount.mountOptions), std::string_view(mount.superOptions)}) {
     if (hasMountOption(options, "ro") || hasMountOption(options, "emergency_ro")) return true;
   }
   return false;

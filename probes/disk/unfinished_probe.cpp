@@ -24,9 +24,8 @@ ProbeResult unfinishedResult(const std::string& kind, const std::string& target,
       break;
     case WorkerOutcome::StillBusy:
       r.reason = "ProbeHung";
-      r.message = kind + " probe of " + target + " started " +
-                  formatDuration(unfinished.stuckFor) + " ago is still blocked in " + stage +
-                  "; no new probe started";
+      r.message = kind + " probe of " + target + " started " + formatDuration(unfinished.stuckFor) +
+                  " ago is still blocked in " + stage + "; no new probe started";
       break;
     case WorkerOutcome::StartFailed:
     case WorkerOutcome::Done:

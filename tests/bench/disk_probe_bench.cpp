@@ -4,13 +4,12 @@
 //
 //   disk_probe_bench [DIR] [ROUNDS] [CACHE_FILES]
 //   DIR defaults to a fresh directory under $TMPDIR (/tmp); ROUNDS 100; CACHE_FILES 20000.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -41,7 +40,9 @@ std::vector<ProbeResult> runRound(boost::asio::io_context& io, Probe& probe) {
 void report(const char* what, std::vector<double> ms) {
   if (ms.empty()) return;
   std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))]; };
+  auto at = [&](double q) {
+    return ms[static_cast<std::size_t>(q * static_cast<double>(ms.size() - 1))];
+  };
   std::printf("%-28s n=%-4zu p50=%8.3f ms  p90=%8.3f ms  p99=%8.3f ms  max=%8.3f ms\n", what,
               ms.size(), at(0.5), at(0.9), at(0.99), ms.back());
 }
@@ -54,7 +55,8 @@ int main(int argc, char** argv) {
   if (!ownDir) {
     dir = argv[1];
   } else {
-    std::string pattern = (std::filesystem::temp_directory_path() / "aksnode-bench-XXXXXX").string();
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "aksnode-bench-XXXXXX").string();
     if (::mkdtemp(pattern.data()) == nullptr) return 1;
     dir = pattern;
   }
@@ -79,9 +81,11 @@ int main(int argc, char** argv) {
   for (int i = 0; i < rounds; ++i) {
     auto start = time.monotonicTime();
     auto results = runRound(io, diskProbe);
-    roundMs.push_back(std::chrono::duration<double, std::milli>(time.monotonicTime() - start).count());
+    roundMs.push_back(
+        std::chrono::duration<double, std::milli>(time.monotonicTime() - start).count());
     if (results.empty() || !results[0].healthy) {
-      std::fprintf(stderr, "round %d: %s\n", i, results.empty() ? "no result" : results[0].message.c_str());
+      std::fprintf(stderr, "round %d: %s\n", i,
+                   results.empty() ? "no result" : results[0].message.c_str());
       continue;
     }
     const auto& d = results[0].details;
@@ -92,9 +96,10 @@ int main(int argc, char** argv) {
   if (!roundMs.empty()) {
     auto r = runRound(io, diskProbe);
     if (!r.empty()) {
-      std::printf("disk %s: %s (fsType=%s device=%s)\n", dir.c_str(), r[0].message.c_str(),
-                  r[0].details.contains("fsType") ? r[0].details.at("fsType").as_string().c_str() : "?",
-                  r[0].details.contains("device") ? r[0].details.at("device").as_string().c_str() : "?");
+      std::printf(
+          "disk %s: %s (fsType=%s device=%s)\n", dir.c_str(), r[0].message.c_str(),
+          r[0].details.contains("fsType") ? r[0].details.at("fsType").as_string().c_str() : "?",
+          r[0].details.contains("device") ? r[0].details.at("device").as_string().c_str() : "?");
     }
   }
   report("disk probe round", roundMs);
@@ -111,7 +116,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < std::max(1, rounds / 10); ++i) {
     auto start = time.monotonicTime();
     auto r = runRound(io, cacheProbe);
-    cacheMs.push_back(std::chrono::duration<double, std::milli>(time.monotonicTime() - start).count());
+    cacheMs.push_back(
+        std::chrono::duration<double, std::milli>(time.monotonicTime() - start).count());
     if (i == 0 && !r.empty()) std::printf("cache: %s\n", r[0].message.c_str());
   }
   char label[64];

@@ -5,7 +5,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
-
 #include <condition_variable>
 #include <mutex>
 #include <stdexcept>
@@ -54,10 +53,13 @@ TEST(BlockingWorker, ReturnsTheResultComputedOffTheEventLoopThread) {
   SimulatedTimeSource time;
   Worker worker(time);
   std::thread::id jobThread;
-  auto c = runFor(io, runOnce(worker, [&](WorkerContext&) {
-                    jobThread = std::this_thread::get_id();
-                    return 42;
-                  }, 10s));
+  auto c = runFor(io, runOnce(
+                          worker,
+                          [&](WorkerContext&) {
+                            jobThread = std::this_thread::get_id();
+                            return 42;
+                          },
+                          10s));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->outcome, WorkerOutcome::Done);
   EXPECT_EQ(*c->result, 42);
@@ -98,7 +100,8 @@ TEST(BlockingWorker, DeadlineThenStillBusyThenRecovery) {
 
   gate.release();
   ASSERT_TRUE(worker.waitUntilIdle(10s));
-  auto third = runFor(io, runOnce(worker, [](WorkerContext&) { return 8; }, 10s));
+  auto third = runFor(io, runOnce(
+                              worker, [](WorkerContext&) { return 8; }, 10s));
   ASSERT_TRUE(third);
   EXPECT_EQ(third->outcome, WorkerOutcome::Done);
   EXPECT_EQ(*third->result, 8);
@@ -113,7 +116,8 @@ TEST(BlockingWorker, AResultThatArrivesBeforeTheWaitIsNotMissed) {
   Worker worker(time);
   auto task = [&]() -> boost::asio::awaitable<Worker::Completion> {
     auto executor = co_await boost::asio::this_coro::executor;
-    auto pending = worker.start(executor, [](WorkerContext&) { return 5; }, 1h);
+    auto pending = worker.start(
+        executor, [](WorkerContext&) { return 5; }, 1h);
     worker.waitUntilIdle(10s);
     // Let the posted wake-up run before we wait.
     co_await boost::asio::post(executor, boost::asio::use_awaitable);
@@ -129,9 +133,9 @@ TEST(BlockingWorker, AThrowingJobIsReportedNotPropagated) {
   boost::asio::io_context io;
   SimulatedTimeSource time;
   Worker worker(time);
-  auto c = runFor(io, runOnce(worker, [](WorkerContext&) -> int {
-                    throw std::runtime_error("boom");
-                  }, 10s));
+  auto c =
+      runFor(io, runOnce(
+                     worker, [](WorkerContext&) -> int { throw std::runtime_error("boom"); }, 10s));
   ASSERT_TRUE(c);
   EXPECT_EQ(c->outcome, WorkerOutcome::StartFailed);
   EXPECT_NE(c->error.find("boom"), std::string::npos);
@@ -148,7 +152,13 @@ TEST(BlockingWorker, TheEventLoopKeepsTurningWhileAJobHangs) {
   boost::asio::co_spawn(
       io,
       [&]() -> boost::asio::awaitable<void> {
-        co_await runOnce(worker, [&](WorkerContext&) { gate.pass(); return 1; }, 200ms);
+        co_await runOnce(
+            worker,
+            [&](WorkerContext&) {
+              gate.pass();
+              return 1;
+            },
+            200ms);
         probeDone = true;
       },
       boost::asio::detached);
@@ -179,13 +189,16 @@ TEST(BlockingWorker, DestroyedWhileAJobIsStuckDetachesSafely) {
   auto finished = std::make_shared<Gate>();  // opened by the job as its last act
   {
     Worker worker(time);
-    auto c = runFor(io, runOnce(worker, [gate, clockReadAfterAbandon, finished](WorkerContext& ctx) {
-                      gate->pass();
-                      // The worker is gone by now: the clock must refuse.
-                      clockReadAfterAbandon->store(ctx.now() == MonotonicTime::max());
-                      finished->release();
-                      return 1;
-                    }, 20ms));
+    auto c = runFor(io, runOnce(
+                            worker,
+                            [gate, clockReadAfterAbandon, finished](WorkerContext& ctx) {
+                              gate->pass();
+                              // The worker is gone by now: the clock must refuse.
+                              clockReadAfterAbandon->store(ctx.now() == MonotonicTime::max());
+                              finished->release();
+                              return 1;
+                            },
+                            20ms));
     ASSERT_TRUE(c);
     EXPECT_EQ(c->outcome, WorkerOutcome::TimedOut);
     gate->waitEntered();
@@ -204,12 +217,19 @@ TEST(BlockingWorker, IoContextDestroyedMidWaitIsNeverPostedToAfterwards) {
   Gate gate;
   {
     boost::asio::io_context io;
-    boost::asio::co_spawn(io, runOnce(worker, [&](WorkerContext&) { gate.pass(); return 1; }, 1h),
+    boost::asio::co_spawn(io,
+                          runOnce(
+                              worker,
+                              [&](WorkerContext&) {
+                                gate.pass();
+                                return 1;
+                              },
+                              1h),
                           boost::asio::detached);
     io.poll();  // starts the job and suspends on the (1 h) deadline
     gate.waitEntered();
     EXPECT_TRUE(worker.busy());
-  }  // the io_context and the suspended coroutine frame are destroyed
+  }                // the io_context and the suspended coroutine frame are destroyed
   gate.release();  // the job returns now: it must not post to the dead io_context
   EXPECT_TRUE(worker.waitUntilIdle(10s));
 }

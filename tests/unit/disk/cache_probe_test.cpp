@@ -1,7 +1,6 @@
 #include "probes/disk/cache_probe.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -29,7 +28,8 @@ std::uint64_t treeBytes(const std::string& root) {
     return static_cast<std::uint64_t>(st.st_blocks) * 512;
   };
   std::uint64_t total = blocks(root);
-  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) total += blocks(e.path());
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root))
+    total += blocks(e.path());
   return total;
 }
 

@@ -1,7 +1,6 @@
 #include "probes/disk/directory_usage.h"
 
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 

@@ -1,7 +1,6 @@
 // DiskProbe over real directories and filesystems (PosixFileSystem, RealTimeSource).
 // The mount-based tests skip where mounting is not allowed.
 #include <gtest/gtest.h>
-
 #include <sys/mount.h>
 
 #include <cstring>
@@ -89,9 +88,9 @@ TEST_F(RealDiskProbeTest, AReadOnlyBindMount) {
   std::filesystem::create_directory(dir / "ro");
   ScopedMount bind(dir / "src", dir / "ro", nullptr, MS_BIND, nullptr);
   if (!bind.mounted()) GTEST_SKIP() << "cannot bind mount here: " << std::strerror(bind.error());
-  ASSERT_EQ(::mount(nullptr, (dir / "ro").c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY,
-                    nullptr),
-            0);
+  ASSERT_EQ(
+      ::mount(nullptr, (dir / "ro").c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr),
+      0);
   DiskConfig disk;
   disk.path = dir / "ro";
   disk.minFreeRatio = 0.0;

@@ -8,7 +8,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <cerrno>
 
 #include "unit/disk/disk_test_support.h"
@@ -92,8 +91,8 @@ TEST_F(DiskProbeTest, HealthyDiskReportsDeviceNumbersAndMetrics) {
   EXPECT_EQ(gauge(metrics->diskSizeBytes("/mnt")), 1000.0 * 4096);
   EXPECT_DOUBLE_EQ(gauge(metrics->diskFreeInodesRatio("/mnt")), 0.9);
   EXPECT_EQ(gauge(metrics->diskReadOnly("/mnt")), 0);
-  EXPECT_TRUE(contains(metrics->serialize(),
-                       "aksnode_disk_probe_duration_seconds_count{path=\"/mnt\"} 1"));
+  EXPECT_TRUE(
+      contains(metrics->serialize(), "aksnode_disk_probe_duration_seconds_count{path=\"/mnt\"} 1"));
 
   // Every blocking call ran on a probe thread, none on the event loop (this) thread.
   EXPECT_EQ(fs->threads().count(std::this_thread::get_id()), 0u);
@@ -101,7 +100,8 @@ TEST_F(DiskProbeTest, HealthyDiskReportsDeviceNumbersAndMetrics) {
   EXPECT_EQ(fs->calls("statvfs"), 1);
   EXPECT_EQ(fs->calls("write"), 1);
   EXPECT_EQ(fs->calls("blockstat"), 1);
-  EXPECT_TRUE(fs->lastProbeFile().rfind(".aks-node-agent-probe-" + std::to_string(::getpid()) + "-", 0) == 0)
+  EXPECT_TRUE(fs->lastProbeFile().rfind(".aks-node-agent-probe-" + std::to_string(::getpid()) + "-",
+                                        0) == 0)
       << fs->lastProbeFile();
 }
 
@@ -164,11 +164,10 @@ TEST_F(DiskProbeTest, WriteProbeErrnosAreNamed) {
     const char* reason;
     const char* named;
   };
-  for (const Case& c : {Case{EIO, "fsync", "WriteFailed", "EIO"},
-                        Case{ENOSPC, "write", "LowSpace", "ENOSPC"},
-                        Case{EDQUOT, "write", "LowSpace", "EDQUOT"},
-                        Case{EROFS, "open", "ReadOnly", "EROFS"},
-                        Case{EACCES, "open", "WriteFailed", "EACCES"}}) {
+  for (const Case& c :
+       {Case{EIO, "fsync", "WriteFailed", "EIO"}, Case{ENOSPC, "write", "LowSpace", "ENOSPC"},
+        Case{EDQUOT, "write", "LowSpace", "EDQUOT"}, Case{EROFS, "open", "ReadOnly", "EROFS"},
+        Case{EACCES, "open", "WriteFailed", "EACCES"}}) {
     WriteProbeResult w;
     w.error = c.error;
     w.stage = c.stage;
@@ -224,8 +223,10 @@ TEST_F(DiskProbeTest, WithoutAWriteProbeASlowStatvfsIsSlowIO) {
   EXPECT_EQ(fs->calls("write"), 0);
   // The duration histogram got the 2 s sample: 0 in the buckets up to 1 s, 1 from 2.5 s.
   auto text = metrics->serialize();
-  EXPECT_TRUE(contains(text, "aksnode_disk_probe_duration_seconds_bucket{path=\"/mnt\",le=\"1\"} 0"));
-  EXPECT_TRUE(contains(text, "aksnode_disk_probe_duration_seconds_bucket{path=\"/mnt\",le=\"2.5\"} 1"));
+  EXPECT_TRUE(
+      contains(text, "aksnode_disk_probe_duration_seconds_bucket{path=\"/mnt\",le=\"1\"} 0"));
+  EXPECT_TRUE(
+      contains(text, "aksnode_disk_probe_duration_seconds_bucket{path=\"/mnt\",le=\"2.5\"} 1"));
 }
 
 TEST_F(DiskProbeTest, MissingPathAndNotADirectory) {
@@ -322,7 +323,8 @@ TEST_F(DiskProbeTest, HungDiskIsProbeHungWithoutPilingUpThreadsAndRecovers) {
   ASSERT_TRUE(r1);
   EXPECT_EQ(r1->front().reason, "ProbeHung");
   EXPECT_FALSE(r1->front().healthy);
-  EXPECT_TRUE(contains(r1->front().message, "did not return within 500.0 ms")) << r1->front().message;
+  EXPECT_TRUE(contains(r1->front().message, "did not return within 500.0 ms"))
+      << r1->front().message;
   EXPECT_EQ(gauge(metrics->diskHealthy("/mnt")), 0);
   ASSERT_TRUE(fs->waitUntilBlocked());
 
@@ -376,16 +378,22 @@ TEST_F(DiskProbeTest, OneHungDiskDoesNotHideTheOthers) {
 
   bool hungDone = false, fineDone = false;
   std::vector<ProbeResult> hungResults, fineResults;
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    hungResults = co_await hung.check();
-    hungDone = true;
-  }, boost::asio::detached);
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    fineResults = co_await fine.check();
-    fineDone = true;
-    // The healthy disk's round completed while the other was still waiting for its deadline.
-    EXPECT_FALSE(hungDone);
-  }, boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        hungResults = co_await hung.check();
+        hungDone = true;
+      },
+      boost::asio::detached);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        fineResults = co_await fine.check();
+        fineDone = true;
+        // The healthy disk's round completed while the other was still waiting for its deadline.
+        EXPECT_FALSE(hungDone);
+      },
+      boost::asio::detached);
   io.run_for(10s);
   ASSERT_TRUE(hungDone && fineDone);
   EXPECT_EQ(hungResults.front().reason, "ProbeHung");
@@ -425,9 +433,28 @@ TEST_F(DiskProbeTest, ProbeDestroyedWhileItsThreadIsStuck) {
     ASSERT_TRUE(r);
     EXPECT_EQ(r->front().reason, "ProbeHung");
     ASSERT_TRUE(fs->waitUntilBlocked());
-  }  // the agent shuts down with the disk still hung
+  }               // the agent shuts down with the disk still hung
   fs->release();  // much later the kernel call returns: nothing may touch the dead probe
   EXPECT_TRUE(fs->waitUntilUnblocked());
+}
+
+TEST_F(DiskProbeTest, EventLoopDestroyedMidRoundWithSeveralThreadsOutstanding) {
+  // Shutdown in the middle of a round: the coroutine waits on the first disk, the second
+  // disk's thread has not been waited for yet. When both threads return later, neither may
+  // post to the destroyed io_context (ASan would see the use after free).
+  DiskConfig a = disk, b = disk;
+  a.path = "/mnt/a";
+  b.path = "/mnt/b";
+  auto probe = makeProbe({a, b}, 1h);
+  fs->hangIn("write");
+  {
+    boost::asio::io_context loop;
+    boost::asio::co_spawn(loop, probe->check(), boost::asio::detached);
+    loop.poll();  // both threads start; the round suspends on disk a
+    EXPECT_EQ(probe->threadsStarted(), 2u);
+  }
+  fs->release();
+  EXPECT_TRUE(probe->waitForWorkers(10s));
 }
 
 }  // namespace

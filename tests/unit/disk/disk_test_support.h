@@ -1,20 +1,18 @@
 #pragma once
 // Shared by the disk unit tests: a FileSystem fake that can fail or hang on demand, a temp
 // directory, and a way to run one coroutine to completion with an upper bound.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
-#include <map>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -86,14 +84,24 @@ class FakeFileSystem final : public FileSystem {
   }
 
   // --- what the calls answer -----------------------------------------------------------
-  void setPathInfo(PathInfo v) { set([&] { pathInfo_ = std::move(v); }); }
-  void setStats(FsStats v) { set([&] { stats_ = v; }); }
-  void setWrite(WriteProbeResult v) { set([&] { write_ = std::move(v); }); }
+  void setPathInfo(PathInfo v) {
+    set([&] { pathInfo_ = std::move(v); });
+  }
+  void setStats(FsStats v) {
+    set([&] { stats_ = v; });
+  }
+  void setWrite(WriteProbeResult v) {
+    set([&] { write_ = std::move(v); });
+  }
   void setMountInfo(std::string text, int error = 0) {
     set([&] { mountInfo_ = TextFile{error, std::move(text)}; });
   }
-  void setBlockStat(std::string text) { set([&] { blockStat_.text = std::move(text); }); }
-  void setUsage(UsageResult v) { set([&] { usage_ = std::move(v); }); }
+  void setBlockStat(std::string text) {
+    set([&] { blockStat_.text = std::move(text); });
+  }
+  void setUsage(UsageResult v) {
+    set([&] { usage_ = std::move(v); });
+  }
   // The call named `call` ("stat", "statvfs", "write", ...) moves `time` on by `by`.
   void makeSlow(const std::string& call, SimulatedTimeSource& time, std::chrono::nanoseconds by) {
     set([&] {

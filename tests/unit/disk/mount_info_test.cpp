@@ -55,7 +55,8 @@ TEST(MountInfo, UnescapesOctalSequencesInPathsAndSource) {
 
 TEST(MountInfo, ReadOnlyFromMountOrSuperOptionsIncludingEmergencyRo) {
   auto mountRo = parseMountInfoLine("1 0 8:1 / /a ro,relatime - ext4 /dev/sda1 rw");
-  auto superRo = parseMountInfoLine("2 0 8:1 / /b rw,relatime - ext4 /dev/sda1 ro,errors=remount-ro");
+  auto superRo =
+      parseMountInfoLine("2 0 8:1 / /b rw,relatime - ext4 /dev/sda1 ro,errors=remount-ro");
   auto emergency = parseMountInfoLine(
       "3 0 8:1 / /c rw,relatime - ext4 /dev/sda1 rw,emergency_ro,errors=remount-ro");
   auto notRo = parseMountInfoLine("4 0 8:1 / /d rw,errors=remount-ro - ext4 /dev/sda1 rw,rox");

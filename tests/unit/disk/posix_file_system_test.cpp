@@ -1,9 +1,6 @@
 // PosixFileSystem on real directories and, where the test may mount, real tmpfs and
 // read-only bind mounts.
-#include "probes/disk/file_system_impl.h"
-
 #include <gtest/gtest.h>
-
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -11,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "probes/disk/file_system_impl.h"
 #include "probes/disk/mount_info.h"
 #include "unit/disk/disk_test_support.h"
 
@@ -112,9 +110,8 @@ TEST(PosixFileSystem, ReadOnlyBindMountGivesErofsAndRdonlyFlags) {
   std::filesystem::create_directory(dir / "ro");
   ScopedMount bind(dir / "src", dir / "ro", nullptr, MS_BIND, nullptr);
   if (!bind.mounted()) GTEST_SKIP() << "cannot bind mount here: " << std::strerror(bind.error());
-  ASSERT_EQ(::mount(nullptr, (dir / "ro").c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY,
-                    nullptr),
-            0)
+  ASSERT_EQ(
+      ::mount(nullptr, (dir / "ro").c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr), 0)
       << std::strerror(errno);
   PosixFileSystem fs;
   EXPECT_TRUE(fs.statvfs(dir / "ro").readOnly);
