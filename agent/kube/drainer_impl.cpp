@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 #include <utility>
 
 #include "agent/kube/kube_client.h"
@@ -69,6 +71,7 @@ struct DrainRun {
   milliseconds slowRetryInterval{};
   std::string fieldSelector;
 
+  std::optional<KubeResult> initialList;  // set by fetchInitialList
   std::vector<TrackedPod> pods;  // never resized once the drain loop starts
   std::vector<std::string> skipped;
   std::vector<std::string> unreplicated;
@@ -237,6 +240,20 @@ boost::asio::awaitable<void> checkGone(std::shared_ptr<DrainRun> run) {
   run->onPodList(result);
 }
 
+// The first LIST runs beside the main loop, so a hung API server (the client may spend
+// several request timeouts on it) cannot hold the drain past its deadline or a cancel.
+boost::asio::awaitable<void> fetchInitialList(std::shared_ptr<DrainRun> run) {
+  KubeResult result;
+  try {
+    result = co_await run->client.listPods(run->fieldSelector);
+  } catch (const std::exception& e) {
+    result.transport = HttpError::Protocol;
+    result.message = e.what();
+  }
+  run->initialList = std::move(result);
+  run->alarm->wake();
+}
+
 DrainOutcome finish(DrainRun& run, DrainResult result, std::string message, MonotonicTime start) {
   run.report();
   run.finished = true;
@@ -274,13 +291,17 @@ boost::asio::awaitable<DrainOutcome> runDrain(std::shared_ptr<DrainRun> run) {
       co_return finish(r, DrainResult::Timeout, "deadline reached before the node's pods could be listed" +
                                                     (list.message.empty() ? "" : ": " + list.message), start);
     }
-    try {
-      list = co_await r.client.listPods(r.fieldSelector);
-    } catch (const std::exception& e) {
-      list = KubeResult{};
-      list.transport = HttpError::Protocol;
-      list.message = e.what();
+    r.initialList.reset();
+    boost::asio::co_spawn(executor, fetchInitialList(run), boost::asio::detached);
+    while (!r.initialList) {
+      if (r.cancel->cancelled) co_return finish(r, DrainResult::Cancelled, "cancelled while listing pods", start);
+      const auto now = r.timers.now();
+      if (now >= deadline) {
+        co_return finish(r, DrainResult::Timeout, "deadline reached while listing the node's pods", start);
+      }
+      co_await r.alarm->waitUntil(std::min(deadline, now + r.options.podGonePollInterval));
     }
+    list = std::move(*r.initialList);
     if (list.ok()) break;
     if (!retryableListFailure(list)) {
       co_return finish(r, DrainResult::Error, "cannot list the node's pods: " + list.message, start);
@@ -293,14 +314,14 @@ boost::asio::awaitable<DrainOutcome> runDrain(std::shared_ptr<DrainRun> run) {
 
   // 2. kubectl's filters.
   int malformed = 0;
-  std::map<std::string, bool> seen;
+  std::set<std::string> seen;
   for (const auto& item : list.body.get_array()) {
     auto pod = parsePod(item);
     if (!pod) {
       ++malformed;
       continue;
     }
-    if (!seen.emplace(pod->key(), true).second) continue;
+    if (!seen.insert(pod->key()).second) continue;
     const PodDecision decision = classifyPod(*pod, r.options);
     if (decision.disposition == PodDisposition::Skip) {
       log::debug("pod not evicted", {{"namespace", pod->ns}, {"pod", pod->name}, {"why", decision.why}});

@@ -6,6 +6,8 @@
 // - "gone" is checked with one paginated LIST of the node's pods per podGonePollInterval
 //   (absent, or present with a new UID), never one GET per pod: 250 pods cost one request
 //   per interval, not 250.
+// - every wait (the first LIST included) is bounded by the deadline and the CancelFlag, which
+//   is checked at least every podGonePollInterval.
 // Decisions worth knowing:
 // - 500 "more than one PodDisruptionBudget": reported as MultiplePdbs and retried at the slow
 //   rate (max(5 x evictionRetryInterval, 5 s)) until the deadline: retrying cannot fix it, but

@@ -1,5 +1,8 @@
 #include "agent/kube/drainer_impl.h"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -351,6 +354,27 @@ TEST_F(DrainerTest, ListFailuresAreRetriedUntilTheDeadline) {
   const DrainOutcome late = drain(options(2500ms));
   EXPECT_EQ(late.result, DrainResult::Timeout);
   EXPECT_THAT(late.message, HasSubstr("etcd leader changed"));
+}
+
+TEST_F(DrainerTest, HungListDoesNotOverrunTheDeadline) {
+  kube.add(PodBuilder("ns", "p").controller("ReplicaSet"));
+  kube.listLatency = 40s;  // the real client may spend 4 x 10 s timeouts on a hung server
+  const DrainOutcome out = drain(options(10s));
+  EXPECT_EQ(out.result, DrainResult::Timeout);
+  EXPECT_EQ(out.duration, 10s);
+  EXPECT_THAT(out.message, HasSubstr("listing"));
+}
+
+TEST_F(DrainerTest, CancelWhileListing) {
+  kube.add(PodBuilder("ns", "p").controller("ReplicaSet"));
+  kube.listLatency = 40s;
+  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
+    co_await timers.sleepFor(2s);
+    cancel->cancelled = true;
+  }, boost::asio::detached);
+  const DrainOutcome out = drain(options(60s));
+  EXPECT_EQ(out.result, DrainResult::Cancelled);
+  EXPECT_LE(out.duration, 2500ms);
 }
 
 TEST_F(DrainerTest, ForbiddenListIsAnError) {
