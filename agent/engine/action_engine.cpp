@@ -163,9 +163,10 @@ asio::awaitable<void> ActionEngine::reconcile(bool fresh) {
   }
   DesiredNode desired = computeDesiredNode(inputs(), *node_, deps_.config, deps_.timers.time().systemTime());
   co_await applyNode(desired);
-  if (stopped_) co_return;
+  // A failed PATCH drops node_ (re-read next pass): nothing below may touch it then.
+  if (stopped_ || !node_) co_return;
   co_await applyConditions(desired.conditions);
-  if (stopped_) co_return;
+  if (stopped_ || !node_) co_return;
   // Recompute with the node as it is now (the annotation may have just been written).
   desired = computeDesiredNode(inputs(), *node_, deps_.config, deps_.timers.time().systemTime());
   maybeStartDrain(desired);
