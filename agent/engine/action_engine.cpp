@@ -307,7 +307,9 @@ void ActionEngine::maybeStartDrain(const DesiredNode& desired) {
     }
     return;
   }
-  if (wanted.empty() || !deps_.drainer) return;
+  // kubectl's order: cordon first. A cordon that did not land this pass (conflicts to the end)
+  // would let evicted pods come straight back; the next pass tries again.
+  if (wanted.empty() || !deps_.drainer || !node_ || !node_->unschedulable) return;
   auto cancel = std::make_shared<CancelFlag>();
   drain_ = RunningDrain{wanted, toString(desired.active->pending.event.type), cancel, {}, deps_.timers.now(), {}};
   asio::co_spawn(executor_, runDrain(*desired.active, cancel), asio::detached);
