@@ -62,14 +62,17 @@ void ActionEngine::stop() {
 void ActionEngine::setVmName(std::string name) { vmName_ = std::move(name); }
 
 void ActionEngine::setPending(const std::vector<PendingEvent>& pending, const std::vector<LifecycleChange>& changes) {
+  const bool wasKnown = eventsKnown_;
   pending_ = pending;
+  // Without the VM's name no event can be ours: an empty list then says nothing.
+  if (!vmName_.empty()) eventsKnown_ = true;
   for (const auto& c : changes) {
     if (c.kind != LifecycleKind::Started) continue;
     const auto& e = c.event.event;
     events_.record(isFatal(e.type) ? "Warning" : "Normal", "ScheduledEvent",
                    describeEvent(e) + " for VM " + vmName_ + (e.description.empty() ? "" : ": " + e.description));
   }
-  if (!changes.empty()) kick();
+  if (!changes.empty() || !wasKnown) kick();
 }
 
 void ActionEngine::setHealth(const std::vector<ProbeResult>& raw) {
@@ -94,6 +97,7 @@ EngineInputs ActionEngine::inputs() const {
   in.health = &health_;
   in.vmName = vmName_;
   in.localPhases = &localPhases_;
+  in.eventsKnown = eventsKnown_;
   return in;
 }
 

@@ -89,6 +89,7 @@ class ActionEngine {
 
   std::string vmName_;
   std::vector<PendingEvent> pending_;
+  bool eventsKnown_ = false;  // a good IMDS document arrived while the VM's name was known
   std::vector<ProbeResult> health_;
   std::map<std::string, ActionPhase> localPhases_;
 

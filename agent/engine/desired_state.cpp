@@ -160,6 +160,14 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
       }
     }
     if (config.drain.outOfServiceTaintAfterDrain) d.ownedTaintKeys.push_back(kTaintOutOfService);
+  } else if (prev && !in.eventsKnown) {
+    // Which events are pending is not known yet: leave what the agent did as it is.
+    d.annotation = prev;
+    if (auto t = live.findTaint(kTaintScheduledEvent)) d.taints.push_back(*t);
+    if (config.drain.outOfServiceTaintAfterDrain) {
+      if (auto t = live.findTaint(kTaintOutOfService)) d.taints.push_back(*t);
+      d.ownedTaintKeys.push_back(kTaintOutOfService);
+    }
   } else if (prev) {
     // Nothing to act on, but the node carries what the agent did: undo it, unless it was for
     // a fatal event that ended only moments ago (the VM is most likely about to go).

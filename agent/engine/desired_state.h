@@ -56,6 +56,9 @@ struct EngineInputs {
   // Phases the engine reached locally, by event id (drain finished before the annotation
   // write landed, or the API server is down): merged with the annotation, highest wins.
   const std::map<std::string, ActionPhase>* localPhases = nullptr;
+  // False until the first good IMDS document read with the VM's name known: until then an empty
+  // `pending` is no news (a restarted agent must not undo a drain before IMDS answered).
+  bool eventsKnown = true;
 };
 
 // The pending event with the strongest configured action (drain > cordon > notify),
