@@ -98,7 +98,21 @@ EngineInputs ActionEngine::inputs() const {
   in.vmName = vmName_;
   in.localPhases = &localPhases_;
   in.eventsKnown = eventsKnown_;
+  in.endedAt = &endedAt_;
   return in;
+}
+
+DesiredNode ActionEngine::desiredNow() {
+  const SystemTime now = deps_.timers.time().systemTime();
+  // Remember when the event the node's annotation names was first seen gone: a fatal event's
+  // state is kept kFatalUndoAfter from then, not from when the agent acted (a Terminate can be
+  // pending for 15 minutes, then vanish from one IMDS answer).
+  const std::string id = node_->agentState ? node_->agentState->eventId : std::string();
+  const bool pending = std::any_of(pending_.begin(), pending_.end(),
+                                   [&](const PendingEvent& e) { return e.event.eventId == id; });
+  std::erase_if(endedAt_, [&](const auto& entry) { return entry.first != id || pending; });
+  if (!id.empty() && !pending && eventsKnown_) endedAt_.emplace(id, now);
+  return computeDesiredNode(inputs(), *node_, deps_.config, now);
 }
 
 std::string ActionEngine::kubeNotReadyReason() const {
@@ -165,14 +179,14 @@ asio::awaitable<void> ActionEngine::reconcile(bool fresh) {
   if (fresh || !node_) {
     if (!co_await readNode()) co_return;
   }
-  DesiredNode desired = computeDesiredNode(inputs(), *node_, deps_.config, deps_.timers.time().systemTime());
+  DesiredNode desired = desiredNow();
   co_await applyNode(desired);
   // A failed PATCH drops node_ (re-read next pass): nothing below may touch it then.
   if (stopped_ || !node_) co_return;
   co_await applyConditions(desired.conditions);
   if (stopped_ || !node_) co_return;
   // Recompute with the node as it is now (the annotation may have just been written).
-  desired = computeDesiredNode(inputs(), *node_, deps_.config, deps_.timers.time().systemTime());
+  desired = desiredNow();
   maybeStartDrain(desired);
   if (desired.acknowledge && desired.active && !ackInFlight_.count(desired.active->pending.event.eventId)) {
     ackInFlight_.insert(desired.active->pending.event.eventId);
@@ -193,7 +207,7 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
       if (r.conflict()) {
         log::debug("node changed under us; re-reading", {{"attempt", attempt}});
         if (!co_await readNode()) co_return;
-        desired = computeDesiredNode(inputs(), *node_, deps_.config, deps_.timers.time().systemTime());
+        desired = desiredNow();
         continue;
       }
       if (!r.ok()) {

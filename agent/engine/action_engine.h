@@ -79,6 +79,7 @@ class ActionEngine {
   void kick();
   void onKubeResult(bool ok, const std::string& what);
   EngineInputs inputs() const;
+  DesiredNode desiredNow();
 
   boost::asio::any_io_executor executor_;
   ActionEngineDeps deps_;
@@ -92,6 +93,7 @@ class ActionEngine {
   bool eventsKnown_ = false;  // a good IMDS document arrived while the VM's name was known
   std::vector<ProbeResult> health_;
   std::map<std::string, ActionPhase> localPhases_;
+  std::map<std::string, SystemTime> endedAt_;  // the annotated event, once seen no longer pending
 
   std::optional<NodeView> node_;
   bool kubeEverOk_ = false;

@@ -172,7 +172,11 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
     // Nothing to act on, but the node carries what the agent did: undo it, unless it was for
     // a fatal event that ended only moments ago (the VM is most likely about to go).
     const bool fatal = isFatal(eventTypeFromString(prev->eventType));
-    const bool keep = fatal && now - prev->since < kFatalUndoAfter;
+    SystemTime ended = prev->since;
+    if (in.endedAt) {
+      if (auto it = in.endedAt->find(prev->eventId); it != in.endedAt->end()) ended = std::max(ended, it->second);
+    }
+    const bool keep = fatal && now - ended < kFatalUndoAfter;
     if (keep) {
       d.annotation = prev;
       d.unschedulable = true;

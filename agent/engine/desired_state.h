@@ -59,6 +59,9 @@ struct EngineInputs {
   // False until the first good IMDS document read with the VM's name known: until then an empty
   // `pending` is no news (a restarted agent must not undo a drain before IMDS answered).
   bool eventsKnown = true;
+  // When the engine first found the annotated event no longer pending, by event id: the
+  // kFatalUndoAfter window runs from there (from the annotation's `since` when unknown).
+  const std::map<std::string, SystemTime>* endedAt = nullptr;
 };
 
 // The pending event with the strongest configured action (drain > cordon > notify),
