@@ -180,7 +180,8 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
     if (keep) {
       d.annotation = prev;
       d.unschedulable = true;
-      if (config.drain.taint) d.taints.push_back({kTaintScheduledEvent, prev->eventType, "NoSchedule"});
+      // As it is: a fatal event handled by `cordon` never had the taint.
+      if (auto t = live.findTaint(kTaintScheduledEvent)) d.taints.push_back(*t);
       if (config.drain.outOfServiceTaintAfterDrain) {
         if (auto t = live.findTaint(kTaintOutOfService)) d.taints.push_back(*t);
         d.ownedTaintKeys.push_back(kTaintOutOfService);
