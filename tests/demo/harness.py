@@ -97,12 +97,7 @@ class Children:
             pass
 
     def cleanup(self) -> None:
-        while self._cleanups:
-            fn = self._cleanups.pop()
-            try:
-                fn()
-            except Exception:  # noqa: BLE001 - cleanup must go on
-                pass
+        """Processes first (they may still write into directories), then the callbacks, newest first."""
         with self._lock:
             procs = list(reversed(self._procs))
         for p in procs:
@@ -120,6 +115,12 @@ class Children:
                     pass
         with self._lock:
             self._procs.clear()
+        while self._cleanups:
+            fn = self._cleanups.pop()
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - cleanup must go on
+                pass
 
 
 CHILDREN = Children()
@@ -181,6 +182,16 @@ def vmss_names(pool: str, index: int, pool_id: str = "26371903") -> tuple[str, s
     """(Azure VM name as in event Resources, Kubernetes node name) of a VMSS instance, as on AKS."""
     vm = f"aks-{pool}-{pool_id}-vmss_{index}"
     return vm, f"aks-{pool}-{pool_id}-vmss{index:06d}"
+
+
+def parse_agent_time(line: dict) -> Optional[float]:
+    """Unix time of an agent log line's "time" field (2026-11-26T20:04:05.229Z)."""
+    import datetime as dt
+    try:
+        stamp = (line.get("rec") or {}).get("time")
+        return dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 # ---- the agent ----------------------------------------------------------------------------
@@ -282,13 +293,8 @@ class Agent:
 
     def line_time(self, line: dict, wall_offset: float) -> float:
         """A log line's own timestamp (wall clock, ms) on the monotonic clock; wall_offset = wall - mono."""
-        stamp = (line.get("rec") or {}).get("time")
-        try:
-            import datetime as dt
-            w = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc).timestamp()
-            return w - wall_offset
-        except (TypeError, ValueError):
-            return line["mono"]
+        w = parse_agent_time(line)
+        return line["mono"] if w is None else w - wall_offset
 
     def pid_status(self) -> dict:
         """/proc/PID/status values in KiB (VmRSS, VmHWM...)."""

@@ -251,7 +251,7 @@ def print_metrics(agent: Agent, prom: Prometheus, event_type: str) -> None:
     ]
     say("  from the agent's /metrics:")
     for name, value in rows:
-        say(f"    {name:<42} {value}")
+        say(f"    {name:<46} {value}")
 
     # Prometheus scrapes every second; wait until it has seen the event and the cordon.
     def scraped():
@@ -272,8 +272,8 @@ def print_metrics(agent: Agent, prom: Prometheus, event_type: str) -> None:
         say(f"  from Prometheus ({prom.url}), PromQL:")
         for label, q in queries:
             v = prom.scalar(q)
-            shown = "no data" if v is None else ("%.3f" % v if "latency" in label else "%g" % v)
-            say(f"    {label:<42} {shown}")
+            shown = "no data" if v is None or v != v else ("%.3f" % v if "latency" in label else "%g" % v)
+            say(f"    {label:<46} {shown}")
     except (TimeoutError, RuntimeError) as e:
         say(c(f"  Prometheus has not scraped the agent: {e}", "31"))
 
@@ -294,7 +294,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         ap.error(f"no agent binary at {args.binary} (run scripts/build.sh, or set AKSNODE_BINARY)")
     install_signal_handlers()
     workdir = tempfile.mkdtemp(prefix="aksnode-demo-")
-    CHILDREN.on_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True) if not args.keep else None)
+    CHILDREN.on_cleanup(lambda: shutil.rmtree(workdir, ignore_errors=True))
     vm, node = vmss_names("spot", 3)
     action = DEFAULT_ACTIONS[args.event_type]
     ok = False
@@ -325,7 +325,7 @@ def run(args: argparse.Namespace, workdir: str, vm: str, node: str, action: str)
     CHILDREN.on_cleanup(kube.close)
     seeded = seed_realistic_node(kube, node, args.pods, vm_name=vm)
     say(f"  fake IMDS {imds.url}, fake API server {kube.url} (pod grace periods x{args.grace_scale:g})")
-    say(f"  node {node}: " + ", ".join(f"{k} {v}" for k, v in seeded["layout"].items())
+    say(f"  node {node}: " + ", ".join(f"{k} {v}" for k, v in seeded["layout"].items() if v)
         + f", {len(seeded['daemonsets'])} DaemonSet pods, the agent's own pod; "
           f"{len(seeded['spares'])} spare nodes for the replacements")
 
@@ -398,6 +398,12 @@ def run(args: argparse.Namespace, workdir: str, vm: str, node: str, action: str)
         outcome = {"drain": "cordoned, drained", "cordon": "cordoned", "notify": "left schedulable (notify)"}[action]
         conds = " and ".join(f"{t}=True" for t in wanted)
         say(c(f"RESULT: OK: node {node} {outcome}, {conds}", "1;32"))
+        drained = agent.find("drain succeeded")
+        not_before = (imds.event(event["EventId"]) or {}).get("notBeforeEpoch")
+        if drained and not_before:
+            from harness import parse_agent_time
+            margin = not_before - (parse_agent_time(drained[0]) or 0)
+            say(c(f"  every workload pod was evicted and gone {margin:.1f}s before NotBefore", "32"))
     if args.keep:
         say(c("--keep: everything stays up; press Ctrl-C to stop and clean up", "33"))
         try:

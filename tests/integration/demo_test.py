@@ -104,7 +104,8 @@ class DemoTest(unittest.TestCase):
     def test_freeze_only_notifies(self):
         code, out = self.run_demo("--event-type", "Freeze", "--pods", "4", "--not-before", "20")
         self.assertEqual(code, 0, out)
-        self.assertIn("node conditions written: VMEventScheduled", out)
+        self.assertRegex(out, r"node conditions written: \S*VMEventScheduled")
+        self.assertRegex(out, r"condition\s+VMEventScheduled=True \(Freeze")
         self.assertNotIn("cordoned: spec.unschedulable", out)
         self.assertRegex(out, r"spec\.unschedulable\s+False")
         self.assertIn("RESULT: OK: node", out)
