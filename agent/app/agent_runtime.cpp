@@ -79,6 +79,7 @@ struct AgentRuntime::Impl {
   MonotonicTime lastTick{};
   std::shared_ptr<asio::steady_timer> healthTimer;
   std::shared_ptr<asio::steady_timer> tickTimer;
+  std::shared_ptr<asio::steady_timer> discoverTimer;
 
   std::string startMetricsServer();
   void connectKubernetes();
@@ -88,6 +89,14 @@ struct AgentRuntime::Impl {
   void startEngine();
   void handleSignals();
   void shutdown(const char* why);
+  // Long-running loops still alive; shutdown stops the io_context as soon as it is zero.
+  int liveLoops = 0;
+  struct LoopGuard {
+    explicit LoopGuard(int& n) : count(n) { ++count; }
+    ~LoopGuard() { --count; }
+    int& count;
+  };
+  asio::awaitable<void> guarded(asio::awaitable<void> loop);
   asio::awaitable<void> discoverVmLoop();
   asio::awaitable<void> healthLoop();
   asio::awaitable<void> tickLoop();
@@ -181,8 +190,14 @@ bool AgentRuntime::Impl::resolveVmName() {
   return true;
 }
 
+asio::awaitable<void> AgentRuntime::Impl::guarded(asio::awaitable<void> loop) {
+  LoopGuard guard(liveLoops);
+  co_await std::move(loop);
+}
+
 asio::awaitable<void> AgentRuntime::Impl::discoverVmLoop() {
-  asio::steady_timer timer(io);
+  discoverTimer = std::make_shared<asio::steady_timer>(io);
+  asio::steady_timer& timer = *discoverTimer;
   std::chrono::milliseconds backoff{1000};
   int attempts = 0;
   while (!stopping) {
@@ -217,13 +232,14 @@ void AgentRuntime::Impl::discoverVm() {
   if (!config.imds.resourceName.empty()) {
     resolveVmName();
   }
-  asio::co_spawn(io, discoverVmLoop(), asio::detached);
+  asio::co_spawn(io, guarded(discoverVmLoop()), asio::detached);
 }
 
 void AgentRuntime::Impl::startImdsPolling() {
-  asio::co_spawn(io, poller.run([this](const TrackerUpdate& update) {
+  ImdsPoller::OnDocument onDocument = [this](const TrackerUpdate& update) {
     if (engine) engine->setPending(poller.tracker().pending(), update.changes);
-  }), asio::detached);
+  };
+  asio::co_spawn(io, guarded(poller.run(std::move(onDocument))), asio::detached);
 }
 
 asio::awaitable<void> AgentRuntime::Impl::healthLoop() {
@@ -252,7 +268,7 @@ void AgentRuntime::Impl::startHealthProbes() {
   if (config.identity.enabled) {
     probes.push_back(std::make_unique<IdentityProbe>(config.identity, identityHttp, time, metrics));
   }
-  if (!probes.empty()) asio::co_spawn(io, healthLoop(), asio::detached);
+  if (!probes.empty()) asio::co_spawn(io, guarded(healthLoop()), asio::detached);
 }
 
 void AgentRuntime::Impl::startEngine() {
@@ -260,7 +276,7 @@ void AgentRuntime::Impl::startEngine() {
                         options.nodeName, options.ownPodNamespace, options.ownPodName, kubeNotConfigured};
   engine = std::make_unique<ActionEngine>(io.get_executor(), std::move(deps));
   if (!vmName.empty()) engine->setVmName(vmName);
-  asio::co_spawn(io, engine->run(), asio::detached);
+  asio::co_spawn(io, guarded(engine->run()), asio::detached);
 }
 
 asio::awaitable<void> AgentRuntime::Impl::tickLoop() {
@@ -285,12 +301,21 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   server.stop();
   if (healthTimer) healthTimer->cancel();
   if (tickTimer) tickTimer->cancel();
+  if (discoverTimer) discoverTimer->cancel();
   imdsHttp.shutdown();
   identityHttp.shutdown();
   if (kubeHttp) kubeHttp->shutdown();
-  // Whatever is still in flight after the grace period is abandoned.
-  auto hardStop = std::make_shared<asio::steady_timer>(io, kShutdownGrace);
-  hardStop->async_wait([this, hardStop](boost::system::error_code) { io.stop(); });
+  // Stop as soon as every loop has finished; whatever is still in flight after the grace
+  // period is abandoned.
+  asio::co_spawn(io, [this]() -> asio::awaitable<void> {
+    asio::steady_timer wait(io);
+    const auto giveUp = std::chrono::steady_clock::now() + kShutdownGrace;
+    while (liveLoops > 0 && std::chrono::steady_clock::now() < giveUp) {
+      wait.expires_after(std::chrono::milliseconds(20));
+      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    io.stop();
+  }, asio::detached);
 }
 
 void AgentRuntime::Impl::handleSignals() {
@@ -318,7 +343,7 @@ std::string AgentRuntime::start() {
   a.discoverVm();
   a.startImdsPolling();
   a.startHealthProbes();
-  asio::co_spawn(a.io, a.tickLoop(), asio::detached);
+  asio::co_spawn(a.io, a.guarded(a.tickLoop()), asio::detached);
   return {};
 }
 
