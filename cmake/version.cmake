@@ -1,7 +1,11 @@
 # Version, commit, build type and target arch baked into agent/build_info.h (--version, aksnode_build_info).
+# -DAKSNODE_GIT_COMMIT=... overrides (image builds without .git in the context).
+set(AKSNODE_GIT_COMMIT "" CACHE STRING "Commit baked into the binary; empty = git rev-parse HEAD")
+if(NOT AKSNODE_GIT_COMMIT)
 execute_process(COMMAND git rev-parse --short=12 HEAD
   WORKING_DIRECTORY ${CMAKE_SOURCE_DIR} OUTPUT_VARIABLE AKSNODE_GIT_COMMIT
   OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+endif()
 if(NOT AKSNODE_GIT_COMMIT)
   set(AKSNODE_GIT_COMMIT "unknown")
 endif()
