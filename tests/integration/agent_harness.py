@@ -411,7 +411,7 @@ class AgentTestCase(unittest.TestCase):
             self.kubeconfig = None
 
     def tearDown(self) -> None:
-        failed = not getattr(getattr(self, "_outcome", None), "success", True)
+        failed = self._test_failed()
         for a in self.agents:
             a.terminate(5)
             crashes = a.crash_lines()
@@ -421,6 +421,13 @@ class AgentTestCase(unittest.TestCase):
             shutil.rmtree(self.workdir, ignore_errors=True)
         else:
             sys.stderr.write(f"--- kept {self.workdir}\n")
+
+    def _test_failed(self) -> bool:
+        # unittest records an error or failure in the result before tearDown runs.
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
+            return False
+        return any(t is self for t, _ in list(result.errors) + list(result.failures))
 
     # -- helpers ---------------------------------------------------------------------------------
 
