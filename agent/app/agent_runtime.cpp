@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include <optional>
+#include <set>
 
 #include "agent/app/endpoints.h"
 #include "agent/engine/action_engine.h"
@@ -26,6 +27,7 @@
 #include "probes/disk/cache_probe.h"
 #include "probes/disk/disk_probe.h"
 #include "probes/identity/identity_probe.h"
+#include "probes/identity/pod_scan.h"
 #include "probes/scheduled_events/imds_client.h"
 #include "probes/scheduled_events/imds_poller.h"
 #include "probes/scheduled_events/resource_name.h"
@@ -99,6 +101,10 @@ struct AgentRuntime::Impl {
   asio::awaitable<void> guarded(asio::awaitable<void> loop);
   asio::awaitable<void> discoverVmLoop();
   asio::awaitable<void> healthLoop();
+  asio::awaitable<void> podScanLoop();
+  std::set<std::string> podScanNamespaces;  // namespaces with a series in the gauge
+  boost::json::object lastPodScan;
+  std::shared_ptr<asio::steady_timer> podScanTimer;
   asio::awaitable<void> tickLoop();
   bool resolveVmName();
 };
@@ -135,6 +141,7 @@ std::string AgentRuntime::Impl::startMetricsServer() {
                  {"lastError", st.lastError},
                  {"consecutiveFailures", st.consecutiveFailures},
                  {"incarnation", poller.tracker().lastIncarnation().value_or(0)}};
+    if (!lastPodScan.empty()) o["identityPodScan"] = lastPodScan;
     if (instance) {
       o["instance"] = {{"name", instance->name},         {"computerName", instance->computerName},
                        {"vmScaleSetName", instance->vmScaleSetName}, {"priority", instance->priority},
@@ -262,6 +269,36 @@ asio::awaitable<void> AgentRuntime::Impl::healthLoop() {
   }
 }
 
+asio::awaitable<void> AgentRuntime::Impl::podScanLoop() {
+  podScanTimer = std::make_shared<asio::steady_timer>(io);
+  while (!stopping) {
+    KubeResult pods = co_await kube->listPods("spec.nodeName=" + options.nodeName);
+    if (stopping) co_return;
+    if (pods.ok() && pods.body.is_array()) {
+      PodScanResult scan = scanIdentityPods(pods.body.as_array(), config.identity.expectedAudience);
+      // Namespaces that were misconfigured before and are fine now go back to 0.
+      for (const auto& ns : podScanNamespaces) {
+        if (!scan.perNamespace.count(ns)) metrics.identityPodsMisconfigured(ns).Set(0);
+      }
+      boost::json::array bad;
+      for (const auto& [ns, n] : scan.perNamespace) {
+        metrics.identityPodsMisconfigured(ns).Set(n);
+        podScanNamespaces.insert(ns);
+      }
+      for (const auto& m : scan.misconfigured) {
+        log::warn("pod uses workload identity but was not set up for it",
+                  {{"namespace", m.ns}, {"pod", m.name}, {"reason", m.reason}});
+        bad.push_back({{"namespace", m.ns}, {"name", m.name}, {"reason", m.reason}});
+      }
+      lastPodScan = {{"podsUsingIdentity", scan.podsUsingIdentity}, {"misconfigured", std::move(bad)}};
+    } else {
+      log::warn("workload identity pod scan failed", {{"status", pods.status}, {"error", pods.message}});
+    }
+    podScanTimer->expires_after(config.identity.podScan.interval);
+    co_await podScanTimer->async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+}
+
 void AgentRuntime::Impl::startHealthProbes() {
   if (!config.disks.empty()) probes.push_back(std::make_unique<disk::DiskProbe>(config.disks, metrics, time));
   if (!config.caches.empty()) probes.push_back(std::make_unique<disk::CacheProbe>(config.caches, config.disks, metrics, time));
@@ -269,6 +306,9 @@ void AgentRuntime::Impl::startHealthProbes() {
     probes.push_back(std::make_unique<IdentityProbe>(config.identity, identityHttp, time, metrics));
   }
   if (!probes.empty()) asio::co_spawn(io, guarded(healthLoop()), asio::detached);
+  if (config.identity.enabled && config.identity.podScan.enabled && kube) {
+    asio::co_spawn(io, guarded(podScanLoop()), asio::detached);
+  }
 }
 
 void AgentRuntime::Impl::startEngine() {
@@ -302,6 +342,7 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   if (healthTimer) healthTimer->cancel();
   if (tickTimer) tickTimer->cancel();
   if (discoverTimer) discoverTimer->cancel();
+  if (podScanTimer) podScanTimer->cancel();
   imdsHttp.shutdown();
   identityHttp.shutdown();
   if (kubeHttp) kubeHttp->shutdown();
