@@ -471,9 +471,10 @@ class AgentTestCase(unittest.TestCase):
     def start_agent(self, config: Optional[dict] = None, args: Iterable[str] = (), env: Optional[dict] = None,
                     node_name: Optional[str] = None, kubeconfig: Any = True, wait: bool = True,
                     raw_config: Optional[dict] = None) -> AgentProcess:
-        """Start an agent for NODE_NAME with base_config + config; wait until /healthz is 200."""
+        """Start an agent for NODE_NAME (node_name="" passes no --node-name) with base_config +
+        config; wait until /healthz is 200."""
         cfg = raw_config if raw_config is not None else self.config(config, kubeconfig)
-        argv = ["--node-name", node_name or self.NODE_NAME] + list(args)
+        argv = ([] if node_name == "" else ["--node-name", node_name or self.NODE_NAME]) + list(args)
         agent = AgentProcess(self.workdir, cfg, argv, env, name=f"agent{len(self.agents)}")
         self.agents.append(agent)
         if wait:
