@@ -139,10 +139,13 @@ asio::awaitable<void> ActionEngine::run() {
   }
   MonotonicTime nextResync = deps_.timers.now();
   while (!stopped_) {
-    const bool fresh = deps_.timers.now() >= nextResync || !node_;
+    // A dry run keeps its simulated node: re-reading the untouched real one would make the
+    // same decisions again every resync (logged, counted in aksnode_actions_total again).
+    const bool due = deps_.timers.now() >= nextResync;
+    const bool fresh = !node_ || (due && !deps_.dryRun);
     if (deps_.kube) co_await reconcile(fresh);
     if (stopped_) break;
-    if (fresh) nextResync = deps_.timers.now() + kResyncInterval;
+    if (fresh || due) nextResync = deps_.timers.now() + kResyncInterval;
     // After a failed pass, back off a little so an unreachable API server is not hammered.
     MonotonicTime wakeAt = nextResync;
     if (consecutiveKubeFailures_ > 0) {
