@@ -564,6 +564,7 @@ bool readDisk(MapReader& map, DiskConfig& out) {
   map.boolean("writeProbe", out.writeProbe);
   map.duration("maxProbeLatency", out.maxProbeLatency, positiveDuration());
   map.boolean("taintWhenUnhealthy", out.taintWhenUnhealthy);
+  map.boolean("requireMountPoint", out.requireMountPoint);  // extension: NotMounted is a failure
   return pathOk;
 }
 
@@ -890,6 +891,7 @@ std::string printEffectiveConfig(const Config& config) {
     p.boolean("writeProbe", disk.writeProbe);
     p.duration("maxProbeLatency", disk.maxProbeLatency);
     p.boolean("taintWhenUnhealthy", disk.taintWhenUnhealthy);
+    p.boolean("requireMountPoint", disk.requireMountPoint);
     p.end();
   }
   p.endList();
