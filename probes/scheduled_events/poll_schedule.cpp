@@ -20,8 +20,10 @@ MonotonicTime PollSchedule::next(MonotonicTime lastStart, MonotonicTime now, std
   auto delay = interval;
   for (int i = 1; i < consecutiveFailures && delay < kMaxBackoff; ++i) delay *= 2;
   delay = std::min<std::chrono::milliseconds>(delay, std::max(kMaxBackoff, interval));
-  if (retryAfter) delay = std::max<std::chrono::milliseconds>(delay, *retryAfter);
-  return std::max(now, lastStart + delay);
+  MonotonicTime due = std::max(now, lastStart + delay);
+  // Retry-After counts from the answer, not from when the request was sent.
+  if (retryAfter) due = std::max(due, now + *retryAfter);
+  return due;
 }
 
 }  // namespace aksnode
