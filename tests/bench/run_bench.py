@@ -213,8 +213,13 @@ def bench_detection(args, workdir: str, rows: Rows) -> dict:
                                                   lambda r: True), 10, f"cordon of {name}", interval=0.01,
                                     abort=agent.exit_reason)
                 line = agent.wait_log("node cordoned", 5)
-                polls = [r for r in vm.requests(since=t_before, endpoint="scheduledevents") if r["method"] == "GET"]
-                first_poll = min((r["t_mono"] for r in polls), default=None)
+                # The poll that returned the event: the last one that arrived before the cordon PATCH (the
+                # agent patches within milliseconds of the answer; the next poll is a second later). A poll
+                # that arrives while add_event is in flight may or may not see it, so "the first poll
+                # after the add" would be wrong now and then.
+                polls = [r["t_mono"] for r in vm.requests(since=t_before - 2, endpoint="scheduledevents")
+                         if r["method"] == "GET" and r["t_mono"] < cordon["t"]]
+                first_poll = max(polls, default=None)
                 trial = {"node": name, "total": accepted(cordon) - t_before,
                          "pollWait": (first_poll - t_before) if first_poll else None,
                          "reaction": (accepted(cordon) - first_poll) if first_poll else None,
@@ -277,11 +282,15 @@ def agent_drain(args, workdir: str, pods: int, pdb: bool, sample_rss: bool = Fal
         try:
             agent.start()
             agent.wait_ready()
-            rss_idle = []
+            rss_idle, anon_idle, file_idle, pss_idle = [], [], [], []
             if sample_rss:
                 end = time.monotonic() + 5
                 while time.monotonic() < end:  # steady state: idle, polling every second
-                    rss_idle.append(agent.pid_status().get("VmRSS", 0))
+                    st = agent.pid_status()
+                    rss_idle.append(st.get("VmRSS", 0))
+                    anon_idle.append(st.get("RssAnon", 0))
+                    file_idle.append(st.get("RssFile", 0))
+                    pss_idle.append(pss_kib(agent.proc.pid))
                     time.sleep(0.1)
             since = kube.last_request_seq()
             wall_offset = time.time() - time.monotonic()
@@ -307,7 +316,9 @@ def agent_drain(args, workdir: str, pods: int, pdb: bool, sample_rss: bool = Fal
             out.update({"result": line["rec"].get("result"), "eventToCordon": accepted(cordon) - t0,
                         "cpuSeconds": cpu_drain})
             if sample_rss:
-                out.update({"rssIdleKiB": med(rss_idle), "rssDrainMaxKiB": max(rss_drain or [0]),
+                out.update({"rssIdleKiB": med(rss_idle), "rssAnonIdleKiB": med(anon_idle),
+                            "rssFileIdleKiB": med(file_idle), "pssIdleKiB": med(pss_idle),
+                            "rssDrainMaxKiB": max(rss_drain or [0]),
                             "vmHwmKiB": status.get("VmHWM")})
             time.sleep(0.5)  # let the post-drain node update run: a crash there must show up here
             if agent.exit_reason():
@@ -420,13 +431,52 @@ def run_wrk(url: str, seconds: int, connections: int) -> dict:
             "rps": len(lat) / seconds, "requests": len(lat), "errors": 0}
 
 
-def rss_steady(pid: int, seconds: float = 3.0) -> float:
-    samples = []
+def image_size(name: str) -> Optional[dict]:
+    """Size of the newest local image `name` (podman), and of the Dockerfile's runtime base."""
+    podman = shutil.which("podman")
+    if not podman or not name:
+        return None
+
+    def inspect(ref: str) -> Optional[int]:
+        p = subprocess.run([podman, "image", "inspect", "--format", "{{.Size}}", ref], capture_output=True,
+                           text=True, timeout=60)
+        return int(p.stdout.strip()) if p.returncode == 0 and p.stdout.strip().isdigit() else None
+    p = subprocess.run([podman, "images", "--sort", "created", "--format", "{{.Repository}}:{{.Tag}}",
+                        "--filter", f"reference={name}"], capture_output=True, text=True, timeout=60)
+    refs = [r for r in p.stdout.split() if r]
+    if not refs:
+        return None
+    ref = refs[-1]
+    size = inspect(ref)
+    base = "docker.io/library/debian:bookworm-slim"
+    base_size = inspect(base)
+    if size is None:
+        return None
+    return {"name": ref, "bytes": size, "base": base, "baseBytes": base_size,
+            "ownBytes": (size - base_size) if base_size else None}
+
+
+def pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_steady(pid: int, seconds: float = 3.0) -> dict:
+    """Medians of VmRSS, RssAnon, RssFile (KiB) sampled every 100 ms."""
+    samples: dict[str, list] = {"VmRSS": [], "RssAnon": [], "RssFile": []}
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        samples.append(proc_status(pid).get("VmRSS", 0))
+        st = proc_status(pid)
+        for k in samples:
+            samples[k].append(st.get(k, 0))
         time.sleep(0.1)
-    return med(samples)
+    return {k: med(v) for k, v in samples.items()}
 
 
 def bench_footprint(args, workdir: str, rows: Rows) -> dict:
@@ -465,6 +515,9 @@ def bench_footprint(args, workdir: str, rows: Rows) -> dict:
     out["drain250"] = d
     rows.add("footprint", "RSS steady (idle, 1 s poll, 250-pod node)", d["rssIdleKiB"] / 1024, "MiB",
              goal="< 10 MiB", met=d["rssIdleKiB"] / 1024 < 10)
+    rows.add("footprint", "  of which anonymous (heap, stacks: RssAnon)", d["rssAnonIdleKiB"] / 1024, "MiB")
+    rows.add("footprint", "  of which file-backed (binary, shared libs: RssFile)", d["rssFileIdleKiB"] / 1024, "MiB")
+    rows.add("footprint", "PSS steady (shared pages divided among their users)", d["pssIdleKiB"] / 1024, "MiB")
     rows.add("footprint", "RSS peak during a 250-pod drain (VmHWM)", d["vmHwmKiB"] / 1024, "MiB")
     rows.add("footprint", "CPU for the whole 250-pod drain", d["cpuSeconds"] * 1000, "ms")
 
@@ -482,7 +535,15 @@ def bench_footprint(args, workdir: str, rows: Rows) -> dict:
              ne_size / 1024 / 1024 if ne_size else None, "node-exporter",
              ((stripped or size) / ne_size) if ne_size else None)
 
-    # (d) against prometheus-node-exporter: RSS and /metrics latency under load.
+    # (d) the container image, when one was built here (scripts/build-image.sh); not built by the bench.
+    image = image_size(args.image)
+    if image:
+        out["image"] = image
+        rows.add("footprint", f"container image {image['name']} (reference: its Debian base)",
+                 image["bytes"] / 1e6, "MB", image.get("baseBytes", 0) / 1e6 if image.get("baseBytes") else None,
+                 "base image")
+
+    # (e) against prometheus-node-exporter: RSS and /metrics latency under load.
     if not ne_bin:
         log("prometheus-node-exporter not installed: skipping the comparison (apt-get install prometheus-node-exporter)")
         return out
@@ -506,7 +567,10 @@ def bench_footprint(args, workdir: str, rows: Rows) -> dict:
                 for _ in range(5):  # warm: first scrapes allocate
                     http_get(url)
                 body = http_get(url)[1]
-                res[who] = {"rssSteadyKiB": rss_steady(pid), "metricsBytes": len(body.encode()),
+                steady = rss_steady(pid)
+                res[who] = {"rssSteadyKiB": steady["VmRSS"], "rssAnonSteadyKiB": steady["RssAnon"],
+                            "rssFileSteadyKiB": steady["RssFile"], "pssSteadyKiB": pss_kib(pid),
+                            "metricsBytes": len(body.encode()),
                             "series": sum(1 for l in body.splitlines() if l and not l.startswith("#"))}
             for who, (url, pid) in targets.items():
                 res[who]["load"] = run_wrk(url, args.wrk_seconds, args.wrk_connections)
@@ -516,6 +580,8 @@ def bench_footprint(args, workdir: str, rows: Rows) -> dict:
             a, n = res["agent"], res["node-exporter"]
             rows.add("footprint", "RSS steady, both idle after 5 scrapes", a["rssSteadyKiB"] / 1024, "MiB",
                      n["rssSteadyKiB"] / 1024, "node-exporter", a["rssSteadyKiB"] / n["rssSteadyKiB"])
+            rows.add("footprint", "RssAnon steady (heap, stacks)", a["rssAnonSteadyKiB"] / 1024, "MiB",
+                     n["rssAnonSteadyKiB"] / 1024, "node-exporter", a["rssAnonSteadyKiB"] / n["rssAnonSteadyKiB"])
             rows.add("footprint", f"RSS peak under /metrics load ({a['load']['tool']}, {args.wrk_connections} conns)",
                      a["vmHwmKiB"] / 1024, "MiB", n["vmHwmKiB"] / 1024, "node-exporter",
                      a["vmHwmKiB"] / n["vmHwmKiB"])
@@ -626,12 +692,14 @@ def main(argv=None) -> int:
     ap.add_argument("--markdown", help="write the table as Markdown")
     ap.add_argument("--trials", type=int, default=30, help="detection trials (default 30)")
     ap.add_argument("--drain-reps", type=int, default=3, help="repetitions of the drains without PDB (default 3)")
-    ap.add_argument("--drain-reps-pdb", type=int, default=1, help="repetitions of the PDB drains (default 1)")
+    ap.add_argument("--drain-reps-pdb", type=int, default=3, help="repetitions of the PDB drains (default 3)")
     ap.add_argument("--grace-scale", type=float, default=0.01,
                     help="fake pod grace periods x this (default 0.01: 30 s -> 0.3 s)")
     ap.add_argument("--polls", type=int, default=300, help="IMDS polls for the CPU figure (default 300)")
     ap.add_argument("--wrk-seconds", type=int, default=5)
     ap.add_argument("--wrk-connections", type=int, default=4)
+    ap.add_argument("--image", default="localhost/aks-node-agent",
+                    help="local container image to report the size of (built by scripts/build-image.sh)")
     ap.add_argument("--fleet-size", type=int, default=100)
     ap.add_argument("--fleet-pods", type=int, default=3, help="workload pods per fleet node (default 3)")
     args = ap.parse_args(argv)
