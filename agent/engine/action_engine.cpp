@@ -270,6 +270,16 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
     }
     co_return;
   }
+  // Still conflicting after every retry of this pass: end the pass as a failed PATCH does, so
+  // that run() comes back after its short backoff with a fresh read, instead of waiting for the
+  // 10 s resync (a Preempt gives 30 s at best, and the drain waits for the cordon).
+  if (!stopped_) {
+    const std::string what = "PATCH node " + deps_.nodeName + ": still conflicting after " +
+                             std::to_string(kMaxConflictRetries + 1) + " attempts";
+    log::warn("cannot update the node", {{"error", what}});
+    onKubeResult(false, what);
+    node_.reset();  // re-read next pass
+  }
 }
 
 asio::awaitable<void> ActionEngine::applyConditions(const std::vector<DesiredCondition>& desired) {
