@@ -6,8 +6,8 @@ PodDisruptionBudgets, deadlines, conflicts, restart mid-drain, dry run, Events
 Run: python3 tests/integration/agent_node_actions_test.py (AKSNODE_BINARY = the agent).
 """
 
+import json
 import os
-import signal
 import sys
 import time
 
@@ -238,6 +238,75 @@ class NodeActionsTest(AgentTestCase):
         self.assertEqual(second.metric("aksnode_actions_total", action="cordon", result="success", dry_run="false"), 0)
         self.assertEqual(second.metric("aksnode_drain_duration_seconds_count", result="success"), 1)
         self.assert_no_crash(second)
+
+    def annotate_as_if_acted(self, event_type: str, phase: str = "drained") -> None:
+        """The node as an agent left it before the VM went down (state annotation, taint, cordon)."""
+        state = {"eventId": "0B5D6A3E-0000-4000-8000-000000000001", "eventType": event_type, "phase": phase,
+                 "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 120)),
+                 "cordonedByAgent": True}
+        taints = self.taints(self.node()) + [{"key": SCHEDULED_EVENT_TAINT, "value": event_type,
+                                              "effect": "NoSchedule"}]
+        self.kube.ok("PATCH", f"/api/v1/nodes/{self.NODE_NAME}",
+                     {"metadata": {"annotations": {"aks-node-agent/state": json.dumps(state)}},
+                      "spec": {"unschedulable": True, "taints": taints}},
+                     content_type="application/merge-patch+json")
+
+    def test_agent_started_after_a_reboot_cleans_up(self):
+        self.seed(pods=1)
+        self.annotate_as_if_acted("Reboot")
+        agent = self.start_agent()
+        node = self.wait_node(lambda n: not n["spec"].get("unschedulable") and self.agent_state(n) is None
+                              and not self.has_taint(n, SCHEDULED_EVENT_TAINT), 15, "clean-up after the reboot")
+        self.assertTrue(self.has_taint(node, "kubernetes.azure.com/scalesetpriority", "spot"))
+        wait_until(lambda: self.node_events("Uncordoned"), 10, "Uncordoned Event")
+        self.assert_no_crash(agent)
+
+    def test_restarted_agent_keeps_a_fatal_events_cordon(self):
+        # A Preempt/Terminate that is no longer listed most likely ends with the VM: a new agent
+        # must not uncordon (kFatalUndoAfter, 10 minutes).
+        self.seed(pods=1)
+        self.annotate_as_if_acted("Preempt")
+        agent = self.start_agent()
+        self.wait_ready(agent)
+        t = time.monotonic()
+        wait_until(lambda: len(self.imds.requests(since=t, endpoint="scheduledevents")) >= 4, 15, "4 more polls")
+        node = self.node()
+        self.assertTrue(node["spec"].get("unschedulable"))
+        self.assertEqual(self.agent_state(node)["eventType"], "Preempt")
+        self.assertTrue(self.has_taint(node, SCHEDULED_EVENT_TAINT, "Preempt"))
+        self.assertEqual(self.node_events("Uncordoned"), [])
+        self.assertEqual(agent.metric("aksnode_eviction_pending"), 0)
+
+    def test_preempt_that_vanishes_keeps_the_cordon_but_clears_the_pending_state(self):
+        self.seed(pods=1, extraNodes=["spare-1"])
+        agent = self.start_agent()
+        self.wait_ready(agent)
+        ev = self.imds.add_event("Preempt", not_before_in=30)
+        self.wait_phase("drained")
+        self.assertEqual(agent.metric("aksnode_eviction_pending"), 1)
+        self.imds.delete_event(ev["EventId"])
+        wait_until(lambda: agent.metric("aksnode_eviction_pending") == 0, 10, "eviction_pending 0")
+        self.assertEqual(agent.metric("aksnode_eviction_not_before_timestamp_seconds"), 0)
+        self.assertEqual(agent.status()["pendingEvents"], [])
+        self.wait_condition("PreemptionScheduled", "False")
+        self.wait_condition("VMEventScheduled", "False")
+        t = time.monotonic()
+        wait_until(lambda: len(self.imds.requests(since=t, endpoint="scheduledevents")) >= 3, 15, "3 more polls")
+        node = self.node()
+        self.assertTrue(node["spec"]["unschedulable"], "uncordoned a node whose Preempt just vanished")
+        self.assertEqual(self.agent_state(node)["eventId"], ev["EventId"])
+        self.assert_no_crash(agent)
+
+    def test_out_of_service_taint_after_a_preempt_drain(self):
+        self.seed(pods=2, extraNodes=["spare-1"])
+        agent = self.start_agent({"drain": {"outOfServiceTaintAfterDrain": True}})
+        self.wait_ready(agent)
+        self.imds.add_event("Preempt", not_before_in=30)
+        node = self.wait_node(lambda n: self.has_taint(n, "node.kubernetes.io/out-of-service", "nodeshutdown",
+                                                       "NoExecute"), 20, "out-of-service taint")
+        self.assertIn(self.agent_state(node)["phase"], ("drained", "acknowledged"))
+        self.assertEqual(self.workload_pods(), [])
+        self.assert_no_crash(agent)
 
     def test_dry_run_mutates_nothing(self):
         self.seed(pods=3, pdb={"maxUnavailable": 1}, extraNodes=["spare-1"])
