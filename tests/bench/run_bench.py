@@ -501,6 +501,8 @@ def bench_footprint(args, workdir: str, rows: Rows) -> dict:
             wall = time.monotonic() - t0
             out["polls"] = {"polls": polls, "cpuSeconds": cpu, "wallSeconds": wall,
                             "cpuMsPer1000Polls": cpu / polls * 1000 * 1000,
+                            "cpuClock": "schedstat (ns)" if os.path.exists(f"/proc/{agent.proc.pid}/schedstat")
+                            else "utime+stime (10 ms ticks)",
                             "coreShareAt1sPoll": cpu / polls,  # one poll per second
                             "rssKiB": agent.pid_status().get("VmRSS")}
         finally:
@@ -600,6 +602,16 @@ def bench_footprint(args, workdir: str, rows: Rows) -> dict:
     return out
 
 
+def status_by_kind(reqs: list[dict]) -> dict:
+    """{"POST pods/eviction": {"201": 300, "429": 12}, ...}"""
+    out: dict[str, dict] = {}
+    for r in reqs:
+        k = f"{r['method']} {r.get('resource') or r['path']}"
+        d = out.setdefault(k, {})
+        d[str(r["status"])] = d.get(str(r["status"]), 0) + 1
+    return out
+
+
 # ---- 4. fleet -----------------------------------------------------------------------------
 
 
@@ -665,6 +677,8 @@ def bench_fleet(args, workdir: str, rows: Rows) -> dict:
                                           "mean": sum(per_node.values()) / n},
                    "apiRequestsByKindPerNode": {k: v / n for k, v in sorted(by_kind.items())},
                    "unattributedRequests": sum(1 for r in window if r.get("node") not in per_node),
+                   "apiRequestsTotalPerNode": len(window) / n,
+                   "statusByKind": status_by_kind(window),
                    "rssMedianKiB": med(rss), "crashedAfterDrain": crashed}
         finally:
             for a in agents:
@@ -677,6 +691,8 @@ def bench_fleet(args, workdir: str, rows: Rows) -> dict:
     rows.add("fleet", f"{n} agents: Preempt injected -> every drain finished", out["allDrained"], "s")
     rows.add("fleet", f"{n} agents: API requests per node (event to all drained)",
              out["apiRequestsPerNode"]["median"], "")
+    rows.add("fleet", f"{n} agents: all API requests / {n} (incl. Events, which name no node)",
+             out["apiRequestsTotalPerNode"], "")
     rows.add("fleet", f"{n} agents: drains succeeded", f"{out['results'].get('success', 0)}/{n}", "")
     return out
 

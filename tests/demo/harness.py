@@ -329,7 +329,16 @@ def proc_status(pid: int) -> dict:
 
 
 def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of the process, seconds."""
+    """CPU time of the process, seconds: the sum of its threads' on-CPU time from schedstat
+    (nanoseconds), else utime + stime from /proc/PID/stat (clock ticks, 10 ms granularity)."""
+    try:
+        total = 0
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     with open(f"/proc/{pid}/stat") as f:
         stat = f.read()
     fields = stat[stat.rindex(")") + 2:].split()
