@@ -88,7 +88,7 @@ class DemoTest(unittest.TestCase):
         times = [float(t) for t in re.findall(r"t\+\s*([0-9.]+)s", timeline)]
         self.assertEqual(times, sorted(times), "timeline out of order")
         cordon_t = float(re.search(r"t\+\s*([0-9.]+)s\s+cordoned", timeline).group(1))
-        self.assertLess(cordon_t, 2.5, "cordon later than a poll interval plus slack")
+        self.assertLess(cordon_t, 4.0, "cordon not within a few 1 s polls")
         self.assertEqual(len(re.findall(r"\bevicted shop/", timeline)), 8)
         # End state and the proof that Prometheus scraped the agent.
         self.assertRegex(out, r"condition\s+PreemptionScheduled=True \(SpotEvictionIncoming")
