@@ -36,6 +36,7 @@ struct TrackedPod {
   MonotonicTime nextAttempt{};
   std::string blockReason;  // DisruptionBudget, MultiplePdbs, Error, EmptyDir
   std::string blockMessage;
+  std::uint64_t blockedCount = 0;  // refusals so far: varies the retry spread
 };
 
 long long millis(std::chrono::nanoseconds d) { return std::chrono::duration_cast<milliseconds>(d).count(); }
@@ -120,7 +121,14 @@ struct DrainRun {
   void setBlocked(TrackedPod& pod, const char* reason, const std::string& message, milliseconds retryIn) {
     const bool news = pod.blockReason != reason || pod.blockMessage != message;
     pod.state = PodState::Blocked;
-    pod.nextAttempt = timers.now() + retryIn;
+    // Spread the retries over [retryIn/2, retryIn]: pods blocked by one budget must not all
+    // ask again at the same instant, or only one of them can win per interval even when the
+    // budget frees up much sooner (a replacement turns Ready in well under a second).
+    // Deterministic per pod and attempt, so tests stay reproducible.
+    const auto spread = static_cast<std::uint64_t>(retryIn.count()) / 2;
+    const std::uint64_t mix = (std::hash<std::string>{}(pod.info.uid) ^ (++pod.blockedCount * 0x9E3779B97F4A7C15ULL));
+    const milliseconds jitter{spread == 0 ? 0 : static_cast<long long>(mix % (spread + 1))};
+    pod.nextAttempt = timers.now() + retryIn - jitter;
     pod.blockReason = reason;
     pod.blockMessage = message;
     if (news) {
