@@ -61,8 +61,11 @@ void ImdsPoller::updateMetrics() {
   for (const char* type : {"Preempt", "Terminate", "Reboot", "Redeploy", "Freeze"}) {
     for (const char* st : {"Scheduled", "Started"}) counts[{type, st}] = 0;
   }
+  for (const auto& key : extraSeries_) counts[key] = 0;
   for (const auto& p : tracker_.pending()) {
-    counts[{toString(p.event.type), toString(p.event.status)}]++;
+    const std::pair<std::string, std::string> key{toString(p.event.type), toString(p.event.status)};
+    if (!counts.count(key)) extraSeries_.insert(key);
+    counts[key]++;
   }
   for (const auto& [key, n] : counts) metrics_.scheduledEvents(key.first, key.second).Set(n);
   metrics_.evictionPending().Set(tracker_.evictionPending() ? 1 : 0);

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "probes/scheduled_events/event_tracker.h"
@@ -53,6 +54,9 @@ class ImdsPoller {
   ImdsPollStatus status_;
   std::string vmName_;
   std::optional<std::chrono::seconds> retryAfter_;
+  // aksnode_scheduled_events series set beyond the known ones (an undocumented EventStatus is
+  // kept as "Unknown"): reset to 0 with the rest once their event is gone.
+  std::set<std::pair<std::string, std::string>> extraSeries_;
   bool stopped_ = false;
   std::shared_ptr<void> timer_;  // the wait between polls, cancelled by stop()
 };
