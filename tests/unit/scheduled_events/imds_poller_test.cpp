@@ -359,6 +359,20 @@ TEST_F(ImdsTest, StartedEventMovesBetweenStatusGauges) {
   EXPECT_EQ(metrics.scheduledEventsSeen("Reboot").Value(), 1);
 }
 
+// An EventStatus IMDS never documented is kept (as Unknown): its gauge series must go back to 0
+// when the event ends, like every other.
+TEST_F(ImdsTest, UnknownStatusGaugeGoesBackToZero) {
+  poller.setVmName(kVm);
+  http.script.push_back(ScriptedHttp::answer(
+      200, document(1, {eventJson("ev-r", "Reboot", time.systemTime() + 600s, kVm, "Postponed")})));
+  run(poller.pollOnce({}));
+  ASSERT_EQ(poller.tracker().pending().size(), 1u);
+  EXPECT_EQ(gauge(metrics.scheduledEvents("Reboot", "Unknown")), 1);
+  http.script.push_back(ScriptedHttp::answer(200, document(2, {})));
+  run(poller.pollOnce({}));
+  EXPECT_EQ(gauge(metrics.scheduledEvents("Reboot", "Unknown")), 0);
+}
+
 TEST_F(ImdsTest, WithoutTheVmNameNothingIsOurs) {
   http.script.push_back(
       ScriptedHttp::answer(200, document(1, {eventJson("ev-p", "Preempt", time.systemTime() + 30s)})));
