@@ -156,10 +156,12 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
                       eventTargetsOnlyVm(ev, in.vmName);
       const bool afterDrain = a.phase == ActionPhase::Drained || a.phase == ActionPhase::Acknowledged;
       if (config.drain.outOfServiceTaintAfterDrain && isFatal(ev.type) && afterDrain) {
+        // Owned only from the moment the agent adds it: one set by someone else before the
+        // drain finished is left alone.
         d.taints.push_back({kTaintOutOfService, "nodeshutdown", "NoExecute"});
+        d.ownedTaintKeys.push_back(kTaintOutOfService);
       }
     }
-    if (config.drain.outOfServiceTaintAfterDrain) d.ownedTaintKeys.push_back(kTaintOutOfService);
   } else if (prev && !in.eventsKnown) {
     // Which events are pending is not known yet: leave what the agent did as it is.
     d.annotation = prev;
@@ -189,8 +191,10 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
     } else {
       d.undo = true;
       if (prev->cordonedByAgent && config.drain.uncordonWhenEventEnds) d.unschedulable = false;
-      // The out-of-service taint goes with the rest of what the agent did for that event.
-      if (config.drain.outOfServiceTaintAfterDrain) d.ownedTaintKeys.push_back(kTaintOutOfService);
+      // The out-of-service taint goes with the rest of what the agent did for that event, if
+      // the agent can have added it (a fatal event drained to the end).
+      const bool addedIt = fatal && (prev->phase == ActionPhase::Drained || prev->phase == ActionPhase::Acknowledged);
+      if (config.drain.outOfServiceTaintAfterDrain && addedIt) d.ownedTaintKeys.push_back(kTaintOutOfService);
     }
   }
 

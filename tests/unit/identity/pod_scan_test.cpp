@@ -14,12 +14,16 @@ boost::json::value pod(const std::string& ns, const std::string& name, bool labe
   if (labelled) p["metadata"].as_object()["labels"].as_object()["azure.workload.identity/use"] = "true";
   boost::json::array envs;
   if (env) {
-    envs.push_back({{"name", "AZURE_CLIENT_ID"}, {"value", "x"}});
-    envs.push_back({{"name", "AZURE_FEDERATED_TOKEN_FILE"}, {"value", "/var/run/secrets/azure/tokens/azure-identity-token"}});
+    envs.push_back(boost::json::object{{"name", "AZURE_CLIENT_ID"}, {"value", "x"}});
+    envs.push_back(boost::json::object{{"name", "AZURE_FEDERATED_TOKEN_FILE"},
+                                       {"value", "/var/run/secrets/azure/tokens/azure-identity-token"}});
   }
   boost::json::array sources;
-  sources.push_back({{"serviceAccountToken", {{"path", "token"}, {"expirationSeconds", 3607}}}});  // kube-api-access
-  if (audience) sources.push_back({{"serviceAccountToken", {{"path", "azure-identity-token"}, {"audience", audience}}}});
+  sources.push_back(boost::json::object{{"serviceAccountToken", {{"path", "token"}, {"expirationSeconds", 3607}}}});  // kube-api-access
+  if (audience) {
+    sources.push_back(
+        boost::json::object{{"serviceAccountToken", {{"path", "azure-identity-token"}, {"audience", audience}}}});
+  }
   p["spec"] = {{"containers", boost::json::array{boost::json::object{{"name", "c"}, {"env", envs}}}},
                {"volumes", boost::json::array{boost::json::object{{"name", "v"}, {"projected", {{"sources", sources}}}}}}};
   p["status"] = {{"phase", phase}};
