@@ -57,6 +57,8 @@ struct Row {
   std::function<void(Inputs&)> setup;
   Expected want;
 };
+// Printed by name (gtest would otherwise dump the bytes into every ctest test name).
+void PrintTo(const Row& row, std::ostream* os) { *os << row.name; }
 
 const Taint kPreemptTaint{kTaintScheduledEvent, "Preempt", "NoSchedule"};
 const Taint kOutOfService{kTaintOutOfService, "nodeshutdown", "NoExecute"};
