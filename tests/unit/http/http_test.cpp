@@ -19,12 +19,17 @@ class HttpTest : public ::testing::Test {
  protected:
   HttpResult run(HttpRequest req) {
     HttpClientImpl client(io.get_executor());
+    io.restart();  // a previous request may have left the loop stopped (out of work)
     auto fut = asio::co_spawn(io, client.send(std::move(req)), asio::use_future);
     // Turn the loop until the request is answered (the server keeps the loop busy forever).
     const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
            std::chrono::steady_clock::now() < giveUp) {
       io.run_one_for(std::chrono::milliseconds(50));
+    }
+    if (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+      ADD_FAILURE() << "request did not complete";
+      return HttpResult{HttpError::Cancelled, "test gave up", {}};
     }
     return fut.get();
   }
