@@ -47,12 +47,18 @@ cmake --build "$build" -j "$jobs"
 t2=$(seconds)
 
 supp="$here/scripts/sanitizers"
+# Reports go to files (one per process) as well as failing the process: the integration tests
+# SIGTERM the agent and do not all look at its exit code or stderr, so a leak found at its exit,
+# or a report from a helper process, would otherwise pass unseen. Any file here fails the run.
+reports="$build/sanitizer-reports"
+rm -rf "$reports"
+mkdir -p "$reports"
 # ASan: leaks are findings; init-order and string checks are cheap and catch real bugs.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1:strict_string_checks=1:detect_stack_use_after_return=0}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:check_initialization_order=1:strict_init_order=1:strict_string_checks=1:log_path=$reports/asan}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$supp/lsan.supp:print_suppressions=0}
-export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp:log_path=$reports/ubsan}
 # TSan: second_deadlock_stack gives both stacks of a lock-order inversion.
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp:log_path=$reports/tsan}
 
 labels=unit
 [ "$integration" = 1 ] && labels='unit|integration'
@@ -63,9 +69,22 @@ rc=$?
 set -e
 t3=$(seconds)
 
+found=$(find "$reports" -type f | sort)
+if [ -n "$found" ]; then
+  echo
+  echo "sanitize.sh: sanitizer reports (each file is one process):"
+  for f in $found; do
+    echo "---- $f"
+    head -60 "$f"
+  done
+  [ $rc -eq 0 ] && rc=1
+fi
+
 echo
 echo "sanitize.sh $mode ($sanitize, labels $labels, build $build):"
 printf '  configure %4ds\n  build     %4ds\n  tests     %4ds\n  total     %4ds\n' \
   $((t1 - t0)) $((t2 - t1)) $((t3 - t2)) $((t3 - t0))
-[ $rc -eq 0 ] && echo "  result    passed" || echo "  result    FAILED (ctest exit $rc)"
+reports_count=$(find "$reports" -type f | wc -l)
+echo "  reports   $reports_count file(s) in $reports"
+[ $rc -eq 0 ] && echo "  result    passed" || echo "  result    FAILED (exit $rc)"
 exit $rc
