@@ -258,10 +258,7 @@ asio::awaitable<void> AgentRuntime::Impl::healthLoop() {
       if (stopping) co_return;
       results.insert(results.end(), r.begin(), r.end());
     }
-    for (const auto& r : results) {
-      if (!r.healthy) log::warn("probe unhealthy", {{"kind", r.kind}, {"target", r.target}, {"reason", r.reason},
-                                                    {"message", r.message}});
-    }
+    // No log here: each probe logs its own failures, the engine logs state changes as Events.
     lastHealth = results;
     if (engine) engine->setHealth(results);
     healthTimer->expires_after(config.healthInterval);
