@@ -2,9 +2,11 @@
 # toolchain and multiarch `:arm64` library packages (no sysroot to assemble):
 #   dpkg --add-architecture arm64 && apt-get update
 #   apt-get install crossbuild-essential-arm64 qemu-user-static libboost1.81-dev:arm64 ...
+#   (only co-installable ones; see AKSNODE_ARM64_OVERLAY below for prometheus-cpp and yaml-cpp)
 #   PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
 #     cmake -S . -B build-arm64 -G Ninja \
-#       -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake
+#       -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+#       -DAKSNODE_ARM64_OVERLAY=$PWD/build-arm64/sysroot
 # scripts/arm64-test.sh does all of that, builds, and runs the unit tests under qemu.
 # The Dockerfile passes the same settings inline on its cmake line (keep the two in step).
 
@@ -23,6 +25,22 @@ set(CMAKE_LIBRARY_ARCHITECTURE ${AKSNODE_CROSS_TRIPLET})
 # "/" must be a root: the multiarch libraries and the (architecture-independent) headers live in
 # the host's /usr, not in a separate sysroot. /usr/aarch64-linux-gnu holds the cross libc.
 set(CMAKE_FIND_ROOT_PATH / /usr/${AKSNODE_CROSS_TRIPLET})
+
+# AKSNODE_ARM64_OVERLAY: a directory holding :arm64 packages unpacked with `dpkg -x` (their files
+# under usr/...), for the -dev packages that cannot be installed :arm64 beside their amd64
+# sibling (prometheus-cpp-dev, libyaml-cpp-dev: apt would remove the amd64 ones).
+# scripts/arm64-test.sh fills build-arm64/sysroot and passes it. First root, so its
+# usr/lib/aarch64-linux-gnu/cmake/<pkg> config files are found before anything else.
+if(NOT DEFINED AKSNODE_ARM64_OVERLAY AND DEFINED ENV{AKSNODE_ARM64_OVERLAY})
+  set(AKSNODE_ARM64_OVERLAY "$ENV{AKSNODE_ARM64_OVERLAY}")
+endif()
+if(AKSNODE_ARM64_OVERLAY)
+  set(AKSNODE_ARM64_OVERLAY "${AKSNODE_ARM64_OVERLAY}" CACHE PATH
+    "dpkg -x'ed :arm64 packages that are not co-installable with their amd64 siblings")
+  list(PREPEND CMAKE_FIND_ROOT_PATH "${AKSNODE_ARM64_OVERLAY}")
+  # try_compile projects read this toolchain file again: hand them the value too.
+  list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES AKSNODE_ARM64_OVERLAY)
+endif()
 # Programs (ccache, python3, git, protoc-like tools) run on the build machine: host ones.
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 # Libraries, headers and packages: only under the roots above, where CMAKE_LIBRARY_ARCHITECTURE
