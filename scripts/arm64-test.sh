@@ -135,7 +135,8 @@ t2=$(now)
 agent=$build/aks-node-agent
 file -L "$agent"
 file -L "$agent" | grep -q 'ARM aarch64' || { echo "arm64-test: $agent is not aarch64" >&2; exit 1; }
-qemu-aarch64-static -L /usr/$triplet "$agent" --version
+# -L /: the loader of libc6:arm64, matching the libc the binary loads (see the toolchain file).
+qemu-aarch64-static -L / "$agent" --version
 
 # -------------------------------------------------------------------------------- test ---
 # Unit tests that cannot work under qemu-user, each with the reason:

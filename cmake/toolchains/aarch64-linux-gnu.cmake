@@ -58,5 +58,10 @@ if(NOT DEFINED ENV{PKG_CONFIG_LIBDIR})
 endif()
 
 # Run target binaries (gtest_discover_tests at build time, ctest, add_custom_command on a target)
-# under user-mode qemu; -L points its dynamic loader at the cross libc.
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64-static -L /usr/${AKSNODE_CROSS_TRIPLET})
+# under user-mode qemu. `-L /`, NOT `-L /usr/aarch64-linux-gnu`: the binaries find libc.so.6 in
+# /lib/aarch64-linux-gnu (libc6:arm64, pulled in by the :arm64 libraries), so the loader must be
+# that package's /lib/ld-linux-aarch64.so.1. With -L /usr/aarch64-linux-gnu qemu loads the cross
+# toolchain's ld.so (libc6-arm64-cross, another Debian revision: 2.36-8cross1 against
+# 2.36-9+deb12u14 here) beside the other libc, and the first pthread_create spins forever
+# (seen: every test that starts a thread timed out; a 3-line std::thread program hangs too).
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64-static -L /)
