@@ -185,12 +185,14 @@ class Agent:
 # -- sampling -----------------------------------------------------------------------------------
 
 def read_proc(pid: int) -> dict:
-    """RSS (KiB), threads, fds, sockets of pid, from /proc."""
-    rss = threads = 0
+    """RSS and its anonymous part (KiB), threads, fds, sockets of pid, from /proc."""
+    rss = anon = threads = 0
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 rss = int(line.split()[1])
+            elif line.startswith("RssAnon:"):
+                anon = int(line.split()[1])  # the heap: what a leak grows (VmRSS also counts library pages)
             elif line.startswith("Threads:"):
                 threads = int(line.split()[1])
     fds = sockets = 0
@@ -203,7 +205,7 @@ def read_proc(pid: int) -> dict:
         fds += 1
         if target.startswith("socket:"):
             sockets += 1
-    return {"rss_kib": rss, "threads": threads, "fds": fds, "sockets": sockets}
+    return {"rss_kib": rss, "anon_kib": anon, "threads": threads, "fds": fds, "sockets": sockets}
 
 
 class Sampler(threading.Thread):
@@ -418,6 +420,7 @@ def evaluate(samples: list, warmup_s: float, n_paths: int, args: argparse.Namesp
         cs = [s for s in post if s["cycle"] == c]
         quiet = [s for s in cs if s["quiet"]]
         per_cycle[c] = {"max_rss_kib": max(s["rss_kib"] for s in cs),
+                        "max_anon_kib": max(s["anon_kib"] for s in cs),
                         "quiet_fds": quiet[-1]["fds"] if quiet else None,
                         "quiet_sockets": quiet[-1]["sockets"] if quiet else None,
                         "max_fds": max(s["fds"] for s in cs),
@@ -432,6 +435,8 @@ def evaluate(samples: list, warmup_s: float, n_paths: int, args: argparse.Namesp
                     "end": round(mib(samples[-1]["rss_kib"]), 1),
                     "max": round(mib(max(s["rss_kib"] for s in samples)), 1),
                     "slope_kib_per_min_after_warmup": round(slope_kib_per_min(post), 1)},
+        "anon_mib": {"start": round(mib(samples[0]["anon_kib"]), 1), "end": round(mib(samples[-1]["anon_kib"]), 1),
+                     "max": round(mib(max(s["anon_kib"] for s in samples)), 1)},
         "fds": {"start": samples[0]["fds"], "end": samples[-1]["fds"], "max": max(s["fds"] for s in samples)},
         "sockets": {"start": samples[0]["sockets"], "end": samples[-1]["sockets"],
                     "max": max(s["sockets"] for s in samples)},
@@ -447,6 +452,8 @@ def evaluate(samples: list, warmup_s: float, n_paths: int, args: argparse.Namesp
     summary["rss_mib"]["cycle_max_first"] = round(mib(first["max_rss_kib"]), 1)
     summary["rss_mib"]["cycle_max_last"] = round(mib(last["max_rss_kib"]), 1)
     summary["rss_mib"]["growth"] = round(growth, 2)
+    summary["anon_mib"]["cycle_max_first"] = round(mib(first["max_anon_kib"]), 1)
+    summary["anon_mib"]["cycle_max_last"] = round(mib(last["max_anon_kib"]), 1)
     if growth > args.rss_growth_mib:
         problems.append(f"RSS grew by {growth:.1f} MiB after the warm-up (cycle maxima "
                         f"{mib(first['max_rss_kib']):.1f} -> {mib(last['max_rss_kib']):.1f} MiB; "
@@ -549,7 +556,8 @@ def main() -> int:
                 if not agent.alive():
                     break
             s = sampler.samples[-1]
-            print(f"soak: t={s['t']:5.0f}s cycle {cycle}: rss {mib(s['rss_kib']):6.1f} MiB, fds {s['fds']:3d} "
+            print(f"soak: t={s['t']:5.0f}s cycle {cycle}: rss {mib(s['rss_kib']):6.1f} MiB "
+                  f"(anon {mib(s['anon_kib']):5.1f}), fds {s['fds']:3d} "
                   f"(sockets {s['sockets']:3d}), threads {s['threads']}", flush=True)
             cycle += 1
         sampler.stop_event.set()
@@ -606,6 +614,10 @@ def report(summary: dict, problems: list) -> None:
         print(f"{'RSS MiB':10}{r['start']:9.1f}{r['end']:9.1f}{r['max']:9.1f}   after warm-up {r['after_warmup']:.1f}; "
               f"cycle max first/last {r.get('cycle_max_first', '?')}/{r.get('cycle_max_last', '?')} "
               f"(growth {r.get('growth', '?')}); slope {r['slope_kib_per_min_after_warmup']} KiB/min")
+    a = summary.get("anon_mib", {})
+    if a:
+        print(f"{'anon MiB':10}{a['start']:9.1f}{a['end']:9.1f}{a['max']:9.1f}   cycle max first/last "
+              f"{a.get('cycle_max_first', '?')}/{a.get('cycle_max_last', '?')}")
     if f:
         print(f"{'fds':10}{f['start']:9d}{f['end']:9d}{f['max']:9d}   quiet point first/last "
               f"{f.get('quiet_first', '?')}/{f.get('quiet_last', '?')}")
