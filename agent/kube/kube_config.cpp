@@ -68,24 +68,38 @@ std::string trimmed(std::string s) {
   return s;
 }
 
+// The server URL as it may appear in a message: user info (user:password@, or a token as the
+// user name) is replaced, because the reason is logged and shown by /readyz and must never
+// carry a credential. Works on text that is not a valid URL too.
+std::string serverForMessage(const std::string& server) {
+  const auto scheme = server.find("://");
+  const std::size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const std::size_t end = std::min(server.find_first_of("/?#", start), server.size());
+  if (end == start) return server;
+  const auto at = server.rfind('@', end - 1);  // the authority's last '@' ends the user info
+  if (at == std::string::npos || at < start) return server;
+  return server.substr(0, start) + "[redacted]@" + server.substr(at + 1);
+}
+
 // Checks an API server URL and returns it without a trailing slash; "" + error when unusable.
 std::string normalizeServer(const std::string& server, std::string& error) {
+  const std::string quoted = "server \"" + serverForMessage(server) + "\"";
   auto parsed = boost::urls::parse_uri(server);
   if (!parsed) {
-    error = "server \"" + server + "\" is not a valid URL";
+    error = quoted + " is not a valid URL";
     return "";
   }
   const auto& u = *parsed;
   if (u.scheme() != "https" && u.scheme() != "http") {
-    error = "server \"" + server + "\": scheme must be https (or http for tests)";
+    error = quoted + ": scheme must be https (or http for tests)";
     return "";
   }
   if (u.encoded_host().empty()) {
-    error = "server \"" + server + "\" has no host";
+    error = quoted + " has no host";
     return "";
   }
   if (u.has_userinfo() || u.has_query() || u.has_fragment()) {
-    error = "server \"" + server + "\" must not carry user info, a query or a fragment";
+    error = quoted + " must not carry user info, a query or a fragment";
     return "";
   }
   std::string out(u.buffer());
