@@ -28,6 +28,7 @@ declare -A corpus=(
   [jwt_fuzz]=jwt
   [jwks_fuzz]=jwks
   [kube_json_fuzz]=kube
+  [kubeconfig_fuzz]=kubeconfig
 )
 if [ $# -gt 0 ]; then
   targets=("$@")
@@ -96,7 +97,7 @@ for t in "${targets[@]}"; do
 done
 
 echo
-printf '%-24s %9s %14s %8s %8s  %s\n' target time executions cov corpus result
+printf '%-24s %9s %14s %8s %8s  %s\n' target budget executions cov corpus result
 for row in "${rows[@]}"; do echo "$row"; done
 if [ ${#failed[@]} -gt 0 ]; then
   echo
