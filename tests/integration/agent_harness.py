@@ -195,7 +195,7 @@ class AgentProcess:
     """One running aks-node-agent with its config file, log file and HTTP endpoints."""
 
     def __init__(self, workdir: str, config: dict, args: Iterable[str] = (), env: Optional[dict] = None,
-                 name: str = "agent"):
+                 name: str = "agent", user: Optional[int] = None):
         self.workdir = workdir
         self.config = config
         self.config_path = os.path.join(workdir, f"{name}-config.yaml")
@@ -207,8 +207,14 @@ class AgentProcess:
         self._log = open(self.log_path, "wb")
         self._stdout = open(self.stdout_path, "wb")
         self.started_at = time.monotonic()
+        if user is not None:
+            # Run as another uid (a root test process proving a permission error): it must be
+            # able to reach its config in the workdir; the log files are opened here already.
+            os.chmod(workdir, 0o755)
+            os.chmod(self.config_path, 0o644)
         self.proc = subprocess.Popen(self.args, stdout=self._stdout, stderr=self._log, stdin=subprocess.DEVNULL,
-                                     env=env if env is not None else clean_env(), preexec_fn=_die_with_parent)
+                                     env=env if env is not None else clean_env(), preexec_fn=_die_with_parent,
+                                     user=user)
         _live_processes.append(self.proc)
         self.port: Optional[int] = None
         self.exit_seconds: Optional[float] = None
@@ -470,12 +476,12 @@ class AgentTestCase(unittest.TestCase):
 
     def start_agent(self, config: Optional[dict] = None, args: Iterable[str] = (), env: Optional[dict] = None,
                     node_name: Optional[str] = None, kubeconfig: Any = True, wait: bool = True,
-                    raw_config: Optional[dict] = None) -> AgentProcess:
+                    raw_config: Optional[dict] = None, user: Optional[int] = None) -> AgentProcess:
         """Start an agent for NODE_NAME (node_name="" passes no --node-name) with base_config +
         config; wait until /healthz is 200."""
         cfg = raw_config if raw_config is not None else self.config(config, kubeconfig)
         argv = ([] if node_name == "" else ["--node-name", node_name or self.NODE_NAME]) + list(args)
-        agent = AgentProcess(self.workdir, cfg, argv, env, name=f"agent{len(self.agents)}")
+        agent = AgentProcess(self.workdir, cfg, argv, env, name=f"agent{len(self.agents)}", user=user)
         self.agents.append(agent)
         if wait:
             agent.wait_serving()

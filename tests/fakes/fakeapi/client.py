@@ -223,7 +223,7 @@ class FakeKube:
         return self.ok("POST", "/fake/tokens", {"tokens": list(tokens)})
 
     def config(self, **settings):
-        """graceScale, replacementReadyMs, unschedulableTaintMs at run time."""
+        """graceScale, replacementReadyMs, unschedulableTaintMs, maxListPage at run time."""
         return self.ok("POST", "/fake/config", settings)
 
     def reset(self):

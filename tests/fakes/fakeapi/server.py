@@ -36,9 +36,14 @@ class FakeCluster:
         self.initial_tokens = set(tokens)
         self.tokens = set(tokens)
         self.tokens_lock = threading.Lock()
+        # Largest page a list returns whatever limit the client asked for (0 = no cap). A real
+        # API server may return fewer items than limit with a continue token (etcd paging with
+        # a field selector, the watch cache): clients must follow continue until it is empty.
+        self.max_list_page = 0
         self.store.reset()
 
     def reset(self):
+        self.max_list_page = 0
         with self.store.lock:
             self.controller.reset()
             self.seeder.reset()
@@ -530,6 +535,9 @@ class Handler(BaseHTTPRequestHandler):
             limit = int(self.q.get("limit") or 0)
         except ValueError:
             raise ApiError.bad_request("limit must be an integer")
+        cap = self.server.cluster.max_list_page
+        if cap > 0:
+            limit = min(limit, cap) if limit > 0 else cap
         items, meta = self.server.cluster.store.list(res, ns, self.q.get("labelSelector", ""),
                                                      self.q.get("fieldSelector", ""), max(0, limit),
                                                      self.q.get("continue", ""))
@@ -634,8 +642,11 @@ class Handler(BaseHTTPRequestHandler):
                     ctrl.replacement_ready_ms = float(b["replacementReadyMs"])
                 if "unschedulableTaintMs" in b:
                     ctrl.unschedulable_taint_ms = float(b["unschedulableTaintMs"])
+                if "maxListPage" in b:
+                    cluster.max_list_page = max(0, int(b["maxListPage"]))
             return 200, {"graceScale": ctrl.grace_scale, "replacementReadyMs": ctrl.replacement_ready_ms,
-                         "unschedulableTaintMs": ctrl.unschedulable_taint_ms}, {}
+                         "unschedulableTaintMs": ctrl.unschedulable_taint_ms,
+                         "maxListPage": cluster.max_list_page}, {}
 
         if what == "health" and method == "GET":
             return 200, {"ok": True, "resourceVersion": str(store.rv), "timersPending": ctrl.timers.pending(),
