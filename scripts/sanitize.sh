@@ -41,7 +41,9 @@ test_jobs=${AKSNODE_TEST_JOBS:-2}
 seconds() { date +%s; }
 t0=$(seconds)
 # Debug: -O0 compiles fastest on a small machine, and keeps every frame in the reports.
-cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAKSNODE_SANITIZE="$sanitize" >/dev/null
+# Tests on, fuzzers off, whatever an earlier configure of this directory left in its cache.
+cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DAKSNODE_SANITIZE="$sanitize" \
+  -DAKSNODE_BUILD_TESTS=ON -DAKSNODE_BUILD_FUZZERS=OFF >/dev/null
 t1=$(seconds)
 cmake --build "$build" -j "$jobs"
 t2=$(seconds)
@@ -64,7 +66,7 @@ labels=unit
 [ "$integration" = 1 ] && labels='unit|integration'
 cd "$build"
 set +e
-ctest --output-on-failure -j "$test_jobs" --timeout 900 -L "$labels" "${ctest_args[@]}"
+ctest --output-on-failure --no-tests=error -j "$test_jobs" --timeout 900 -L "$labels" "${ctest_args[@]}"
 rc=$?
 set -e
 t3=$(seconds)
