@@ -1168,6 +1168,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 if not vm.first_call_done:
                     vm.first_call_done = True
                     delay = vm.settings["firstCallDelayMs"] / 1000.0
+            if delay > 0:
+                entry["firstCallDelayMs"] = delay * 1000.0
             if delay > 0 and not self._wait(delay):
                 raise _ClientGone()
             return Response.json(200, state.scheduled_events_doc(vm, api_version))

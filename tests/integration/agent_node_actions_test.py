@@ -44,6 +44,9 @@ class NodeActionsTest(AgentTestCase):
         agent_ns, agent_pod = p["agent"][0].split("/")
         agent = self.start_agent(env=clean_env(POD_NAMESPACE=agent_ns, POD_NAME=agent_pod))
         self.wait_ready(agent)
+        # Every eviction is held 200 ms by the API server: one at a time, 25 of them would
+        # never overlap; in parallel (drain.parallelism 32) they are in flight together.
+        self.kube.fault(method="POST", path=r"/eviction$", delayMs=200, count=1000)
         seq = self.kube.last_request_seq()
         t0 = time.monotonic()
         ev = self.imds.add_event("Preempt", not_before_in=60)
@@ -66,8 +69,11 @@ class NodeActionsTest(AgentTestCase):
             f"\n  [numbers] 30-pod drain: event added -> cordon PATCH {cordon - t0:.3f}s, -> first eviction "
             f"{ev_times[0] - t0:.3f}s, -> last eviction issued {ev_times[-1] - t0:.3f}s, -> phase drained "
             f"observed {t_drained - t0:.3f}s (evictions spread over {(ev_times[-1] - ev_times[0]) * 1000:.0f} ms)\n")
-        # Evictions go out in parallel (drain.parallelism 32), not one after the other.
-        self.assertLess(ev_times[-1] - ev_times[0], 2.0)
+        # Evictions go out in parallel, not one after the other: the most in flight at once.
+        spans = [(r["t"], r["t"] + r["durationMs"] / 1000) for r in self.evictions(seq)]
+        in_flight = max(sum(1 for a, b in spans if a <= start < b) for start, _ in spans)
+        sys.stderr.write(f"  [numbers] evictions in flight at once: {in_flight} of {len(spans)}\n")
+        self.assertGreater(in_flight, 1, "evictions were issued one at a time")
 
         self.assertTrue(node["spec"]["unschedulable"])
         self.assertTrue(self.has_taint(node, SCHEDULED_EVENT_TAINT, "Preempt", "NoSchedule"))
@@ -193,19 +199,25 @@ class NodeActionsTest(AgentTestCase):
         self.assertEqual(len(self.node_events("Cordoned")), 1)
         self.assert_no_crash(agent)
 
-    def test_long_conflict_storm_backs_off_briefly_not_until_the_resync(self):
-        # More conflicts in a row than one reconcile pass retries (9): the next pass must come
-        # after a short backoff, not after the 10 s resync. A Preempt gives 30 s at best.
+    def test_long_conflict_storm_converges(self):
+        # More conflicts in a row than one reconcile pass retries (9): a later pass gets through.
+        # That it comes after the short backoff and not the 10 s resync is asserted on simulated
+        # time in tests/unit/engine (PersistentConflictsGiveUpThePassAndHealLater); here the
+        # real binary shows it converges, and the time it took is reported, not asserted.
         self.seed(pods=1)
         agent = self.start_agent()
         self.wait_ready(agent)
+        seq = self.kube.last_request_seq()
         self.kube.fault(method="PATCH", path=f"^/api/v1/nodes/{self.NODE_NAME}$", status=409, count=20)
         t0 = time.monotonic()
         self.imds.add_event("Preempt", not_before_in=30)
         self.wait_node(lambda n: n["spec"].get("unschedulable"), 30, "cordon through the storm")
         elapsed = time.monotonic() - t0
         sys.stderr.write(f"\n  [numbers] cordon through 20 consecutive 409s: {elapsed:.2f}s after the event\n")
-        self.assertLess(elapsed, 6.0)
+        patches = [r for r in self.kube.requests(since=seq, method="PATCH")
+                   if r["path"] == f"/api/v1/nodes/{self.NODE_NAME}"]
+        self.assertEqual([r["status"] for r in patches[:20]], [409] * 20)
+        self.assertEqual(patches[20]["status"], 200)
         self.assert_no_crash(agent)
 
     def test_restart_mid_drain_resumes(self):

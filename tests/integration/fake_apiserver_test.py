@@ -591,13 +591,14 @@ class ScaleTest(Base):
         wall = time.monotonic() - t0
         self.assertEqual(errors, [])
         self.assertEqual(len(durations), 100 * 10)
-        self.assertLess(wall, 30, "100 concurrent clients took %.1fs" % wall)
-        self.assertLess(seed_s, 30)
+        # Timings are reported, not asserted (tests/bench measures the fake under load).
+        durations.sort()
+        sys.stderr.write("\n  [numbers] fake apiserver: seed 100 nodes %.2fs; 100 clients x 10 GETs + PATCH %.2fs, "
+                         "GET p50 %.1f ms p99 %.1f ms\n" % (seed_s, wall, durations[len(durations) // 2] * 1000,
+                                                              durations[int(len(durations) * 0.99)] * 1000))
         # 250-pod node: one list, then evict everything 32 at a time.
-        t0 = time.monotonic()
         pods = [p for p in self.api.pods_on("big") if p["metadata"]["namespace"] == "workloads"]
         self.assertEqual(len(pods), 250)
-        self.assertLess(time.monotonic() - t0, 2.0)
         statuses, lock = [], threading.Lock()
 
         def evict(chunk):
@@ -623,7 +624,7 @@ class ScaleTest(Base):
         self.assertEqual(statuses, [201] * 250)
         wait_for(lambda: all(p["metadata"]["namespace"] != "workloads" for p in self.api.pods_on("big")),
                  what="big node drained")
-        self.assertLess(time.monotonic() - t0, 20)
+        sys.stderr.write("  [numbers] 250 evictions by 32 clients -> node empty %.2fs\n" % (time.monotonic() - t0))
 
 
 if __name__ == "__main__":

@@ -257,9 +257,10 @@ class ScheduledEventsTest(Base):
         t0 = time.monotonic()
         self.events()
         self.assertGreaterEqual(time.monotonic() - t0, 0.3)
-        t0 = time.monotonic()
         self.events()
-        self.assertLess(time.monotonic() - t0, 0.3)
+        # Only the first call was held (the log says which; a wall-clock bound would be flaky).
+        held = [r.get("firstCallDelayMs") for r in IMDS.requests() if r.get("endpoint") == "scheduledevents"]
+        self.assertEqual(held[-2:], [300.0, None])
 
 
 class AcknowledgeTest(Base):
@@ -490,10 +491,8 @@ class FaultTest(Base):
         t = threading.Thread(target=hung_client, daemon=True)
         t.start()
         wait_for(lambda: [r for r in IMDS.requests() if r["fault"] == "hang"], what="hung request to arrive")
-        t0 = time.monotonic()
         self.assertEqual(self.get()[0], 200)          # a parallel request is answered
         self.assertEqual(self.get(INSTANCE)[0], 200)
-        self.assertLess(time.monotonic() - t0, 2.0)
         self.assertTrue(t.is_alive(), "the hung request must still be waiting")
         IMDS.clear_faults()
         t.join(10)
@@ -794,9 +793,7 @@ class ProcessTest(unittest.TestCase):
                 sock = socket.create_connection((fake.host, fake.port), timeout=5)
                 sock.sendall(b"GET " + SE.encode() + b" HTTP/1.1\r\nHost: x\r\nMetadata: true\r\n\r\n")
                 wait_for(lambda: [r for r in fake.requests() if r["fault"] == "hang"], what="hung request")
-                t0 = time.monotonic()
-                code = fake.stop(timeout=5)
-                self.assertLess(time.monotonic() - t0, 3.0, "shutdown must not wait for the hung request")
+                code = fake.stop(timeout=5)  # a shutdown that waited for the hung request: killed, not 0
                 self.assertEqual(code, 0)
                 sock.close()
             finally:
