@@ -50,6 +50,25 @@ DesiredCondition probeCondition(const std::vector<ProbeResult>* health, const st
   return {type, false, healthyReason, healthyMessage};
 }
 
+// A probe condition left True by an earlier configuration (a disk, cache or identity check
+// since removed) would otherwise claim a problem forever: nobody else owns these types. Set
+// it False; a node that never had the condition gets none.
+void appendUnmonitoredConditions(const NodeView& live, const Config& config, std::vector<DesiredCondition>& out) {
+  const struct {
+    const char* type;
+    bool monitored;
+  } probes[] = {{"LocalDiskProblem", !config.disks.empty()},
+                {"CacheProblem", !config.caches.empty()},
+                {"WorkloadIdentityProblem", config.identity.enabled}};
+  for (const auto& p : probes) {
+    if (p.monitored) continue;
+    const auto it = live.conditions.find(p.type);
+    if (it == live.conditions.end() || it->second.status == "False") continue;
+    out.push_back({p.type, false, "NotMonitored",
+                   "aks-node-agent no longer checks this (not in its configuration)"});
+  }
+}
+
 }  // namespace
 
 std::optional<ActiveEvent> chooseActiveEvent(const std::vector<PendingEvent>& pending, const Config& config) {
@@ -120,6 +139,7 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
   DesiredNode d;
   d.ownedTaintKeys = {kTaintScheduledEvent, kTaintDiskUnhealthy};
   d.conditions = computeConditions(in, config);
+  appendUnmonitoredConditions(live, config, d.conditions);
   const std::vector<PendingEvent> none;
   const auto& pending = in.pending ? *in.pending : none;
   const std::optional<AgentAnnotation>& prev = live.agentState;

@@ -332,7 +332,12 @@ boost::asio::awaitable<DrainOutcome> runDrain(std::shared_ptr<DrainRun> run) {
     if (!seen.insert(pod->key()).second) continue;
     const PodDecision decision = classifyPod(*pod, r.options);
     if (decision.disposition == PodDisposition::Skip) {
-      log::debug("pod not evicted", {{"namespace", pod->ns}, {"pod", pod->name}, {"why", decision.why}});
+      if (decision.why.starts_with(kOnAnotherNode)) {
+        log::warn("the API server listed a pod of another node for this node; not evicting it",
+                  {{"namespace", pod->ns}, {"pod", pod->name}, {"why", decision.why}});
+      } else {
+        log::debug("pod not evicted", {{"namespace", pod->ns}, {"pod", pod->name}, {"why", decision.why}});
+      }
       r.skipped.push_back(pod->key() + ": " + decision.why);
       continue;
     }

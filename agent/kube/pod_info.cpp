@@ -18,6 +18,7 @@ std::optional<PodInfo> parsePod(const boost::json::value& pod) {
   info.ns = std::string(nsValue->get_string());
   if (info.name.empty() || info.ns.empty()) return std::nullopt;
   info.uid = jsonString(pod, {"metadata", "uid"});
+  info.nodeName = jsonString(pod, {"spec", "nodeName"});
   info.phase = jsonString(pod, {"status", "phase"});
   if (const auto* deletion = jsonAt(pod, {"metadata", "deletionTimestamp"})) {
     info.terminating = !deletion->is_null();
@@ -55,6 +56,11 @@ std::optional<PodInfo> parsePod(const boost::json::value& pod) {
 
 PodDecision classifyPod(const PodInfo& pod, const DrainOptions& options) {
   const auto skip = [](std::string why) { return PodDecision{PodDisposition::Skip, std::move(why), false}; };
+  // Defence in depth: the list asked for spec.nodeName=<node>; a pod the server returned for
+  // another node (a buggy or hostile API server) is never evicted by this node's agent.
+  if (!options.nodeName.empty() && pod.nodeName != options.nodeName) {
+    return skip(kOnAnotherNode + (pod.nodeName.empty() ? std::string("(none)") : pod.nodeName));
+  }
   if (std::find(options.skipNamespaces.begin(), options.skipNamespaces.end(), pod.ns) != options.skipNamespaces.end()) {
     return skip("namespace skipped");
   }

@@ -15,6 +15,7 @@ struct PodInfo {
   std::string ns;
   std::string name;
   std::string uid;
+  std::string nodeName;        // spec.nodeName ("" if absent)
   std::string phase;           // Pending, Running, Succeeded, Failed, Unknown ("" if absent)
   std::string controllerKind;  // kind of the ownerReference with controller=true ("" = none)
   bool mirror = false;         // annotation kubernetes.io/config.mirror (static pod)
@@ -38,6 +39,9 @@ struct PodDecision {
   std::string why;            // Skip: "DaemonSet", "mirror pod", ...; Block: "EmptyDir"
   bool unreplicated = false;  // Evict without a controller: it will not come back elsewhere
 };
+
+// Why-prefix of a pod skipped because the list returned it for another node.
+inline constexpr const char* kOnAnotherNode = "on another node: spec.nodeName=";
 
 // kubectl drain's filters, in its order: skip namespaces and the agent's own pod first, then
 // finished, mirror and DaemonSet pods; then the local-storage check.

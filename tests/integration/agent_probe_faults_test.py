@@ -138,6 +138,20 @@ class DiskFaultsTest(AgentTestCase):
         self.assert_recovers(agent, path)
         self.assert_no_crash(agent)
 
+    def test_condition_of_a_disk_removed_from_the_config_is_cleared(self):
+        self.seed(pods=0, daemonsets=1)
+        path = self.mount("-t", "tmpfs", "-o", "size=1m", "aksnode-ssd")
+        self.assertNotEqual(_run("dd", "if=/dev/zero", f"of={path}/spill", "bs=64k").returncode, 0)
+        first = self.start_agent(self.disk_config(path))
+        self.assertEqual(self.wait_condition("LocalDiskProblem", "True", 10)["reason"], "LowSpace")
+        self.assertEqual(first.terminate(5), 0)
+        # The operator drops the disk from the config: the problem must not be claimed forever.
+        second = self.start_agent({"disks": [], **HEALTH})
+        cond = self.wait_condition("LocalDiskProblem", "False", 10)
+        self.assertEqual(cond["reason"], "NotMonitored")
+        self.assertIsNone(self.condition(self.node(), "CacheProblem"), "a condition never set appeared")
+        self.assert_no_crash(second)
+
     def test_disk_read_only(self):
         self.seed(pods=0, daemonsets=1)
         path = self.mount("-t", "tmpfs", "-o", "size=4m", "aksnode-ssd")

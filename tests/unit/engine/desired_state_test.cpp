@@ -562,6 +562,27 @@ TEST_F(DesiredStateTest, ProbeConditionNamesTheFirstFailureAndCountsTheRest) {
   EXPECT_EQ(c.message, "/mnt/a: 3% free (and 1 more)");
 }
 
+TEST_F(DesiredStateTest, AProbeConditionLeftByAnEarlierConfigIsSetFalse) {
+  config.disks.clear();
+  config.caches.clear();
+  config.identity.enabled = false;
+  // Left True by a disk probe since removed from the config, and False by a cache probe.
+  const auto live = NodeBuilder()
+                        .condition("LocalDiskProblem", "True", "LowSpace", "/mnt: 2% free", kNow - 1h, kNow - 1h)
+                        .condition("CacheProblem", "False", "CacheHealthy", "ok", kNow - 1h, kNow - 1h)
+                        .view();
+  const auto d = computeDesiredNode(inputs(), live, config, kNow);
+  const auto& disk = condition(d, "LocalDiskProblem");
+  EXPECT_FALSE(disk.status);
+  EXPECT_EQ(disk.reason, "NotMonitored");
+  // Already False, or never there: nothing written.
+  EXPECT_THROW(condition(d, "CacheProblem"), std::runtime_error);
+  EXPECT_THROW(condition(d, "WorkloadIdentityProblem"), std::runtime_error);
+  // A node that never had one gets none.
+  const auto fresh = computeDesiredNode(inputs(), NodeBuilder().view(), config, kNow);
+  EXPECT_THROW(condition(fresh, "LocalDiskProblem"), std::runtime_error);
+}
+
 TEST_F(DesiredStateTest, UnknownEventTypesAreNeverChosen) {
   pending = {pendingEvent("ev-x", EventType::Unknown, kNow + 1s)};
   EXPECT_FALSE(chooseActiveEvent(pending, config));

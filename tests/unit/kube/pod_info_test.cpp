@@ -87,6 +87,23 @@ TEST(ClassifyPod, KubectlFilters) {
   }
 }
 
+TEST(ClassifyPod, APodOfAnotherNodeIsNeverEvicted) {
+  DrainOptions mine;
+  mine.nodeName = "node-1";
+  EXPECT_EQ(decide(PodBuilder("n", "here").controller("ReplicaSet"), mine).disposition, PodDisposition::Evict);
+  PodBuilder elsewhere("n", "elsewhere");
+  elsewhere.controller("ReplicaSet");
+  boost::json::object pod = elsewhere.json().as_object();
+  pod["spec"].as_object()["nodeName"] = "node-2";
+  const auto parsed = parsePod(pod);
+  ASSERT_TRUE(parsed);
+  const auto d = classifyPod(*parsed, mine);
+  EXPECT_EQ(d.disposition, PodDisposition::Skip);
+  EXPECT_EQ(d.why, std::string(kOnAnotherNode) + "node-2");
+  pod["spec"].as_object().erase("nodeName");
+  EXPECT_EQ(classifyPod(*parsePod(pod), mine).why, std::string(kOnAnotherNode) + "(none)");
+}
+
 TEST(ClassifyPod, EmptyDirNeedsDeleteEmptyDirData) {
   DrainOptions keep;
   keep.deleteEmptyDirData = false;
