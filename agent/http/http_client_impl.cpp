@@ -104,22 +104,40 @@ bool isStaleKeepAlive(const beast::error_code& ec) {
 }  // namespace
 
 struct HttpClientImpl::State {
-  State(asio::any_io_executor ex, const TlsOptions& tls) : executor(std::move(ex)), ssl(ssl::context::tls_client) {
-    ssl.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    // Verification is always on; there is deliberately no way to turn it off.
-    ssl.set_verify_mode(ssl::verify_peer);
-    if (!tls.caPem.empty()) {
-      ssl.add_certificate_authority(asio::buffer(tls.caPem));
-    } else if (!tls.caFile.empty()) {
-      ssl.load_verify_file(tls.caFile);
-    } else {
-      ssl.set_default_verify_paths();
+  State(asio::any_io_executor ex, TlsOptions options) : executor(std::move(ex)), tls(std::move(options)) {
+    // Explicit CA or client certificate files fail at start-up, where a typo is easiest to see.
+    // The system store (~140 certificates, over a MiB once parsed) is loaded on the first
+    // https request instead: the IMDS client and a disabled identity check never need it.
+    if (!tls.caPem.empty() || !tls.caFile.empty() || !tls.clientCertPem.empty() || !tls.clientCertFile.empty()) {
+      sslContext();
     }
-    if (!tls.clientCertPem.empty()) ssl.use_certificate_chain(asio::buffer(tls.clientCertPem));
-    if (!tls.clientCertFile.empty()) ssl.use_certificate_chain_file(tls.clientCertFile);
-    if (!tls.clientKeyPem.empty()) ssl.use_private_key(asio::buffer(tls.clientKeyPem), ssl::context::pem);
-    if (!tls.clientKeyFile.empty()) ssl.use_private_key_file(tls.clientKeyFile, ssl::context::pem);
+  }
+
+  ssl::context& sslContext() {
+    if (!ssl) {
+      ssl.emplace(ssl::context::tls_client);
+      ssl->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                       ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+      // Verification is always on; there is deliberately no way to turn it off.
+      ssl->set_verify_mode(ssl::verify_peer);
+      try {
+        if (!tls.caPem.empty()) {
+          ssl->add_certificate_authority(asio::buffer(tls.caPem));
+        } else if (!tls.caFile.empty()) {
+          ssl->load_verify_file(tls.caFile);
+        } else {
+          ssl->set_default_verify_paths();
+        }
+        if (!tls.clientCertPem.empty()) ssl->use_certificate_chain(asio::buffer(tls.clientCertPem));
+        if (!tls.clientCertFile.empty()) ssl->use_certificate_chain_file(tls.clientCertFile);
+        if (!tls.clientKeyPem.empty()) ssl->use_private_key(asio::buffer(tls.clientKeyPem), ssl::context::pem);
+        if (!tls.clientKeyFile.empty()) ssl->use_private_key_file(tls.clientKeyFile, ssl::context::pem);
+      } catch (...) {
+        ssl.reset();  // half set up: try again next time rather than connect with it
+        throw;
+      }
+    }
+    return *ssl;
   }
 
   ConnectionPtr takeIdle(const std::string& key) {
@@ -147,7 +165,8 @@ struct HttpClientImpl::State {
   }
 
   asio::any_io_executor executor;
-  ssl::context ssl;
+  TlsOptions tls;
+  std::optional<ssl::context> ssl;  // see sslContext()
   std::map<std::string, std::vector<ConnectionPtr>> idle;
   std::vector<std::weak_ptr<Connection>> all;
   bool shuttingDown = false;
@@ -179,7 +198,14 @@ asio::awaitable<std::variant<ConnectionPtr, HttpResult>> connect(HttpClientImpl:
     endpoints = results;
   }
   if (origin.tls) {
-    conn->secure.emplace(ex, state.ssl);
+    std::string tlsSetupError;
+    try {
+      conn->secure.emplace(ex, state.sslContext());
+    } catch (const std::exception& e) {
+      tlsSetupError = e.what();
+    }
+    // co_return is not allowed inside a handler: report after it.
+    if (!tlsSetupError.empty()) co_return failure(HttpError::Tls, "TLS set-up failed: " + tlsSetupError);
   } else {
     conn->plain.emplace(ex);
   }
@@ -224,7 +250,7 @@ asio::awaitable<std::pair<beast::error_code, bool>> exchange(Stream& stream, bea
 }  // namespace
 
 HttpClientImpl::HttpClientImpl(asio::any_io_executor executor, TlsOptions tls)
-    : state_(std::make_shared<State>(std::move(executor), tls)) {}
+    : state_(std::make_shared<State>(std::move(executor), std::move(tls))) {}
 
 HttpClientImpl::~HttpClientImpl() { shutdown(); }
 
