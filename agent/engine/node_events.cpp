@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "agent/kube/kube_client.h"
+#include "agent/kube/kube_json.h"
 #include "agent/logging.h"
 #include "probes/scheduled_events/http_date.h"
 
@@ -30,7 +31,8 @@ void NodeEventRecorder::record(const std::string& type, const std::string& reaso
       {"metadata", {{"name", nodeName_ + suffix}, {"namespace", "default"}}},
       {"involvedObject", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", nodeName_}, {"uid", nodeUid_}}},
       {"reason", reason},
-      {"message", message.substr(0, 1024)},
+      // At most 1 KiB (events.k8s.io caps a note there), cut on a UTF-8 boundary.
+      {"message", boundedText(message, 1021)},
       {"type", type},
       {"source", {{"component", "aks-node-agent"}, {"host", nodeName_}}},
       {"reportingComponent", "aks-node-agent"},

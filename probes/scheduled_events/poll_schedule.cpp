@@ -10,7 +10,8 @@ MonotonicTime PollSchedule::next(MonotonicTime lastStart, MonotonicTime now, std
   if (consecutiveFailures <= 0) {
     MonotonicTime due = lastStart + interval;
     // Fell behind (a poll slower than the interval): skip the missed slots, stay on the grid.
-    if (due <= now) {
+    // A poll that took exactly the interval is not behind: its next slot is now.
+    if (due < now) {
       const auto behind = now - lastStart;
       const auto slots = behind / interval + 1;
       due = lastStart + slots * interval;

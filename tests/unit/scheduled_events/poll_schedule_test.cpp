@@ -36,8 +36,11 @@ TEST(PollSchedule, SlowPollSkipsMissedSlotsAndStaysOnTheGrid) {
   EXPECT_EQ(msAfterT0(next(t0, t0 + 2500ms)), 3000);
   EXPECT_EQ(msAfterT0(next(t0, t0 + 1001ms)), 2000);
   EXPECT_EQ(msAfterT0(next(t0, t0 + 9999ms)), 10000);
+  // A poll that took exactly one interval keeps its slot (due now), not the one after.
+  EXPECT_EQ(msAfterT0(next(t0, t0 + 1000ms)), 1000);
+  EXPECT_EQ(msAfterT0(next(t0, t0 + 3000ms)), 3000);
   // Never in the past.
-  for (auto took : {1ms, 999ms, 1000ms, 1001ms, 4321ms}) EXPECT_GT(next(t0, t0 + took), t0 + took) << took.count();
+  for (auto took : {1ms, 999ms, 1000ms, 1001ms, 4321ms}) EXPECT_GE(next(t0, t0 + took), t0 + took) << took.count();
 }
 
 TEST(PollSchedule, BackoffDoublesFromTheIntervalAndIsCappedAtFiveSeconds) {
