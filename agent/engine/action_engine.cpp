@@ -12,7 +12,7 @@
 #include "agent/logging.h"
 #include "metrics/metrics.h"
 #include "probes/scheduled_events/event_json.h"
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 #include "probes/scheduled_events/imds_client.h"
 
 namespace aksnode {

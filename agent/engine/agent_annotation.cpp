@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 
 namespace aksnode {
 

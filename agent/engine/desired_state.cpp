@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 #include "probes/scheduled_events/resource_name.h"
 
 namespace aksnode {

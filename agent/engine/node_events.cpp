@@ -9,7 +9,7 @@
 #include "agent/kube/kube_client.h"
 #include "agent/kube/kube_json.h"
 #include "agent/logging.h"
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 
 namespace aksnode {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "agent/kube/kube_json.h"
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 
 namespace aksnode {
 

@@ -11,6 +11,7 @@
 #include <cctype>
 
 #include "agent/config/config.h"
+#include "agent/http/retry_after.h"
 #include "agent/kube/bearer_token.h"
 #include "agent/kube/kube_config.h"
 #include "agent/kube/kube_json.h"
@@ -199,7 +200,7 @@ boost::asio::awaitable<HttpResult> KubeClientImpl::execute(const Call& call) {
       continue;
     }
     if (call.idempotent && !shutdown_ && isRetryableStatus(status) && attempt < options_.retry.maxAttempts) {
-      const auto retryAfter = parseRetryAfter(headerValue(result.response, "Retry-After"));
+      const auto retryAfter = parseRetryAfter(headerValue(result.response, "Retry-After"), std::chrono::system_clock::now());
       const auto delay = options_.retry.delayFor(attempt, retryAfter, random01());
       log::info("Kubernetes request failed; retrying",
                 {{"verb", call.verb}, {"resource", call.resource}, {"status", status},

@@ -28,16 +28,4 @@ bool isRetryableTransport(HttpError error) {
   return error == HttpError::Timeout || error == HttpError::Unreachable || error == HttpError::Protocol;
 }
 
-std::optional<std::chrono::seconds> parseRetryAfter(std::string_view value) {
-  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
-  if (value.empty() || value.size() > 9) return std::nullopt;
-  long long seconds = 0;
-  for (char c : value) {
-    if (c < '0' || c > '9') return std::nullopt;
-    seconds = seconds * 10 + (c - '0');
-  }
-  return std::chrono::seconds(seconds);
-}
-
 }  // namespace aksnode

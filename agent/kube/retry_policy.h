@@ -28,7 +28,4 @@ struct RetryPolicy {
 bool isRetryableStatus(int status);          // 429, 5xx
 bool isRetryableTransport(HttpError error);  // Timeout, Unreachable, Protocol
 
-// Retry-After as delta-seconds ("3"); nullopt for HTTP-dates or garbage.
-std::optional<std::chrono::seconds> parseRetryAfter(std::string_view value);
-
 }  // namespace aksnode

@@ -3,7 +3,7 @@
 #include <boost/json/array.hpp>
 #include <boost/json/value.hpp>
 
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 
 namespace aksnode {
 

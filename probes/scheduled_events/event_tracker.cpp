@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "probes/scheduled_events/ascii.h"
+#include "agent/ascii.h"
 #include "probes/scheduled_events/resource_name.h"
 
 namespace aksnode {

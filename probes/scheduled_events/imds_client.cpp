@@ -1,8 +1,9 @@
 #include "probes/scheduled_events/imds_client.h"
 
-#include <charconv>
+#include <algorithm>
 
 #include "agent/http/http_client.h"
+#include "agent/http/retry_after.h"
 #include "agent/time_source.h"
 #include "metrics/metrics.h"
 
@@ -28,13 +29,6 @@ struct ImdsClient::Raw {
 };
 
 namespace {
-std::optional<std::chrono::seconds> parseRetryAfter(const std::string& value) {
-  long long seconds = 0;
-  auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (ec != std::errc{} || ptr != value.data() + value.size() || seconds < 0) return std::nullopt;
-  return std::chrono::seconds(std::min<long long>(seconds, 300));
-}
-
 std::string snippet(const std::string& body) {
   std::string s = body.substr(0, 200);
   for (char& c : s) {
@@ -110,7 +104,8 @@ boost::asio::awaitable<ScheduledEventsFetch> ImdsClient::fetchScheduledEvents() 
   out.status = raw.response.status;
   out.message = raw.message;
   if (raw.outcome == ImdsOutcome::Throttled || raw.response.status == 503) {
-    out.retryAfter = parseRetryAfter(raw.response.header("Retry-After"));
+    out.retryAfter = parseRetryAfter(raw.response.header("Retry-After"), time_.systemTime());
+    if (out.retryAfter) out.retryAfter = std::min<std::chrono::seconds>(*out.retryAfter, std::chrono::seconds(300));
   }
   if (raw.outcome == ImdsOutcome::Ok) {
     ScheduledEventsParseResult parsed = parseScheduledEvents(raw.response.body);

@@ -9,7 +9,7 @@
 
 #include "agent/logging.h"
 #include "metrics/metrics.h"
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 #include "probes/scheduled_events/poll_schedule.h"
 
 namespace aksnode {

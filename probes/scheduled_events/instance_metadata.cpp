@@ -7,7 +7,7 @@
 
 #include <new>
 
-#include "probes/scheduled_events/ascii.h"
+#include "agent/ascii.h"
 #include "probes/scheduled_events/json_fields.h"
 #include "probes/scheduled_events/parser.h"  // kMaxImdsBodyBytes, kMaxImdsJsonDepth
 

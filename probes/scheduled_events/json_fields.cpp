@@ -1,6 +1,6 @@
 #include "probes/scheduled_events/json_fields.h"
 
-#include "probes/scheduled_events/ascii.h"
+#include "agent/ascii.h"
 
 namespace aksnode::json_fields {
 

@@ -12,7 +12,7 @@
 #include <new>
 #include <unordered_set>
 
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 #include "probes/scheduled_events/json_fields.h"
 
 namespace aksnode {

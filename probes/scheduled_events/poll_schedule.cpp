@@ -12,8 +12,9 @@ MonotonicTime PollSchedule::next(MonotonicTime lastStart, MonotonicTime now, std
     // Fell behind (a poll slower than the interval): skip the missed slots, stay on the grid.
     // A poll that took exactly the interval is not behind: its next slot is now.
     if (due < now) {
+      // The first grid slot at or after now (a poll that ends on a slot keeps it).
       const auto behind = now - lastStart;
-      const auto slots = behind / interval + 1;
+      const auto slots = (behind + interval - std::chrono::nanoseconds(1)) / interval;
       due = lastStart + slots * interval;
     }
     return due;

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "probes/scheduled_events/ascii.h"
+#include "agent/ascii.h"
 
 namespace aksnode {
 namespace {

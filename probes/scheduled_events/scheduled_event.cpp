@@ -1,6 +1,6 @@
 #include "probes/scheduled_events/scheduled_event.h"
 
-#include "probes/scheduled_events/ascii.h"
+#include "agent/ascii.h"
 
 namespace aksnode {
 

@@ -17,7 +17,7 @@
 
 #include "probes/scheduled_events/event_json.h"
 #include "probes/scheduled_events/event_tracker.h"
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 #include "probes/scheduled_events/parser.h"
 #include "probes/scheduled_events/resource_name.h"
 

@@ -13,7 +13,7 @@
 #include "agent/engine/node_view.h"
 #include "probes/probe.h"
 #include "probes/scheduled_events/event_tracker.h"
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 
 namespace aksnode::testing {
 

@@ -95,16 +95,6 @@ TEST(RetryPolicy, RetryAfterWinsUpToItsCap) {
   EXPECT_EQ(p.delayFor(2, 0s, 0.0), 100ms);
 }
 
-TEST(RetryPolicy, ParsesRetryAfterSeconds) {
-  EXPECT_EQ(parseRetryAfter("3"), 3s);
-  EXPECT_EQ(parseRetryAfter(" 10 "), 10s);
-  EXPECT_FALSE(parseRetryAfter(""));
-  EXPECT_FALSE(parseRetryAfter("-1"));
-  EXPECT_FALSE(parseRetryAfter("1.5"));
-  EXPECT_FALSE(parseRetryAfter("Wed, 21 Oct 2015 07:28:00 GMT"));
-  EXPECT_FALSE(parseRetryAfter("99999999999999999999"));
-}
-
 TEST(RetryPolicy, WhatIsRetryable) {
   EXPECT_TRUE(isRetryableStatus(429));
   EXPECT_TRUE(isRetryableStatus(500));

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "probes/scheduled_events/event_json.h"
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 #include "probes/scheduled_events/parser.h"
 
 namespace aksnode {

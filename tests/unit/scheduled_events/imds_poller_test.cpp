@@ -16,7 +16,7 @@
 #include "agent/config/config.h"
 #include "agent/http/http_client.h"
 #include "metrics/metrics.h"
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 #include "probes/scheduled_events/imds_client.h"
 
 namespace aksnode {
@@ -228,7 +228,11 @@ TEST_F(ImdsTest, RetryAfterIsReadFrom429And503Only) {
       {429, {{"Retry-After", "soon"}}, std::nullopt},
       {429, {{"Retry-After", "5s"}}, std::nullopt},
       {429, {{"Retry-After", ""}}, std::nullopt},
-      {429, {{"Retry-After", "99999999999999999999999"}}, std::nullopt},
+      {429, {{"Retry-After", "99999999999999999999999"}}, 300s},
+      // An HTTP-date counts from now (RFC 9110); one in the past means at once.
+      {429, {{"Retry-After", formatRfc1123(time.systemTime() + 12s)}}, 12s},
+      {503, {{"Retry-After", formatRfc1123(time.systemTime() - 1h)}}, 0s},
+      {429, {{"Retry-After", "2026-11-26T19:20:10Z"}}, std::nullopt},  // not an HTTP-date
       {429, {}, std::nullopt},
       {500, {{"Retry-After", "7"}}, std::nullopt},
       {200, {{"Retry-After", "7"}}, std::nullopt},

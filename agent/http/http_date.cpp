@@ -1,11 +1,11 @@
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 
 #include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 
-#include "probes/scheduled_events/ascii.h"
+#include "agent/ascii.h"
 
 namespace aksnode {
 namespace {

@@ -1,6 +1,6 @@
 // NotBefore timestamps: every format IMDS (or its mock) is known to write, and the ones that
 // must be refused. Expected values were computed independently (Python calendar.timegm).
-#include "probes/scheduled_events/http_date.h"
+#include "agent/http/http_date.h"
 
 #include <gtest/gtest.h>
 
