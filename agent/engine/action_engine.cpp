@@ -64,6 +64,10 @@ void ActionEngine::setVmName(std::string name) { vmName_ = std::move(name); }
 void ActionEngine::setPending(const std::vector<PendingEvent>& pending, const std::vector<LifecycleChange>& changes) {
   const bool wasKnown = eventsKnown_;
   pending_ = pending;
+  // Bounded by what is pending: over a long-lived VM's maintenance events the set would grow.
+  std::erase_if(latencyObserved_, [&](const std::string& id) {
+    return std::none_of(pending_.begin(), pending_.end(), [&](const PendingEvent& p) { return p.event.eventId == id; });
+  });
   // Without the VM's name no event can be ours: an empty list then says nothing.
   if (!vmName_.empty()) eventsKnown_ = true;
   for (const auto& c : changes) {
