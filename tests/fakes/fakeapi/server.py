@@ -221,6 +221,7 @@ class Handler(BaseHTTPRequestHandler):
         self.q = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         self.node_hint = ""
         status = 0
+        logged = False
         try:
             try:
                 raw = self._read_body()
@@ -254,12 +255,22 @@ class Handler(BaseHTTPRequestHandler):
                 traceback.print_exc()
                 err = ApiError.internal("fake apiserver bug: %r" % e)
                 code, body, headers = err.code, err.status(), {}
-            status = 200 if code is None else self._send(code, body, headers)  # None: already streamed
+            if code is None:
+                status = 200  # already streamed (a watch): logged below, when it ended
+            else:
+                # Logged before the answer goes out: a client that reads /fake/requests right
+                # after its answer must find its request there (the log was once appended
+                # after the send, and a fast client could read it first).
+                status = code
+                if not path.startswith("/fake/"):
+                    self._log(method, path, query, t_mono, t_wall, status)
+                    logged = True
+                self._send(code, body, headers)
         except (BrokenPipeError, ConnectionResetError):
             status = status or -1
             self.close_connection = True
         finally:
-            if not path.startswith("/fake/"):  # the log is about what clients asked of the Kubernetes API
+            if not logged and not path.startswith("/fake/"):  # the log is about the Kubernetes API
                 self._log(method, path, query, t_mono, t_wall, status)
 
     def _log(self, method, path, query, t_mono, t_wall, status):
