@@ -253,10 +253,14 @@ def print_metrics(agent: Agent, prom: Prometheus, event_type: str) -> None:
     for name, value in rows:
         say(f"    {name:<46} {value}")
 
-    # Prometheus scrapes every second; wait until it has seen the event and the cordon.
+    # Prometheus scrapes every second; wait until it has caught up with what the agent's own
+    # /metrics said above (the cordon, the event, every eviction), or the two lists disagree.
+    evicted_here = metric_value(m, "aksnode_pod_evictions_total", result="evicted")
+
     def scraped():
         v = prom.scalar("max(aksnode_node_cordoned) + max(aksnode_scheduled_events_seen_total)")
-        return v is not None and v >= 1
+        e = prom.scalar('sum(aksnode_pod_evictions_total{result="evicted"})')
+        return v is not None and v >= 1 and e is not None and e >= evicted_here
     queries = [
         ("aksnode_eviction_pending", "max(aksnode_eviction_pending)"),
         ("max_over_time(aksnode_eviction_pending[5m])", "max(max_over_time(aksnode_eviction_pending[5m]))"),
