@@ -15,9 +15,10 @@
 
 #include "agent/config/config.h"
 #include "agent/http/http_client.h"
-#include "metrics/metrics.h"
 #include "agent/http/http_date.h"
+#include "metrics/metrics.h"
 #include "probes/scheduled_events/imds_client.h"
+#include "tests/unit/kube/fake_http_client.h"
 
 namespace aksnode {
 namespace {
@@ -45,17 +46,10 @@ class ScriptedHttp final : public HttpClient {
 
   static HttpResult answer(int status, std::string body,
                            std::vector<std::pair<std::string, std::string>> headers = {}) {
-    HttpResult r;
-    r.response.status = status;
-    r.response.body = std::move(body);
-    r.response.headers = std::move(headers);
-    return r;
+    return testing::httpResponse(status, std::move(body), std::move(headers));
   }
   static HttpResult failure(HttpError e, std::string message = "injected") {
-    HttpResult r;
-    r.error = e;
-    r.errorMessage = std::move(message);
-    return r;
+    return testing::httpFailure(e, std::move(message));
   }
 
   std::vector<HttpRequest> requests;
