@@ -11,24 +11,9 @@
 
 #include "agent/http/http_client.h"
 #include "agent/kube/timers.h"
+#include "tests/unit/http/http_results.h"
 
 namespace aksnode::testing {
-
-inline HttpResult httpResponse(int status, std::string body = "{}",
-                               std::vector<std::pair<std::string, std::string>> headers = {}) {
-  HttpResult r;
-  r.response.status = status;
-  r.response.body = std::move(body);
-  r.response.headers = std::move(headers);
-  return r;
-}
-
-inline HttpResult httpFailure(HttpError error, std::string message = "injected") {
-  HttpResult r;
-  r.error = error;
-  r.errorMessage = std::move(message);
-  return r;
-}
 
 // A metav1.Status body; `causes` is a JSON array text ("" = none).
 inline std::string statusBody(int code, const std::string& reason, const std::string& message,
