@@ -1,14 +1,13 @@
 // The Beast client and server against each other on real loopback sockets (port 0).
 #include <gtest/gtest.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 
 #include "agent/http/http_client_impl.h"
 #include "agent/http/http_server.h"
+#include "tests/unit/http/run_request.h"
 
 namespace aksnode {
 namespace {
@@ -19,19 +18,7 @@ class HttpTest : public ::testing::Test {
  protected:
   HttpResult run(HttpRequest req) {
     HttpClientImpl client(io.get_executor());
-    io.restart();  // a previous request may have left the loop stopped (out of work)
-    auto fut = asio::co_spawn(io, client.send(std::move(req)), asio::use_future);
-    // Turn the loop until the request is answered (the server keeps the loop busy forever).
-    const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
-           std::chrono::steady_clock::now() < giveUp) {
-      io.run_one_for(std::chrono::milliseconds(50));
-    }
-    if (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      ADD_FAILURE() << "request did not complete";
-      return HttpResult{HttpError::Cancelled, "test gave up", {}};
-    }
-    return fut.get();
+    return testing::runRequest(io, client, std::move(req));
   }
   std::string url(unsigned short port, const std::string& path) {
     return "http://127.0.0.1:" + std::to_string(port) + path;

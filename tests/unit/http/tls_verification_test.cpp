@@ -9,13 +9,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/streambuf.hpp>
-#include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 
 #include <chrono>
@@ -23,6 +21,7 @@
 #include <string>
 
 #include "agent/http/http_client_impl.h"
+#include "tests/unit/http/run_request.h"
 
 namespace aksnode {
 namespace {
@@ -139,21 +138,11 @@ class TlsVerificationTest : public ::testing::Test {
     HttpRequest request{.url = url};
     request.headers.emplace_back("Authorization", "Bearer secret-token");
     request.timeout = std::chrono::seconds(10);
-    io.restart();
-    auto fut = asio::co_spawn(io, client.send(std::move(request)), asio::use_future);
-    const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
-           std::chrono::steady_clock::now() < giveUp) {
-      io.run_one_for(std::chrono::milliseconds(50));
-    }
-    if (fut.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      ADD_FAILURE() << "request did not complete";
-      return HttpResult{HttpError::Cancelled, "test gave up", {}};
-    }
+    HttpResult result = testing::runRequest(io, client, std::move(request));
     // Let the server side see the end of the connection.
     for (int i = 0; i < 20 && io.run_one_for(std::chrono::milliseconds(5)) > 0; ++i) {
     }
-    return fut.get();
+    return result;
   }
   static std::string url(const TlsServer& server, const std::string& host = "127.0.0.1") {
     return "https://" + host + ":" + std::to_string(server.port()) + "/api/v1/nodes/n";
