@@ -8,7 +8,7 @@ PACKAGES=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev prometheus-cpp-dev libspdlog-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
-  python3 openssl curl
+  python3 python3-yaml openssl curl
   prometheus yamllint
 )
 # kubectl: the machine's own (Google's package) if present, else Debian's kubernetes-client.

@@ -56,4 +56,17 @@ for t in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 done
 build_one etcd etcd go.etcd.io/etcd/server/v3
 build_one kwok kwok sigs.k8s.io/kwok/cmd/kwok
+# kwok's own Stage objects (node initialise and heartbeat, pod ready/complete, and the
+# deletion stage that honours the grace period) are kept beside the binary, so a warm start
+# needs neither the module cache nor the network.
+kwok_dir=$(dirname "$(readlink -f "$cache/bin/kwok")")
+if [ ! -s "$kwok_dir/stages.yaml" ]; then
+  src="$(cd "$here/build/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)/kustomize/stage"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/general/pod-delete.yaml; do
+    echo "---"; cat "$src/$f"
+  done > "$kwok_dir/stages.yaml.tmp"
+  mv "$kwok_dir/stages.yaml.tmp" "$kwok_dir/stages.yaml"
+fi
+ln -sfn "$kwok_dir/stages.yaml" "$cache/bin/kwok-stages.yaml"
 echo "$cache/bin"
