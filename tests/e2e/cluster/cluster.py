@@ -202,7 +202,7 @@ class ControlPlane:
             "kube-scheduler", f"--kubeconfig={sch}",
             f"--authentication-kubeconfig={sch}", f"--authorization-kubeconfig={sch}",
             "--bind-address=127.0.0.1", f"--secure-port={free_port()}", "--leader-elect=false",
-            "--v=1",
+            "--kube-api-qps=500", "--kube-api-burst=1000", "--v=1",
         ])
 
     def _start_kwok(self) -> None:
