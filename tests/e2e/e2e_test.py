@@ -114,21 +114,26 @@ class DrainOf250Pods(E2ECase):
 
     def _fill(self, ns: str, victim: AksNode, spare: AksNode) -> None:
         self.make_nodes(victim, spare, unschedulable=(spare,))
-        self.create(deployment(ns, "batch", self.PODS, grace_seconds=1))
+        self.create(deployment(ns, "batch", self.PODS, grace_seconds=1), nodes=[victim.name, spare.name])
         self.wait_running(ns, self.PODS, node=victim.name, timeout=240)
         self.set_unschedulable(spare.name, False)
 
     def _watch_evictions(self, ns: str, node: str, marks: dict) -> threading.Event:
-        """Record when each pod on node first shows a deletionTimestamp (eviction accepted)."""
+        """Record when each pod on node first shows a deletionTimestamp (eviction accepted),
+        from a watch, so no short-lived state is missed."""
         stop = threading.Event()
 
+        def on_event(kind: str, pod: dict) -> None:
+            if pod["metadata"].get("deletionTimestamp") or kind == "DELETED":
+                marks.setdefault(pod["metadata"]["uid"], time.monotonic())
+        path = f"/api/v1/namespaces/{ns}/pods?fieldSelector=spec.nodeName%3D{node}"
+        started = threading.Event()
+
         def run() -> None:
-            while not stop.is_set():
-                for p in self.api.pods(ns, node=node):
-                    if p["metadata"].get("deletionTimestamp"):
-                        marks.setdefault(p["metadata"]["uid"], time.monotonic())
-                time.sleep(0.01)  # sampling interval
+            started.set()
+            self.api.watch(path, on_event, stop)
         self.in_background(run)
+        started.wait(5)
         return stop
 
     def test_250_pods_agent_and_kubectl_drain(self) -> None:
@@ -181,7 +186,9 @@ class OthersChangesSurvive(E2ECase):
         victim = AksNode("spot3", 1)
         self.make_nodes(victim, extra_taints=[self.ADMIN_TAINT], annotations={"example.com/owner": "team-a"})
         ns = self.namespace("s3")
-        self.create(deployment(ns, "w", 5))
+        w = deployment(ns, "w", 5)
+        w["spec"]["template"]["spec"]["tolerations"].append(dict(self.ADMIN_TAINT, operator="Equal"))
+        self.create(w)
         self.wait_running(ns, 5, node=victim.name)
         agent = self.start_agent(victim, {"drain": {"timeout": "20s"}})
         stop = threading.Event()
@@ -211,10 +218,11 @@ class OthersChangesSurvive(E2ECase):
                          OWN_TAINT} <= keys, keys)
         self.assertEqual(node["metadata"]["annotations"].get("example.com/owner"), "team-a")
         self.assertTrue(node["spec"].get("unschedulable"))
-        conflicts = agent.metrics().sum("aksnode_kube_requests_total", verb="PATCH", resource="nodes", code="4xx")
+        conflicts = agent.metrics().sum("aksnode_kube_requests_total", verb="patch", resource="nodes", code="4xx")
         print(f"\n[numbers] concurrent writer: {writes[0]} foreign taint writes, "
               f"{conflicts:.0f} agent PATCHes answered 4xx (409 Conflict)", flush=True)
         self.assertGreater(writes[0], 0)
+        self.assertGreater(conflicts, 0, "the concurrent writer never made the agent's PATCH conflict")
 
     def test_an_admin_cordon_is_never_undone(self) -> None:
         node = AksNode("spot3", 2)
@@ -235,13 +243,18 @@ class RbacIsExactlyTheShippedRole(E2ECase):
     """Scenario 4: what the shipped ClusterRole allows and refuses, asked of the real RBAC."""
 
     def test_can_i(self) -> None:
+        # (verb, resource[/subresource][, namespace]); `kubectl auth can-i create pods/eviction`
+        # would ask about a pod named "eviction", hence --subresource.
         allowed = [("get", "nodes"), ("patch", "nodes"), ("patch", "nodes/status"), ("list", "pods"),
-                   ("create", "pods/eviction"), ("create", "events", "default")]
+                   ("get", "pods"), ("create", "pods/eviction"), ("create", "events", "default")]
         refused = [("delete", "nodes"), ("get", "secrets"), ("list", "secrets"), ("delete", "pods"),
-                   ("create", "pods"), ("list", "nodes"), ("update", "nodes"), ("create", "events", "kube-system"),
-                   ("patch", "daemonsets.apps"), ("get", "configmaps")]
+                   ("create", "pods"), ("list", "nodes"), ("update", "nodes"), ("update", "nodes/status"),
+                   ("create", "events", "kube-system"), ("patch", "daemonsets.apps"), ("get", "configmaps"),
+                   ("create", "pods/exec"), ("create", "serviceaccounts/token")]
         for verb, res, *ns in allowed + refused:
-            args = ["auth", "can-i", verb, res, f"--as={AGENT_USER}"] + (["-n", ns[0]] if ns else [])
+            resource, _, sub = res.partition("/")
+            args = ["auth", "can-i", verb, resource, f"--as={AGENT_USER}"] + \
+                (["--subresource", sub] if sub else []) + (["-n", ns[0]] if ns else [])
             r = self.cp.kubectl(*args, check=False)
             want = "yes" if (verb, res, *ns) in allowed else "no"
             self.assertEqual(r.stdout.strip(), want, f"can-i {verb} {res} {ns}: {r.stdout}{r.stderr}")
@@ -385,6 +398,20 @@ class RecreatedStatefulSetPodIsNotEvicted(E2ECase):
         self.assertNotIn("deletionTimestamp", now["metadata"])
 
 
+class ImmediateResult(unittest.TextTestResult):
+    """Prints a failure as it happens (a long run killed by CI's timeout still shows why)."""
+
+    def addFailure(self, test, err) -> None:
+        super().addFailure(test, err)
+        self.stream.writeln(self._exc_info_to_string(err, test))
+        self.stream.flush()
+
+    def addError(self, test, err) -> None:
+        super().addError(test, err)
+        self.stream.writeln(self._exc_info_to_string(err, test))
+        self.stream.flush()
+
+
 def main() -> int:
     loader = unittest.TestLoader()
     args = sys.argv[1:]
@@ -392,7 +419,7 @@ def main() -> int:
     if patterns:
         loader.testNamePatterns = patterns
     suite = loader.loadTestsFromModule(sys.modules[__name__])
-    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
+    result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout, resultclass=ImmediateResult).run(suite)
     failed = len(result.failures) + len(result.errors)
     passed = result.testsRun - failed - len(result.skipped)
     print(f"e2e: real API server /version: {getattr(ENV, 'version', {}).get('gitVersion', 'not reached')}")

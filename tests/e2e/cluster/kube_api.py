@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import ssl
 import threading
 import urllib.parse
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -55,6 +56,39 @@ class KubeApi:
         except ValueError:
             doc = raw.decode("utf-8", "replace")
         return r.status, doc
+
+    def watch(self, path: str, on_event: Callable[[str, dict], None], stop: threading.Event,
+              timeout_seconds: int = 600) -> None:
+        """Stream a watch (its own connection) calling on_event(type, object) for each line
+        until stop is set or the server ends it. For timing what the API server accepted, a
+        watch sees every change, where polling a LIST can miss short-lived states."""
+        sep = "&" if "?" in path else "?"
+        c = http.client.HTTPSConnection(self.host, self.port, context=self.ctx, timeout=self.timeout)
+        c.request("GET", f"{path}{sep}watch=1&timeoutSeconds={timeout_seconds}",
+                  headers={"Accept": "application/json"})
+        r = c.getresponse()
+        if r.status != 200:
+            raise RuntimeError(f"watch {path} -> {r.status}: {r.read()[:300]!r}")
+        c.sock.settimeout(None)  # a quiet watch is not an error
+
+        def closer() -> None:  # unblocks the read below when the caller says stop
+            stop.wait()
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        threading.Thread(target=closer, daemon=True).start()
+        try:
+            for line in r:
+                if line.strip():
+                    ev = json.loads(line)
+                    on_event(ev["type"], ev["object"])
+        except (OSError, http.client.HTTPException, ValueError):
+            if not stop.is_set():
+                raise
+        finally:
+            stop.set()
+            c.close()
 
     def get(self, path: str) -> tuple[int, Any]:
         return self.request("GET", path)

@@ -68,20 +68,14 @@ class AksNode:
         }
 
 
-def pod_template(app: str, grace_seconds: int = 2, node: str | None = None) -> dict:
-    """A pod template for a workload that tolerates the spot taint. `node` pins it to one node
-    (nodeAffinity on the hostname, as a zonal/local-SSD workload might); the suite instead
-    usually keeps the spare node cordoned until the workload is placed."""
+def pod_template(app: str, grace_seconds: int = 2) -> dict:
+    """A pod template for a workload that tolerates the spot taint."""
     spec: dict = {
         "terminationGracePeriodSeconds": grace_seconds,
         "tolerations": [SPOT_TOLERATION],
         "containers": [{"name": "main", "image": "e6data/query-worker:e2e",
                         "resources": {"requests": {"cpu": "1m", "memory": "1Mi"}}}],
     }
-    if node:
-        spec["affinity"] = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-            "nodeSelectorTerms": [{"matchExpressions": [
-                {"key": "kubernetes.io/hostname", "operator": "In", "values": [node]}]}]}}}
     return {"metadata": {"labels": {"app": app}}, "spec": spec}
 
 
