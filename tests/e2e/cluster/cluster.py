@@ -16,6 +16,7 @@ test process in any case (PR_SET_PDEATHSIG). Python standard library and openssl
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import signal
 import socket
@@ -31,6 +32,18 @@ from kube_api import KubeApi  # noqa: E402
 from pki import Pki, kubeconfig, make_pki  # noqa: E402
 
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+# Every request of a service account in namespace aks-node-agent (the agent under test),
+# with its body: the suite checks what the agent actually sent (eviction preconditions,
+# LISTs served from the watch cache), which no client-side log can prove.
+AUDIT_POLICY = """apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Request
+    userGroups: ["system:serviceaccounts:aks-node-agent"]
+  - level: None
+"""
 
 
 def free_port() -> int:
@@ -163,6 +176,10 @@ class ControlPlane:
 
     def _start_apiserver(self, timeout: float) -> None:
         p = self.pki
+        policy = os.path.join(self.dir, "audit-policy.yaml")
+        with open(policy, "w") as f:
+            f.write(AUDIT_POLICY)
+        self.audit_log = os.path.join(self.dir, "audit.log")
         self._spawn("kube-apiserver", [
             "kube-apiserver", f"--etcd-servers={self.etcd_url}",
             "--bind-address=127.0.0.1", f"--secure-port={self.port}", "--advertise-address=127.0.0.1",
@@ -177,6 +194,8 @@ class ControlPlane:
             f"--service-account-key-file={p.path('sa.pub')}",
             f"--service-account-signing-key-file={p.path('sa.key')}",
             f"--cert-dir={os.path.join(self.dir, 'apiserver-certs')}",
+            f"--audit-policy-file={policy}", f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json", "--audit-log-mode=blocking",
             "--profiling=false", "--v=1",
         ])
         wait_for(lambda: self.api.get("/readyz")[0] == 200, timeout, "kube-apiserver /readyz", self.check)
@@ -225,6 +244,16 @@ class ControlPlane:
         if check and r.returncode != 0:
             raise RuntimeError(f"kubectl {' '.join(args)} failed ({r.returncode}):\n{r.stderr}{r.stdout}")
         return r
+
+    def audit(self, user: str) -> list:
+        """The audit events of `user` so far (blocking mode: written before the answer)."""
+        out = []
+        with open(self.audit_log, "rb") as f:
+            for line in f:
+                ev = json.loads(line)
+                if ev.get("user", {}).get("username") == user:
+                    out.append(ev)
+        return out
 
     def version(self) -> dict:
         status, body = self.api.get("/version")
