@@ -129,9 +129,9 @@ class FakeNodeKube final : public KubeClient {
     co_return r;
   }
 
-  boost::asio::awaitable<KubeResult> listPods(std::string) override { co_return unsupported(); }
+  boost::asio::awaitable<KubeResult> listPods(std::string, ListSource) override { co_return unsupported(); }
   boost::asio::awaitable<KubeResult> getPod(std::string, std::string) override { co_return unsupported(); }
-  boost::asio::awaitable<EvictionResult> evictPod(std::string, std::string, std::optional<int>) override {
+  boost::asio::awaitable<EvictionResult> evictPod(std::string, std::string, std::string, std::optional<int>) override {
     co_return EvictionResult{};
   }
   boost::asio::awaitable<KubeResult> patchEvent(std::string, std::string, boost::json::value) override {
