@@ -187,6 +187,7 @@ asio::awaitable<void> ActionEngine::reconcile(bool fresh) {
     if (!co_await readNode()) co_return;
   }
   DesiredNode desired = desiredNow();
+  noteYielded(desired.yielded);
   co_await applyNode(desired);
   // A failed PATCH drops node_ (re-read next pass): nothing below may touch it then.
   if (stopped_ || !node_) co_return;
@@ -316,6 +317,21 @@ asio::awaitable<void> ActionEngine::applyConditions(const std::vector<DesiredCon
   onKubeResult(true, {});
   if (!types.empty()) log::info("node conditions updated", {{"conditions", types}});
   if (auto view = parseNodeView(r.body)) node_ = std::move(view);
+}
+
+void ActionEngine::noteYielded(const std::vector<YieldedCondition>& yielded) {
+  for (const auto& y : yielded) {
+    if (!yieldedLogged_.insert(y.type + "/" + y.status + "/" + y.reason).second) continue;
+    log::info("node condition belongs to another writer; leaving it alone",
+              {{"condition", y.type}, {"status", y.status}, {"reason", y.reason}, {"message", y.message}});
+  }
+  // Once a type is the agent's again, a later takeover is news again.
+  std::erase_if(yieldedLogged_, [&](const std::string& key) {
+    return std::none_of(yielded.begin(), yielded.end(), [&](const YieldedCondition& y) {
+      return key.starts_with(y.type + "/");
+    });
+  });
+  yielded_ = yielded;
 }
 
 void ActionEngine::setPhase(const std::string& eventId, ActionPhase phase) {
@@ -513,6 +529,12 @@ boost::json::object ActionEngine::statusJson() const {
     if (node_->agentState) n["agentState"] = boost::json::parse(serializeAnnotation(*node_->agentState));
     o["node"] = std::move(n);
   }
+  boost::json::array yielded;
+  for (const auto& y : yielded_) {
+    yielded.push_back({{"type", y.type}, {"status", y.status}, {"reason", y.reason}, {"message", y.message},
+                       {"owner", "another writer (e.g. node-problem-detector)"}});
+  }
+  o["conditionsLeftToOthers"] = std::move(yielded);
   boost::json::array probes;
   for (const auto& r : health_) probes.push_back(healthJson(r));
   o["probes"] = std::move(probes);

@@ -77,6 +77,7 @@ class ActionEngine {
   void finishAcknowledge(const ScheduledEvent& ev, bool ok, const std::string& message);
   void setPhase(const std::string& eventId, ActionPhase phase);
   void kick();
+  void noteYielded(const std::vector<YieldedCondition>& yielded);
   void onKubeResult(bool ok, const std::string& what);
   EngineInputs inputs() const;
   DesiredNode desiredNow();
@@ -101,6 +102,9 @@ class ActionEngine {
   int consecutiveKubeFailures_ = 0;
   std::set<std::string> latencyObserved_;  // event ids whose detection latency was recorded
   std::set<std::string> ackInFlight_;
+  // Conditions left to another writer (node-problem-detector): logged once per type and reason.
+  std::vector<YieldedCondition> yielded_;
+  std::set<std::string> yieldedLogged_;
 
   // The running drain, if any.
   struct RunningDrain {

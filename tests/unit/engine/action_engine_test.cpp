@@ -148,8 +148,10 @@ TEST_F(ActionEngineTest, PreemptIsOnePatchThatCordonsTaintsAndAnnotates) {
   ASSERT_TRUE(n.agentState);
   EXPECT_EQ(n.agentState->eventId, "ev-preempt");
   EXPECT_TRUE(n.agentState->cordonedByAgent);
-  EXPECT_EQ(n.conditions.at("PreemptionScheduled").status, "True");
-  EXPECT_EQ(n.conditions.at("VMEventScheduled").reason, "Preempt");
+  // Karpenter's node repair acts on PreemptionScheduled=True at once: not before the drain ended.
+  EXPECT_EQ(n.conditions.at("PreemptionScheduled").status, "False");
+  EXPECT_EQ(n.conditions.at("VMEventScheduled").status, "True");
+  EXPECT_EQ(n.conditions.at("VMEventScheduled").reason, "VMEventScheduled");
 
   EXPECT_EQ(action("cordon"), 1);
   EXPECT_EQ(action("taint"), 1);
