@@ -78,7 +78,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"FreezeNotifiesOnlyWithConditions",
@@ -122,7 +122,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"NodeCordonedByOthersIsNotOurs",
@@ -133,7 +133,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, false),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"OthersCordonIsNotUndone",
@@ -242,7 +242,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-new", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"SameIdKeepsTheAnnotation",
@@ -254,7 +254,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Draining, kNow - 20s, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"LocalPhaseBeatsAnnotationPhase",
@@ -289,7 +289,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"FailedDrainIsNotRetried",
@@ -335,6 +335,7 @@ std::vector<Row> rows() {
     Expected want = drainedPreemptWant;
     want.annotation->phase = ActionPhase::Draining;
     want.drain = true;
+    want.trueConditions = {"VMEventScheduled"};  // PreemptionScheduled once the drain ended
     r.push_back({"NoAcknowledgeBeforeDrained",
                  [=](Inputs& in) {
                    drainedPreempt(in);
@@ -392,7 +393,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"NoOutOfServiceTaintForRebootDrain",
@@ -415,7 +416,7 @@ std::vector<Row> rows() {
                {.taints = {},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"UnhealthyDiskWithTaintWhenUnhealthy",
