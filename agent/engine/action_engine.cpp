@@ -187,11 +187,12 @@ asio::awaitable<void> ActionEngine::reconcile(bool fresh) {
     if (!co_await readNode()) co_return;
   }
   DesiredNode desired = desiredNow();
-  noteYielded(desired.yielded);
   co_await applyNode(desired);
   // A failed PATCH drops node_ (re-read next pass): nothing below may touch it then.
   if (stopped_ || !node_) co_return;
-  co_await applyConditions(desired.conditions);
+  // The conditions from the node as the PATCH returned it: another writer (node-problem-detector)
+  // may have changed one since the node was read, and a stale view would overwrite it.
+  co_await applyConditions();
   if (stopped_ || !node_) co_return;
   // Recompute with the node as it is now (the annotation may have just been written).
   desired = desiredNow();
@@ -287,8 +288,10 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
   }
 }
 
-asio::awaitable<void> ActionEngine::applyConditions(const std::vector<DesiredCondition>& desired) {
-  auto patch = buildConditionPatch(*node_, desired, deps_.timers.time().systemTime());
+asio::awaitable<void> ActionEngine::applyConditions() {
+  DesiredNode desired = desiredNow();
+  noteYielded(desired.yielded);
+  auto patch = buildConditionPatch(*node_, desired.conditions, deps_.timers.time().systemTime());
   if (!patch) co_return;
   std::string types;
   for (const auto& t : patch->changedTypes) types += (types.empty() ? "" : ",") + t;
@@ -307,7 +310,22 @@ asio::awaitable<void> ActionEngine::applyConditions(const std::vector<DesiredCon
     }
     co_return;
   }
-  KubeResult r = co_await deps_.kube->patchNodeStatus(deps_.nodeName, patch->patch);
+  // With the node's resourceVersion: a condition another writer changed since the agent read
+  // the node answers 409, and the agent decides again from a fresh read instead of overwriting.
+  KubeResult r;
+  for (int attempt = 0;; ++attempt) {
+    patch->patch.as_object()["metadata"] = boost::json::object{{"resourceVersion", node_->resourceVersion}};
+    r = co_await deps_.kube->patchNodeStatus(deps_.nodeName, patch->patch);
+    if (!r.conflict() || attempt == kMaxConflictRetries || stopped_) break;
+    log::debug("node changed under us; re-reading before writing conditions", {{"attempt", attempt}});
+    if (!co_await readNode()) co_return;
+    desired = desiredNow();
+    noteYielded(desired.yielded);
+    patch = buildConditionPatch(*node_, desired.conditions, deps_.timers.time().systemTime());
+    if (!patch) co_return;
+    types.clear();
+    for (const auto& t : patch->changedTypes) types += (types.empty() ? "" : ",") + t;
+  }
   deps_.metrics.action("condition", r.ok(), false).Increment();
   if (!r.ok()) {
     log::error("cannot update node conditions", {{"status", r.status}, {"error", r.message}});

@@ -70,7 +70,8 @@ class ActionEngine {
   boost::asio::awaitable<void> reconcile(bool fresh);
   boost::asio::awaitable<bool> readNode();
   boost::asio::awaitable<void> applyNode(const DesiredNode& desired);
-  boost::asio::awaitable<void> applyConditions(const std::vector<DesiredCondition>& desired);
+  // Recomputes the desired conditions from node_ as it is now, then writes the difference.
+  boost::asio::awaitable<void> applyConditions();
   void maybeStartDrain(const DesiredNode& desired);
   boost::asio::awaitable<void> runDrain(ActiveEvent active, std::shared_ptr<CancelFlag> cancel);
   boost::asio::awaitable<void> acknowledge(ActiveEvent active);
