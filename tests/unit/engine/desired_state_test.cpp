@@ -168,6 +168,21 @@ std::vector<Row> rows() {
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Drained, kNow - 2min, true),
                 .conditionTypes = kAllConditions}});
+  // The Preempt is gone from IMDS because the VM is going: once the kubelet stops reporting
+  // Ready, the out-of-service taint follows the drain even in the keep window.
+  r.push_back({"FatalEventEndedMomentsAgoOutOfServiceOnceNotReady",
+               [](Inputs& in) {
+                 in.config.drain.outOfServiceTaintAfterDrain = true;
+                 in.node.unschedulable()
+                     .taint(kTaintScheduledEvent, "Preempt", "NoSchedule")
+                     .agentState(annotation("ev-preempt", "Preempt", ActionPhase::Drained, kNow - 2min, true))
+                     .condition("Ready", "False", "KubeletNotReady", "kubelet stopped", kNow - 30s, kNow - 30s);
+                 in.endedAt["ev-preempt"] = kNow - 1min;
+               },
+               {.taints = {kPreemptTaint, kOutOfService},
+                .unschedulable = true,
+                .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Drained, kNow - 2min, true),
+                .conditionTypes = kAllConditions}});
   // The window runs from the end of the event, not from the agent's first action: a Terminate
   // with 15 minutes of notice that vanishes from one IMDS answer must not uncordon at once.
   r.push_back({"FatalEventPendingLongEndedRecentlyIsKept",
