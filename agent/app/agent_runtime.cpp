@@ -117,9 +117,19 @@ std::string AgentRuntime::Impl::startMetricsServer() {
   sources.pollInterval = config.imds.pollInterval;
   sources.readiness = [this]() -> std::vector<std::string> {
     std::vector<std::string> reasons;
-    if (!poller.status().everSucceeded) {
+    const ImdsPollStatus& imdsStatus = poller.status();
+    if (imdsStatus.firstCallInFlight) {
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(time.monotonicTime() -
+                                                                           imdsStatus.firstCallStarted);
+      reasons.push_back("waiting " + std::to_string(waited.count()) +
+                        "s for the first IMDS Scheduled Events answer: the first call enables the service and "
+                        "may take up to 2 minutes (imds.firstCallTimeout " +
+                        std::to_string(std::chrono::duration_cast<std::chrono::seconds>(config.imds.firstCallTimeout)
+                                           .count()) +
+                        "s)" + (imdsStatus.lastError.empty() ? std::string() : "; last error: " + imdsStatus.lastError));
+    } else if (!imdsStatus.everSucceeded) {
       reasons.push_back("no successful IMDS Scheduled Events poll yet" +
-                        (poller.status().lastError.empty() ? std::string() : ": " + poller.status().lastError));
+                        (imdsStatus.lastError.empty() ? std::string() : ": " + imdsStatus.lastError));
     }
     if (engine && !engine->kubeReady()) reasons.push_back("Kubernetes API server: " + engine->kubeNotReadyReason());
     if (vmName.empty()) reasons.push_back("the VM resource name is not known yet (IMDS compute.name or node providerID)");
@@ -137,6 +147,7 @@ std::string AgentRuntime::Impl::startMetricsServer() {
     o["imds"] = {{"endpoint", config.imds.endpoint},
                  {"polls", st.polls},
                  {"everSucceeded", st.everSucceeded},
+                 {"firstCallInFlight", st.firstCallInFlight},
                  {"lastResult", toString(st.lastOutcome)},
                  {"lastError", st.lastError},
                  {"consecutiveFailures", st.consecutiveFailures},
@@ -269,7 +280,7 @@ asio::awaitable<void> AgentRuntime::Impl::healthLoop() {
 asio::awaitable<void> AgentRuntime::Impl::podScanLoop() {
   podScanTimer = std::make_shared<asio::steady_timer>(io);
   while (!stopping) {
-    KubeResult pods = co_await kube->listPods("spec.nodeName=" + options.nodeName);
+    KubeResult pods = co_await kube->listPods("spec.nodeName=" + options.nodeName, ListSource::Cached);
     if (stopping) co_return;
     if (pods.ok() && pods.body.is_array()) {
       PodScanResult scan = scanIdentityPods(pods.body.as_array(), config.identity.expectedAudience);

@@ -93,6 +93,7 @@ asio::awaitable<void> collect(const Config& config, const std::string& nodeName,
   // Scheduled events.
   ImdsPoller poller(imds, config.imds, metrics, time);
   poller.setVmName(name.name);
+  poller.setPatientFirstCall(false);  // a report now, with imds.timeout
   const bool polled = co_await poller.pollOnce({});
   boost::json::array pending;
   for (const auto& p : poller.tracker().pending()) pending.push_back(toJson(p));

@@ -21,6 +21,9 @@ struct ImdsConfig {
   std::string instanceApiVersion = "2021-02-01";
   Duration pollInterval{1000};
   Duration timeout{2000};
+  // The first Scheduled Events call enables the service and may take up to 2 minutes: every
+  // call gets this long until one has been answered, then `timeout`.
+  Duration firstCallTimeout{120'000};
   std::string resourceName;  // "" = IMDS compute.name, then node spec.providerID
   std::map<std::string, EventAction> actions = {
       {"Preempt", EventAction::Drain}, {"Terminate", EventAction::Drain},
@@ -54,8 +57,19 @@ struct DrainConfig {
   bool operator==(const DrainConfig&) const = default;
 };
 
+// When the agent writes VMEventScheduled. Auto: unless another writer (AKS's
+// node-problem-detector) owns the condition; Always: also then (the agent's value wins);
+// Never: not at all.
+enum class VmEventConditionMode { Auto, Always, Never };
+// When the agent sets PreemptionScheduled=True (Karpenter's node repair force-deletes the node
+// on it): AfterDrain once the drain for the pending Preempt has ended, OnDetect as soon as the
+// Preempt is seen, Never. Like VMEventScheduled in Auto, it yields to another writer.
+enum class PreemptionConditionMode { AfterDrain, OnDetect, Never };
+
 struct ConditionsConfig {
   bool enabled = true;
+  VmEventConditionMode vmEventScheduled = VmEventConditionMode::Auto;
+  PreemptionConditionMode preemptionScheduled = PreemptionConditionMode::AfterDrain;
 
   bool operator==(const ConditionsConfig&) const = default;
 };
@@ -141,5 +155,9 @@ struct Config {
 
 const char* toString(EventAction action);
 std::optional<EventAction> eventActionFromString(const std::string& text);
+const char* toString(VmEventConditionMode mode);
+std::optional<VmEventConditionMode> vmEventConditionModeFromString(const std::string& text);
+const char* toString(PreemptionConditionMode mode);
+std::optional<PreemptionConditionMode> preemptionConditionModeFromString(const std::string& text);
 
 }  // namespace aksnode

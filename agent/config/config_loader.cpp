@@ -430,6 +430,7 @@ void readImds(Loader& loader, const Node& node, const std::string& path, ImdsCon
   map.duration("pollInterval", out.pollInterval,
                durationAtLeast(Duration{200}, "IMDS allows 5 requests per second per VM"));
   map.duration("timeout", out.timeout, positiveDuration());
+  map.duration("firstCallTimeout", out.firstCallTimeout, positiveDuration());
   map.string("resourceName", out.resourceName);
   if (const Node* actions = map.take("actions")) readActions(loader, *actions, map.child("actions"), out.actions);
   stringList(loader, map.take("acknowledgeAfterDrain"), map.child("acknowledgeAfterDrain"),
@@ -474,6 +475,11 @@ void readDrain(Loader& loader, const Node& node, const std::string& path, DrainC
                if (parsed.value().count() % 1000 != 0) {
                  return Result::failure("expected a whole number of seconds like 20s" + got(text));
                }
+               // gracePeriodSeconds 0 deletes the pod object at once, containers running or not.
+               if (parsed.value() < Duration{1000}) {
+                 return Result::failure("expected at least 1s (0s would be a force delete); \"\" for no cap" +
+                                        got(text));
+               }
                return Result::success(parsed.value());
              },
              kDurationExpected);
@@ -492,6 +498,23 @@ void readConditions(Loader& loader, const Node& node, const std::string& path, C
   MapReader map(loader, node, path);
   if (!map.valid()) return;
   map.boolean("enabled", out.enabled);
+  map.scalar("vmEventScheduled", out.vmEventScheduled,
+             [](const std::string& text) -> ParseResult<VmEventConditionMode> {
+               if (const auto mode = vmEventConditionModeFromString(text)) {
+                 return ParseResult<VmEventConditionMode>::success(*mode);
+               }
+               return ParseResult<VmEventConditionMode>::failure("expected one of auto, always, never" + got(text));
+             },
+             "expected one of auto, always, never");
+  map.scalar("preemptionScheduled", out.preemptionScheduled,
+             [](const std::string& text) -> ParseResult<PreemptionConditionMode> {
+               if (const auto mode = preemptionConditionModeFromString(text)) {
+                 return ParseResult<PreemptionConditionMode>::success(*mode);
+               }
+               return ParseResult<PreemptionConditionMode>::failure("expected one of afterDrain, onDetect, never" +
+                                                                    got(text));
+             },
+             "expected one of afterDrain, onDetect, never");
   map.finish();
 }
 
@@ -839,6 +862,7 @@ std::string printEffectiveConfig(const Config& config) {
   p.string("instanceApiVersion", imds.instanceApiVersion);
   p.duration("pollInterval", imds.pollInterval);
   p.duration("timeout", imds.timeout);
+  p.duration("firstCallTimeout", imds.firstCallTimeout);
   p.string("resourceName", imds.resourceName);
   p.begin("actions");
   for (std::string_view type : kEventTypeNames) {
@@ -880,6 +904,8 @@ std::string printEffectiveConfig(const Config& config) {
 
   p.begin("conditions");
   p.boolean("enabled", config.conditions.enabled);
+  p.plain("vmEventScheduled", toString(config.conditions.vmEventScheduled));
+  p.plain("preemptionScheduled", toString(config.conditions.preemptionScheduled));
   p.end();
 
   p.beginList("disks", config.disks.empty());

@@ -20,4 +20,36 @@ std::optional<EventAction> eventActionFromString(const std::string& text) {
   return std::nullopt;
 }
 
+const char* toString(VmEventConditionMode mode) {
+  switch (mode) {
+    case VmEventConditionMode::Auto: return "auto";
+    case VmEventConditionMode::Always: return "always";
+    case VmEventConditionMode::Never: return "never";
+  }
+  return "auto";
+}
+
+std::optional<VmEventConditionMode> vmEventConditionModeFromString(const std::string& text) {
+  if (text == "auto") return VmEventConditionMode::Auto;
+  if (text == "always") return VmEventConditionMode::Always;
+  if (text == "never") return VmEventConditionMode::Never;
+  return std::nullopt;
+}
+
+const char* toString(PreemptionConditionMode mode) {
+  switch (mode) {
+    case PreemptionConditionMode::AfterDrain: return "afterDrain";
+    case PreemptionConditionMode::OnDetect: return "onDetect";
+    case PreemptionConditionMode::Never: return "never";
+  }
+  return "afterDrain";
+}
+
+std::optional<PreemptionConditionMode> preemptionConditionModeFromString(const std::string& text) {
+  if (text == "afterDrain") return PreemptionConditionMode::AfterDrain;
+  if (text == "onDetect") return PreemptionConditionMode::OnDetect;
+  if (text == "never") return PreemptionConditionMode::Never;
+  return std::nullopt;
+}
+
 }  // namespace aksnode

@@ -60,7 +60,7 @@ bool isDnsLabel(std::string_view text) { return isLabel(text, true); }
 ParseResult<HostPort> parseHostPort(std::string_view text) {
   using Result = ParseResult<HostPort>;
   const std::string expected =
-      "expected host:port like 0.0.0.0:9810 or [::]:9810 (port 0 to 65535), got " +
+      "expected host:port with an IP address like 0.0.0.0:9810, 127.0.0.1:9810 or [::]:9810 (port 0 to 65535), got " +
       quoteForMessage(text);
   HostPort out;
   std::string_view portText;
@@ -82,12 +82,17 @@ ParseResult<HostPort> parseHostPort(std::string_view text) {
     if (host.find(':') != std::string_view::npos) {
       return Result::failure(expected + " (write IPv6 addresses in brackets)");
     }
-    // Dotted digits must be a real IPv4 address; anything else must be a host name.
+    // An IP address, never a name: the server binds without resolving anything, so a name
+    // accepted here would only fail later, at start-up.
     const bool ipv4 = static_cast<bool>(boost::urls::parse_ipv4_address(host));
-    if (!ipv4 && !isHostName(host)) return Result::failure(expected + " (bad host)");
     if (!ipv4 && host.find_first_not_of("0123456789.") == std::string_view::npos) {
       return Result::failure(expected + " (bad IPv4 address)");
     }
+    if (!ipv4 && isHostName(host)) {
+      return Result::failure(expected + " (a name is not resolved: write an IP address, e.g. 127.0.0.1 for " +
+                             quoteForMessage(host) + ")");
+    }
+    if (!ipv4) return Result::failure(expected + " (bad host)");
     out.host = std::string(host);
     portText = text.substr(colon + 1);
   }

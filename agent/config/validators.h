@@ -12,13 +12,15 @@
 namespace aksnode {
 
 struct HostPort {
-  std::string host;  // an IPv4 address, an IPv6 address without brackets, or a DNS name
+  std::string host;  // an IPv4 address, or an IPv6 address without brackets
   std::uint16_t port = 0;
   bool operator==(const HostPort&) const = default;
 };
 
-// "host:port" with port 0..65535: "0.0.0.0:9810", "[::1]:9810", "localhost:9810".
-// The host is required (use 0.0.0.0 or [::] for every interface).
+// "host:port" with port 0..65535 and an IP address as host: "0.0.0.0:9810", "[::1]:9810".
+// The host is required (use 0.0.0.0 or [::] for every interface). Names ("localhost:9810")
+// are refused: nothing resolves them. The one parser for metrics.address, used by the config
+// loader (--check-config and start-up, exit 2) and by the metrics server when it binds.
 ParseResult<HostPort> parseHostPort(std::string_view text);
 
 struct HttpUrlRules {

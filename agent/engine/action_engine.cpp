@@ -190,7 +190,9 @@ asio::awaitable<void> ActionEngine::reconcile(bool fresh) {
   co_await applyNode(desired);
   // A failed PATCH drops node_ (re-read next pass): nothing below may touch it then.
   if (stopped_ || !node_) co_return;
-  co_await applyConditions(desired.conditions);
+  // The conditions from the node as the PATCH returned it: another writer (node-problem-detector)
+  // may have changed one since the node was read, and a stale view would overwrite it.
+  co_await applyConditions();
   if (stopped_ || !node_) co_return;
   // Recompute with the node as it is now (the annotation may have just been written).
   desired = desiredNow();
@@ -286,8 +288,10 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
   }
 }
 
-asio::awaitable<void> ActionEngine::applyConditions(const std::vector<DesiredCondition>& desired) {
-  auto patch = buildConditionPatch(*node_, desired, deps_.timers.time().systemTime());
+asio::awaitable<void> ActionEngine::applyConditions() {
+  DesiredNode desired = desiredNow();
+  noteYielded(desired.yielded);
+  auto patch = buildConditionPatch(*node_, desired.conditions, deps_.timers.time().systemTime());
   if (!patch) co_return;
   std::string types;
   for (const auto& t : patch->changedTypes) types += (types.empty() ? "" : ",") + t;
@@ -306,7 +310,22 @@ asio::awaitable<void> ActionEngine::applyConditions(const std::vector<DesiredCon
     }
     co_return;
   }
-  KubeResult r = co_await deps_.kube->patchNodeStatus(deps_.nodeName, patch->patch);
+  // With the node's resourceVersion: a condition another writer changed since the agent read
+  // the node answers 409, and the agent decides again from a fresh read instead of overwriting.
+  KubeResult r;
+  for (int attempt = 0;; ++attempt) {
+    patch->patch.as_object()["metadata"] = boost::json::object{{"resourceVersion", node_->resourceVersion}};
+    r = co_await deps_.kube->patchNodeStatus(deps_.nodeName, patch->patch);
+    if (!r.conflict() || attempt == kMaxConflictRetries || stopped_) break;
+    log::debug("node changed under us; re-reading before writing conditions", {{"attempt", attempt}});
+    if (!co_await readNode()) co_return;
+    desired = desiredNow();
+    noteYielded(desired.yielded);
+    patch = buildConditionPatch(*node_, desired.conditions, deps_.timers.time().systemTime());
+    if (!patch) co_return;
+    types.clear();
+    for (const auto& t : patch->changedTypes) types += (types.empty() ? "" : ",") + t;
+  }
   deps_.metrics.action("condition", r.ok(), false).Increment();
   if (!r.ok()) {
     log::error("cannot update node conditions", {{"status", r.status}, {"error", r.message}});
@@ -316,6 +335,21 @@ asio::awaitable<void> ActionEngine::applyConditions(const std::vector<DesiredCon
   onKubeResult(true, {});
   if (!types.empty()) log::info("node conditions updated", {{"conditions", types}});
   if (auto view = parseNodeView(r.body)) node_ = std::move(view);
+}
+
+void ActionEngine::noteYielded(const std::vector<YieldedCondition>& yielded) {
+  for (const auto& y : yielded) {
+    if (!yieldedLogged_.insert(y.type + "/" + y.status + "/" + y.reason).second) continue;
+    log::info("node condition belongs to another writer; leaving it alone",
+              {{"condition", y.type}, {"status", y.status}, {"reason", y.reason}, {"message", y.message}});
+  }
+  // Once a type is the agent's again, a later takeover is news again.
+  std::erase_if(yieldedLogged_, [&](const std::string& key) {
+    return std::none_of(yielded.begin(), yielded.end(), [&](const YieldedCondition& y) {
+      return key.starts_with(y.type + "/");
+    });
+  });
+  yielded_ = yielded;
 }
 
 void ActionEngine::setPhase(const std::string& eventId, ActionPhase phase) {
@@ -513,6 +547,12 @@ boost::json::object ActionEngine::statusJson() const {
     if (node_->agentState) n["agentState"] = boost::json::parse(serializeAnnotation(*node_->agentState));
     o["node"] = std::move(n);
   }
+  boost::json::array yielded;
+  for (const auto& y : yielded_) {
+    yielded.push_back({{"type", y.type}, {"status", y.status}, {"reason", y.reason}, {"message", y.message},
+                       {"owner", "another writer (e.g. node-problem-detector)"}});
+  }
+  o["conditionsLeftToOthers"] = std::move(yielded);
   boost::json::array probes;
   for (const auto& r : health_) probes.push_back(healthJson(r));
   o["probes"] = std::move(probes);

@@ -70,13 +70,15 @@ class ActionEngine {
   boost::asio::awaitable<void> reconcile(bool fresh);
   boost::asio::awaitable<bool> readNode();
   boost::asio::awaitable<void> applyNode(const DesiredNode& desired);
-  boost::asio::awaitable<void> applyConditions(const std::vector<DesiredCondition>& desired);
+  // Recomputes the desired conditions from node_ as it is now, then writes the difference.
+  boost::asio::awaitable<void> applyConditions();
   void maybeStartDrain(const DesiredNode& desired);
   boost::asio::awaitable<void> runDrain(ActiveEvent active, std::shared_ptr<CancelFlag> cancel);
   boost::asio::awaitable<void> acknowledge(ActiveEvent active);
   void finishAcknowledge(const ScheduledEvent& ev, bool ok, const std::string& message);
   void setPhase(const std::string& eventId, ActionPhase phase);
   void kick();
+  void noteYielded(const std::vector<YieldedCondition>& yielded);
   void onKubeResult(bool ok, const std::string& what);
   EngineInputs inputs() const;
   DesiredNode desiredNow();
@@ -101,6 +103,9 @@ class ActionEngine {
   int consecutiveKubeFailures_ = 0;
   std::set<std::string> latencyObserved_;  // event ids whose detection latency was recorded
   std::set<std::string> ackInFlight_;
+  // Conditions left to another writer (node-problem-detector): logged once per type and reason.
+  std::vector<YieldedCondition> yielded_;
+  std::set<std::string> yieldedLogged_;
 
   // The running drain, if any.
   struct RunningDrain {

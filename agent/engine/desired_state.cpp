@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "agent/http/http_date.h"
 #include "probes/scheduled_events/resource_name.h"
 
 namespace aksnode {
@@ -69,6 +68,22 @@ void appendUnmonitoredConditions(const NodeView& live, const Config& config, std
   }
 }
 
+// The kubelet no longer reports Ready: False or Unknown (the node lifecycle controller's
+// value once the kubelet stops posting). An absent condition says nothing.
+bool nodeNotReady(const NodeView& live) {
+  const auto it = live.conditions.find("Ready");
+  return it != live.conditions.end() && !it->second.status.empty() && it->second.status != "True";
+}
+
+// node.kubernetes.io/out-of-service force-deletes every pod without a matching toleration and
+// detaches their volumes: right for a VM that is really down, wrong on a running kubelet. After
+// the drain for a Preempt/Terminate, the agent owns the key: present exactly while the Node's
+// Ready condition is not True.
+void outOfServiceAfterDrain(const NodeView& live, DesiredNode& d) {
+  d.ownedTaintKeys.push_back(kTaintOutOfService);
+  if (nodeNotReady(live)) d.taints.push_back({kTaintOutOfService, "nodeshutdown", "NoExecute"});
+}
+
 }  // namespace
 
 std::optional<ActiveEvent> chooseActiveEvent(const std::vector<PendingEvent>& pending, const Config& config) {
@@ -85,7 +100,24 @@ std::optional<ActiveEvent> chooseActiveEvent(const std::vector<PendingEvent>& pe
   return best;
 }
 
-std::vector<DesiredCondition> computeConditions(const EngineInputs& in, const Config& config) {
+std::set<std::string> preemptsWithDrainEnded(const EngineInputs& in, const NodeView& live) {
+  std::set<std::string> out;
+  if (!in.pending) return out;
+  for (const auto& p : *in.pending) {
+    if (p.event.type != EventType::Preempt) continue;
+    std::optional<ActionPhase> phase;
+    if (live.agentState && live.agentState->eventId == p.event.eventId) phase = live.agentState->phase;
+    if (in.localPhases) {
+      if (auto it = in.localPhases->find(p.event.eventId); it != in.localPhases->end()) {
+        phase = phase ? std::max(*phase, it->second) : it->second;
+      }
+    }
+    if (phase && *phase >= ActionPhase::Drained) out.insert(p.event.eventId);
+  }
+  return out;
+}
+
+std::vector<DesiredCondition> computeConditions(const EngineInputs& in, const NodeView& live, const Config& config) {
   std::vector<DesiredCondition> out;
   if (!config.conditions.enabled) return out;
   const std::vector<PendingEvent> none;
@@ -95,15 +127,25 @@ std::vector<DesiredCondition> computeConditions(const EngineInputs& in, const Co
   for (const auto& p : pending) {
     if (p.event.type == EventType::Preempt && (!preempt || p.deadline < preempt->deadline)) preempt = &p;
   }
+  // Karpenter's Azure provider repairs (force-deletes) a node as soon as PreemptionScheduled is
+  // True: by default only once the agent's drain for that Preempt has ended. A Preempt the
+  // agent does not drain (its action is not `drain`) has no drain to wait for.
+  bool preemptTrue = false;
   if (preempt) {
-    // Karpenter's Azure provider reads reason SpotEvictionIncoming and the NotBefore here.
-    std::string when = formatRfc3339(preempt->deadline);
-    out.push_back({"PreemptionScheduled", true, "SpotEvictionIncoming",
-                   "Azure will preempt this spot VM; NotBefore " + when +
-                       (preempt->imminent ? " (imminent: no readable NotBefore)" : "") + ", event " +
-                       preempt->event.eventId});
+    switch (config.conditions.preemptionScheduled) {
+      case PreemptionConditionMode::OnDetect: preemptTrue = true; break;
+      case PreemptionConditionMode::Never: break;
+      case PreemptionConditionMode::AfterDrain:
+        preemptTrue = actionFor(config, EventType::Preempt) != EventAction::Drain ||
+                      preemptsWithDrainEnded(in, live).count(preempt->event.eventId) > 0;
+        break;
+    }
+  }
+  if (preemptTrue) {
+    // Node-problem-detector's shape: Karpenter reads the deadline from the message.
+    out.push_back({kPreemptionCondition, true, kPreemptReason, scheduledEventMessage(*preempt)});
   } else {
-    out.push_back({"PreemptionScheduled", false, "NoPreemptionScheduled", "No Preempt event is pending for this VM"});
+    out.push_back({kPreemptionCondition, false, kNoPreemptReason, preempt ? kPreemptAfterDrainMessage : kNoPreemptMessage});
   }
 
   const PendingEvent* first = nullptr;
@@ -111,12 +153,9 @@ std::vector<DesiredCondition> computeConditions(const EngineInputs& in, const Co
     if (!first || p.deadline < first->deadline) first = &p;
   }
   if (first) {
-    std::string message = std::string(toString(first->event.type)) + " " + toString(first->event.status) +
-                          ", NotBefore " + formatRfc3339(first->deadline) + ", event " + first->event.eventId;
-    if (pending.size() > 1) message += " (" + std::to_string(pending.size()) + " events pending)";
-    out.push_back({"VMEventScheduled", true, toString(first->event.type), message});
+    out.push_back({kVmEventCondition, true, kVmEventReason, scheduledEventMessage(*first)});
   } else {
-    out.push_back({"VMEventScheduled", false, "NoVMEventScheduled", "No scheduled event is pending for this VM"});
+    out.push_back({kVmEventCondition, false, kNoVmEventReason, kNoVmEventMessage});
   }
 
   if (!config.disks.empty()) {
@@ -138,7 +177,12 @@ std::vector<DesiredCondition> computeConditions(const EngineInputs& in, const Co
 DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, const Config& config, SystemTime now) {
   DesiredNode d;
   d.ownedTaintKeys = {kTaintScheduledEvent, kTaintDiskUnhealthy};
-  d.conditions = computeConditions(in, config);
+  d.conditions = computeConditions(in, live, config);
+  ConditionContext context;
+  context.pending = in.pending;
+  context.preemptsDrained = preemptsWithDrainEnded(in, live);
+  context.preemptionMode = config.conditions.preemptionScheduled;
+  applyConditionOwnership(live, context, config.conditions, d.conditions, d.yielded);
   appendUnmonitoredConditions(live, config, d.conditions);
   const std::vector<PendingEvent> none;
   const auto& pending = in.pending ? *in.pending : none;
@@ -176,10 +220,7 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
                       eventTargetsOnlyVm(ev, in.vmName);
       const bool afterDrain = a.phase == ActionPhase::Drained || a.phase == ActionPhase::Acknowledged;
       if (config.drain.outOfServiceTaintAfterDrain && isFatal(ev.type) && afterDrain) {
-        // Owned only from the moment the agent adds it: one set by someone else before the
-        // drain finished is left alone.
-        d.taints.push_back({kTaintOutOfService, "nodeshutdown", "NoExecute"});
-        d.ownedTaintKeys.push_back(kTaintOutOfService);
+        outOfServiceAfterDrain(live, d);
       }
     }
   } else if (prev && !in.eventsKnown) {
@@ -204,7 +245,10 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
       d.unschedulable = true;
       // As it is: a fatal event handled by `cordon` never had the taint.
       if (auto t = live.findTaint(kTaintScheduledEvent)) d.taints.push_back(*t);
-      if (config.drain.outOfServiceTaintAfterDrain) {
+      const bool drained = prev->phase == ActionPhase::Drained || prev->phase == ActionPhase::Acknowledged;
+      if (config.drain.outOfServiceTaintAfterDrain && fatal && drained) {
+        outOfServiceAfterDrain(live, d);
+      } else if (config.drain.outOfServiceTaintAfterDrain) {
         if (auto t = live.findTaint(kTaintOutOfService)) d.taints.push_back(*t);
         d.ownedTaintKeys.push_back(kTaintOutOfService);
       }

@@ -8,11 +8,13 @@
 // the annotation on the Node itself and the phase the engine reached locally.
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "agent/config/config.h"
 #include "agent/engine/agent_annotation.h"
+#include "agent/engine/condition_shapes.h"
 #include "agent/engine/node_view.h"
 #include "probes/probe.h"
 #include "probes/scheduled_events/event_tracker.h"
@@ -23,13 +25,6 @@ namespace aksnode {
 // this long before undoing: a fatal event usually ends with the VM, and an IMDS list that is
 // briefly empty must not uncordon a node that is about to die.
 inline constexpr std::chrono::minutes kFatalUndoAfter{10};
-
-struct DesiredCondition {
-  std::string type;
-  bool status = false;
-  std::string reason;
-  std::string message;
-};
 
 // The event the agent acts on, and how.
 struct ActiveEvent {
@@ -44,6 +39,7 @@ struct DesiredNode {
   std::optional<bool> unschedulable;            // nullopt = leave spec.unschedulable alone
   std::optional<AgentAnnotation> annotation;    // nullopt = the annotation must be absent
   std::vector<DesiredCondition> conditions;     // empty when conditions are disabled
+  std::vector<YieldedCondition> yielded;        // conditions left to another writer (condition_shapes.h)
   bool drain = false;                           // a drain must be running for active->pending.event
   bool acknowledge = false;                     // StartRequests must be sent for it
   bool undo = false;                            // this pass removes what the agent did
@@ -70,8 +66,13 @@ std::optional<ActiveEvent> chooseActiveEvent(const std::vector<PendingEvent>& pe
 
 DesiredNode computeDesiredNode(const EngineInputs& inputs, const NodeView& live, const Config& config, SystemTime now);
 
-// Conditions alone (also when the Node cannot be read): PreemptionScheduled, VMEventScheduled,
-// LocalDiskProblem, CacheProblem, WorkloadIdentityProblem.
-std::vector<DesiredCondition> computeConditions(const EngineInputs& inputs, const Config& config);
+// The conditions as the agent would write them: PreemptionScheduled (per
+// conditions.preemptionScheduled), VMEventScheduled, LocalDiskProblem, CacheProblem,
+// WorkloadIdentityProblem. computeDesiredNode then applies the ownership rules.
+std::vector<DesiredCondition> computeConditions(const EngineInputs& inputs, const NodeView& live, const Config& config);
+
+// Preempt event ids whose drain has ended (drained, failed or acknowledged), from the node's
+// annotation and the phases reached locally.
+std::set<std::string> preemptsWithDrainEnded(const EngineInputs& inputs, const NodeView& live);
 
 }  // namespace aksnode

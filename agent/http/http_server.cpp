@@ -8,8 +8,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include <charconv>
-
+#include "agent/config/validators.h"
 #include "agent/logging.h"
 
 namespace aksnode {
@@ -21,27 +20,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
-}
-
-bool splitHostPort(const std::string& address, std::string& host, unsigned short& port) {
-  std::string portText;
-  if (!address.empty() && address.front() == '[') {
-    auto close = address.find(']');
-    if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':') return false;
-    host = address.substr(1, close - 1);
-    portText = address.substr(close + 2);
-  } else {
-    auto colon = address.rfind(':');
-    if (colon == std::string::npos || address.find(':') != colon) return false;
-    host = address.substr(0, colon);
-    portText = address.substr(colon + 1);
-  }
-  if (host.empty() || portText.empty()) return false;
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(portText.data(), portText.data() + portText.size(), value);
-  if (ec != std::errc{} || ptr != portText.data() + portText.size() || value > 65535) return false;
-  port = static_cast<unsigned short>(value);
-  return true;
 }
 
 struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
@@ -139,13 +117,13 @@ HttpServer::HttpServer(asio::any_io_executor executor, RequestHandler handler, H
 HttpServer::~HttpServer() { stop(); }
 
 std::string HttpServer::listen(const std::string& address) {
-  std::string host;
-  unsigned short port = 0;
-  if (!splitHostPort(address, host, port)) return "metrics.address: expected host:port, got \"" + address + "\"";
+  // The configuration loader's parser: what --check-config accepts, the server can bind.
+  const ParseResult<HostPort> parsed = parseHostPort(address);
+  if (!parsed) return "metrics.address: " + parsed.error();
   beast::error_code ec;
-  auto ip = asio::ip::make_address(host, ec);
-  if (ec) return "metrics.address: \"" + host + "\" is not an IP address";
-  tcp::endpoint endpoint(ip, port);
+  auto ip = asio::ip::make_address(parsed.value().host, ec);
+  if (ec) return "metrics.address: \"" + parsed.value().host + "\" is not an IP address";
+  tcp::endpoint endpoint(ip, parsed.value().port);
   auto& acceptor = state_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);

@@ -43,7 +43,4 @@ class HttpServer {
   std::shared_ptr<State> state_;
 };
 
-// Splits "host:port" / "[v6]:port"; false when malformed.
-bool splitHostPort(const std::string& address, std::string& host, unsigned short& port);
-
 }  // namespace aksnode

@@ -118,7 +118,10 @@ struct DrainRun {
     if (onProgress) onProgress(p);
   }
 
-  void setBlocked(TrackedPod& pod, const char* reason, const std::string& message, milliseconds retryIn) {
+  // retryAfter: the API server's Retry-After for this refusal; the next attempt then waits at
+  // least that long (the drain still ends at its deadline, so the wait is capped by it).
+  void setBlocked(TrackedPod& pod, const char* reason, const std::string& message, milliseconds retryIn,
+                  std::optional<std::chrono::seconds> retryAfter = std::nullopt) {
     const bool news = pod.blockReason != reason || pod.blockMessage != message;
     pod.state = PodState::Blocked;
     // Spread the retries over [retryIn/2, retryIn]: pods blocked by one budget must not all
@@ -129,11 +132,13 @@ struct DrainRun {
     const std::uint64_t mix = (std::hash<std::string>{}(pod.info.uid) ^ (++pod.blockedCount * 0x9E3779B97F4A7C15ULL));
     const milliseconds jitter{spread == 0 ? 0 : static_cast<long long>(mix % (spread + 1))};
     pod.nextAttempt = timers.now() + retryIn - jitter;
+    if (retryAfter) pod.nextAttempt = std::max(pod.nextAttempt, timers.now() + *retryAfter);
     pod.blockReason = reason;
     pod.blockMessage = message;
     if (news) {
       log::warn("eviction blocked", {{"namespace", pod.info.ns}, {"pod", pod.info.name}, {"reason", reason},
-                                     {"message", message}, {"retryInMs", static_cast<long long>(retryIn.count())}});
+                                     {"message", message},
+                                     {"retryInMs", static_cast<long long>(millis(pod.nextAttempt - timers.now()))}});
     } else {
       log::debug("eviction still blocked", {{"namespace", pod.info.ns}, {"pod", pod.info.name}, {"reason", reason}});
     }
@@ -160,18 +165,29 @@ struct DrainRun {
         log::info("pod already gone", {{"namespace", pod.info.ns}, {"pod", pod.info.name}, {"result", "not_found"}});
         if (current) pod.state = PodState::Gone;
         break;
+      case Kind::UidChanged:
+        // The UID precondition failed: the pod listed was deleted; one of the same name (maybe
+        // on another node) is not this drain's to evict.
+        countEviction("not_found");
+        log::info("pod already gone: another pod has its name now",
+                  {{"namespace", pod.info.ns}, {"pod", pod.info.name}, {"uid", pod.info.uid}, {"result", "not_found"}});
+        if (current) pod.state = PodState::Gone;
+        break;
       case Kind::BlockedByPdb:
         countEviction("blocked_pdb");
-        if (current) setBlocked(pod, "DisruptionBudget", r.message, options.evictionRetryInterval);
+        if (current) setBlocked(pod, "DisruptionBudget", r.message, options.evictionRetryInterval, r.retryAfter);
         break;
       case Kind::MultiplePdbs:
         countEviction("blocked_pdb");
-        if (current) setBlocked(pod, "MultiplePdbs", r.message, slowRetryInterval);
+        if (current) setBlocked(pod, "MultiplePdbs", r.message, slowRetryInterval, r.retryAfter);
         break;
       case Kind::Error: {
         countEviction("error");
         const bool hopeless = r.status >= 400 && r.status < 500 && r.status != 429;
-        if (current) setBlocked(pod, "Error", r.message, hopeless ? slowRetryInterval : options.evictionRetryInterval);
+        if (current) {
+          setBlocked(pod, "Error", r.message, hopeless ? slowRetryInterval : options.evictionRetryInterval,
+                     r.retryAfter);
+        }
         break;
       }
     }
@@ -226,7 +242,7 @@ boost::asio::awaitable<void> evictOne(std::shared_ptr<DrainRun> run, std::size_t
   const PodInfo info = run->pods[index].info;
   EvictionResult result;
   try {
-    result = co_await run->client.evictPod(info.ns, info.name,
+    result = co_await run->client.evictPod(info.ns, info.name, info.uid,
                                            evictionGracePeriod(info, run->options.gracePeriodSecondsCap));
   } catch (const std::exception& e) {
     result.kind = EvictionResult::Kind::Error;
@@ -239,7 +255,8 @@ boost::asio::awaitable<void> evictOne(std::shared_ptr<DrainRun> run, std::size_t
 boost::asio::awaitable<void> checkGone(std::shared_ptr<DrainRun> run) {
   KubeResult result;
   try {
-    result = co_await run->client.listPods(run->fieldSelector);
+    // Every podGonePollInterval while pods terminate: from the watch cache, not etcd.
+    result = co_await run->client.listPods(run->fieldSelector, ListSource::Cached);
   } catch (const std::exception& e) {
     result.transport = HttpError::Protocol;
     result.message = e.what();
@@ -253,7 +270,8 @@ boost::asio::awaitable<void> checkGone(std::shared_ptr<DrainRun> run) {
 boost::asio::awaitable<void> fetchInitialList(std::shared_ptr<DrainRun> run) {
   KubeResult result;
   try {
-    result = co_await run->client.listPods(run->fieldSelector);
+    // Consistent: the pods to evict must include any scheduled a moment ago.
+    result = co_await run->client.listPods(run->fieldSelector, ListSource::Consistent);
   } catch (const std::exception& e) {
     result.transport = HttpError::Protocol;
     result.message = e.what();

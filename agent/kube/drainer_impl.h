@@ -5,7 +5,11 @@
 //   PodDisruptionBudget holds no slot, it retries every evictionRetryInterval;
 // - "gone" is checked with one paginated LIST of the node's pods per podGonePollInterval
 //   (absent, or present with a new UID), never one GET per pod: 250 pods cost one request
-//   per interval, not 250.
+//   per interval, not 250. Those repeated LISTs use resourceVersion=0 (the watch cache); only
+//   the first LIST is a quorum read.
+// - every eviction carries the listed pod's UID as a precondition: a pod deleted and recreated
+//   under the same name (a StatefulSet pod, now maybe on another node) is never evicted by a
+//   retry; the 409 means the pod the drain meant is gone.
 // - every wait (the first LIST included) is bounded by the deadline and the CancelFlag, which
 //   is checked at least every podGonePollInterval.
 // Decisions worth knowing:
@@ -13,7 +17,9 @@
 //   rate (max(5 x evictionRetryInterval, 5 s)) until the deadline: retrying cannot fix it, but
 //   an operator can, and the VM goes away at the deadline anyway.
 // - Other 4xx answers (403: RBAC) are retried at the slow rate too; transport errors, 5xx and
-//   throttling 429s at evictionRetryInterval.
+//   throttling 429s at evictionRetryInterval, and never sooner than the answer's Retry-After
+//   (API server overload answers 429 with Retry-After and no DisruptionBudget cause); the
+//   deadline still ends the drain.
 // - emptyDir pods with deleteEmptyDirData=false are never evicted; once every other pod is
 //   gone the drain ends with Error instead of waiting for the deadline.
 // - On Timeout or Cancelled no new request is issued; evictions already in flight complete

@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,12 +27,22 @@ struct KubeResult {
 
 enum class PatchType { StrategicMerge, Merge, Json };
 
+// Where a LIST may be answered from. Consistent: a quorum read of etcd (the default of a LIST
+// without resourceVersion). Cached: resourceVersion=0, the API server's watch cache, possibly a
+// little behind; what a loop that re-lists every few hundred milliseconds should use.
+enum class ListSource { Consistent, Cached };
+
 // Outcome of one POST pods/eviction.
 struct EvictionResult {
-  enum class Kind { Evicted, BlockedByPdb, NotFound, MultiplePdbs, Error };
+  // UidChanged: 409, the UID precondition failed: the pod the agent meant was deleted (a pod
+  // of that name now is another one, maybe on another node): for the drain it is gone.
+  enum class Kind { Evicted, BlockedByPdb, NotFound, MultiplePdbs, UidChanged, Error };
   Kind kind = Kind::Error;
   int status = 0;
   std::string message;  // the API server's words (e.g. which PDB, how many healthy)
+  // Retry-After (header, else Status details.retryAfterSeconds) of a refusal: API server
+  // overload (429 without a DisruptionBudget cause) asks the client to wait this long.
+  std::optional<std::chrono::seconds> retryAfter;
 };
 
 class KubeClient {
@@ -44,9 +55,12 @@ class KubeClient {
                                                              boost::json::value patch) = 0;
   // All pods matching the field selector, following `continue` until the list is complete.
   // body is a JSON array of pods.
-  virtual boost::asio::awaitable<KubeResult> listPods(std::string fieldSelector) = 0;
+  // Consistent for a first look, Cached (resourceVersion=0) for repeated LISTs.
+  virtual boost::asio::awaitable<KubeResult> listPods(std::string fieldSelector, ListSource source) = 0;
   virtual boost::asio::awaitable<KubeResult> getPod(std::string ns, std::string name) = 0;
-  virtual boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name,
+  // `uid` (when not empty) goes into deleteOptions.preconditions.uid: the API server then
+  // evicts only that pod, never another one created under the same name since (409 instead).
+  virtual boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name, std::string uid,
                                                           std::optional<int> gracePeriodSeconds) = 0;
   virtual boost::asio::awaitable<KubeResult> createEvent(std::string ns, boost::json::value event) = 0;
   virtual boost::asio::awaitable<KubeResult> patchEvent(std::string ns, std::string name,

@@ -270,7 +270,7 @@ boost::asio::awaitable<KubeResult> KubeClientImpl::patchNodeStatus(std::string n
   co_return toKubeResult(co_await execute(call), true);
 }
 
-boost::asio::awaitable<KubeResult> KubeClientImpl::listPods(std::string fieldSelector) {
+boost::asio::awaitable<KubeResult> KubeClientImpl::listPods(std::string fieldSelector, ListSource source) {
   const std::string limit = std::to_string(std::max(options_.listPageSize, 1));
   boost::json::array all;
   std::string continueToken;
@@ -278,7 +278,12 @@ boost::asio::awaitable<KubeResult> KubeClientImpl::listPods(std::string fieldSel
   bool restarted = false;
   for (;;) {
     Call call{"list", "pods", "GET", "", "", "", options_.requestTimeout, options_.listBodyLimit, true};
-    if (continueToken.empty()) {
+    if (continueToken.empty() && source == ListSource::Cached) {
+      // The watch cache, not a quorum read of etcd. A continued page carries its own position
+      // (the token), so only the first page names a resourceVersion.
+      call.url = urlFor({"api", "v1", "pods"},
+                        {{"fieldSelector", fieldSelector}, {"limit", limit}, {"resourceVersion", "0"}});
+    } else if (continueToken.empty()) {
       call.url = urlFor({"api", "v1", "pods"}, {{"fieldSelector", fieldSelector}, {"limit", limit}});
     } else {
       call.url = urlFor({"api", "v1", "pods"},
@@ -354,8 +359,16 @@ EvictionResult evictionResultFrom(const HttpResult& http) {
     out.message = "HTTP " + std::to_string(out.status);
     if (!http.response.body.empty()) out.message += ": " + boundedText(http.response.body, 200);
   }
+  if (auto seconds = parseRetryAfter(headerValue(http.response, "Retry-After"), std::chrono::system_clock::now())) {
+    out.retryAfter = *seconds;
+  } else if (status && status->retryAfterSeconds > 0) {
+    out.retryAfter = std::chrono::seconds(status->retryAfterSeconds);
+  }
   if (out.status == 404) {
     out.kind = EvictionResult::Kind::NotFound;
+  } else if (out.status == 409) {
+    // Only the UID precondition can fail: the pod the agent listed is gone.
+    out.kind = EvictionResult::Kind::UidChanged;
   } else if (out.status == 429) {
     // A PDB answers 429 with a DisruptionBudget cause whose message names the budget ("The
     // disruption budget web needs 2 healthy pods and has 1 currently"); priority-and-fairness
@@ -381,12 +394,15 @@ EvictionResult evictionResultFrom(const HttpResult& http) {
   return out;
 }
 
-boost::asio::awaitable<EvictionResult> KubeClientImpl::evictPod(std::string ns, std::string name,
+boost::asio::awaitable<EvictionResult> KubeClientImpl::evictPod(std::string ns, std::string name, std::string uid,
                                                                 std::optional<int> gracePeriodSeconds) {
   boost::json::object eviction{{"apiVersion", "policy/v1"},
                                {"kind", "Eviction"},
                                {"metadata", {{"name", name}, {"namespace", ns}}}};
-  if (gracePeriodSeconds) eviction["deleteOptions"] = {{"gracePeriodSeconds", *gracePeriodSeconds}};
+  boost::json::object deleteOptions;
+  if (gracePeriodSeconds) deleteOptions["gracePeriodSeconds"] = *gracePeriodSeconds;
+  if (!uid.empty()) deleteOptions["preconditions"] = {{"uid", uid}};
+  if (!deleteOptions.empty()) eviction["deleteOptions"] = std::move(deleteOptions);
   // Not retried here: 429 (PDB) and 500 (several PDBs) are the drainer's decisions.
   Call call{"create", "pods/eviction", "POST",
             urlFor({"api", "v1", "namespaces", ns, "pods", name, "eviction"}), boost::json::serialize(eviction),

@@ -62,9 +62,9 @@ class KubeClientImpl final : public KubeClient {
   boost::asio::awaitable<KubeResult> patchNode(std::string name, boost::json::value patch,
                                                PatchType type) override;
   boost::asio::awaitable<KubeResult> patchNodeStatus(std::string name, boost::json::value patch) override;
-  boost::asio::awaitable<KubeResult> listPods(std::string fieldSelector) override;
+  boost::asio::awaitable<KubeResult> listPods(std::string fieldSelector, ListSource source) override;
   boost::asio::awaitable<KubeResult> getPod(std::string ns, std::string name) override;
-  boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name,
+  boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name, std::string uid,
                                                   std::optional<int> gracePeriodSeconds) override;
   boost::asio::awaitable<KubeResult> createEvent(std::string ns, boost::json::value event) override;
   boost::asio::awaitable<KubeResult> patchEvent(std::string ns, std::string name,

@@ -70,6 +70,12 @@ std::optional<KubeStatus> parseKubeStatus(const boost::json::value& body) {
   if (const auto* code = obj->if_contains("code")) {
     if (const auto* i = code->if_int64(); i != nullptr && *i >= 0 && *i < 1000) status.code = static_cast<int>(*i);
   }
+  if (const auto* retry = jsonAt(body, {"details", "retryAfterSeconds"}); retry != nullptr) {
+    // Bounded: a day is far beyond any drain deadline anyway.
+    if (const auto* i = retry->if_int64(); i != nullptr && *i > 0) {
+      status.retryAfterSeconds = static_cast<int>(std::min<std::int64_t>(*i, 86400));
+    }
+  }
   if (const auto* causes = jsonAt(body, {"details", "causes"}); causes != nullptr && causes->is_array()) {
     for (const auto& cause : causes->get_array()) {
       if (!cause.is_object()) continue;

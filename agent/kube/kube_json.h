@@ -27,6 +27,7 @@ struct KubeStatus {
   std::string message;
   int code = 0;
   std::vector<KubeStatusCause> causes;
+  int retryAfterSeconds = 0;  // details.retryAfterSeconds (0 = absent)
 };
 // nullopt unless the value is an object with kind "Status" (or reason/message strings).
 std::optional<KubeStatus> parseKubeStatus(const boost::json::value& body);

@@ -80,7 +80,9 @@ PodDecision classifyPod(const PodInfo& pod, const DrainOptions& options) {
 std::optional<int> evictionGracePeriod(const PodInfo& pod, std::optional<int> cap) {
   if (!cap) return std::nullopt;
   const std::int64_t own = pod.terminationGracePeriodSeconds.value_or(30);
-  return static_cast<int>(std::max<std::int64_t>(0, std::min<std::int64_t>(own, *cap)));
+  // Never under 1 s: gracePeriodSeconds 0 is a force delete (the API server removes the pod
+  // object at once, whether or not its containers stopped).
+  return static_cast<int>(std::max<std::int64_t>(kMinGracePeriodSeconds, std::min<std::int64_t>(own, *cap)));
 }
 
 }  // namespace aksnode

@@ -47,8 +47,11 @@ inline constexpr const char* kOnAnotherNode = "on another node: spec.nodeName=";
 // finished, mirror and DaemonSet pods; then the local-storage check.
 PodDecision classifyPod(const PodInfo& pod, const DrainOptions& options);
 
-// The grace period to ask for: min(pod's terminationGracePeriodSeconds (default 30), cap);
-// nullopt without a cap (the eviction keeps the pod's own grace period).
+// The least grace period the agent ever asks for: 0 would be a force delete.
+inline constexpr int kMinGracePeriodSeconds = 1;
+
+// The grace period to ask for: min(pod's terminationGracePeriodSeconds (default 30), cap), at
+// least kMinGracePeriodSeconds; nullopt without a cap (the eviction keeps the pod's own).
 std::optional<int> evictionGracePeriod(const PodInfo& pod, std::optional<int> cap);
 
 }  // namespace aksnode

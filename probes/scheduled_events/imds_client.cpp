@@ -99,7 +99,11 @@ boost::asio::awaitable<ImdsClient::Raw> ImdsClient::call(const char* endpointLab
 }
 
 boost::asio::awaitable<ScheduledEventsFetch> ImdsClient::fetchScheduledEvents() {
-  Raw raw = co_await call("scheduledevents", "GET", scheduledEventsUrl(), {}, config_.timeout);
+  co_return co_await fetchScheduledEvents(config_.timeout);
+}
+
+boost::asio::awaitable<ScheduledEventsFetch> ImdsClient::fetchScheduledEvents(std::chrono::milliseconds timeout) {
+  Raw raw = co_await call("scheduledevents", "GET", scheduledEventsUrl(), {}, timeout);
   ScheduledEventsFetch out;
   out.status = raw.response.status;
   out.message = raw.message;

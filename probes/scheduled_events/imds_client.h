@@ -42,7 +42,9 @@ class ImdsClient {
  public:
   ImdsClient(HttpClient& http, const ImdsConfig& config, Metrics& metrics, const TimeSource& time);
 
+  // With imds.timeout, or the given timeout (imds.firstCallTimeout for the enabling first call).
   boost::asio::awaitable<ScheduledEventsFetch> fetchScheduledEvents();
+  boost::asio::awaitable<ScheduledEventsFetch> fetchScheduledEvents(std::chrono::milliseconds timeout);
   boost::asio::awaitable<InstanceMetadataFetch> fetchInstanceMetadata(std::chrono::milliseconds timeout);
   // POST {"StartRequests":[...]}: lets the events proceed (for every VM they name).
   boost::asio::awaitable<ImdsOutcome> acknowledge(std::vector<std::string> eventIds, std::string* message);

@@ -74,8 +74,24 @@ void ImdsPoller::updateMetrics() {
   if (auto inc = tracker_.lastIncarnation()) metrics_.imdsDocumentIncarnation().Set(static_cast<double>(*inc));
 }
 
+std::chrono::milliseconds ImdsPoller::nextCallTimeout() const {
+  if (!patientFirstCall_ || status_.everSucceeded) return config_.timeout;
+  return std::max(config_.timeout, config_.firstCallTimeout);
+}
+
 asio::awaitable<bool> ImdsPoller::pollOnce(const OnDocument& onDocument) {
-  ScheduledEventsFetch fetch = co_await client_.fetchScheduledEvents();
+  const std::chrono::milliseconds timeout = nextCallTimeout();
+  const bool first = !status_.everSucceeded && timeout > config_.timeout;
+  if (first) {
+    status_.firstCallInFlight = true;
+    status_.firstCallStarted = time_.monotonicTime();
+    if (status_.polls == 0) {
+      log::info("first IMDS Scheduled Events call: it enables the service and may take up to 2 minutes",
+                {{"timeoutMs", static_cast<long long>(timeout.count())}});
+    }
+  }
+  ScheduledEventsFetch fetch = co_await client_.fetchScheduledEvents(timeout);
+  status_.firstCallInFlight = false;
   ++status_.polls;
   status_.lastOutcome = fetch.outcome;
   retryAfter_ = fetch.retryAfter;

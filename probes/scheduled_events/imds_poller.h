@@ -18,6 +18,10 @@ namespace aksnode {
 
 struct ImdsPollStatus {
   bool everSucceeded = false;
+  // Until a Scheduled Events call has been answered with a document, every call may be the one
+  // that enables the service (up to 2 minutes): it gets imds.firstCallTimeout.
+  bool firstCallInFlight = false;
+  MonotonicTime firstCallStarted{};
   ImdsOutcome lastOutcome = ImdsOutcome::Unreachable;
   std::string lastError;
   int consecutiveFailures = 0;
@@ -38,6 +42,11 @@ class ImdsPoller {
   boost::asio::awaitable<void> run(OnDocument onDocument);
   // One poll (also used by --once). Returns true when the document was good.
   boost::asio::awaitable<bool> pollOnce(const OnDocument& onDocument);
+  // False: even the first call gets imds.timeout (--once reports at once, it does not wait
+  // for the service to be enabled).
+  void setPatientFirstCall(bool patient) { patientFirstCall_ = patient; }
+  // The timeout the next Scheduled Events call gets.
+  std::chrono::milliseconds nextCallTimeout() const;
   void stop();
 
   const EventTracker& tracker() const { return tracker_; }
@@ -58,6 +67,7 @@ class ImdsPoller {
   // kept as "Unknown"): reset to 0 with the rest once their event is gone.
   std::set<std::pair<std::string, std::string>> extraSeries_;
   bool stopped_ = false;
+  bool patientFirstCall_ = true;
   std::shared_ptr<void> timer_;  // the wait between polls, cancelled by stop()
 };
 

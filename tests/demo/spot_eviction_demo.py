@@ -133,7 +133,9 @@ def build_timeline(t0: float, wall_offset: float, event: dict, vm: str, node: st
                     phase = "drained" if agent.find("drain succeeded") else "failed"
                 tl.add(done, "node", f"annotation aks-node-agent/state: phase {phase}")
         elif r["method"] == "PATCH" and r["path"] == node_path + "/status" and r["status"] == 200:
-            conds = [l for l in agent.find("node conditions updated")]
+            # The agent's log line for this PATCH: the first one logged after it was received
+            # (the one at start-up wrote other conditions).
+            conds = [l for l in agent.find("node conditions updated") if agent_t(l) >= r["t"] - 0.05]
             what = conds[0]["rec"].get("conditions") if conds else "conditions"
             tl.add(done, "cond", f"node conditions written: {what}")
         elif r.get("resource") == "pods/eviction" and r["method"] == "POST":

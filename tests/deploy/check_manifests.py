@@ -51,10 +51,17 @@ RECOMMENDED = ["app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kube
 ALLOWED_RBAC = {
     ("", "nodes", "get"), ("", "nodes", "patch"),
     ("", "nodes/status", "patch"),
-    ("", "pods", "list"), ("", "pods", "get"),
+    ("", "pods", "list"),
     ("", "pods/eviction", "create"),
-    ("", "events", "create"), ("", "events", "patch"),
-    ("", "serviceaccounts", "get"),
+    ("", "events", "create"),
+}
+# KubeClient method (agent/kube/kube_client.h) -> the grant its request needs.
+KUBE_CLIENT_GRANTS = {
+    "getNode": ("", "nodes", "get"), "patchNode": ("", "nodes", "patch"),
+    "patchNodeStatus": ("", "nodes/status", "patch"),
+    "listPods": ("", "pods", "list"), "getPod": ("", "pods", "get"),
+    "evictPod": ("", "pods/eviction", "create"),
+    "createEvent": ("", "events", "create"), "patchEvent": ("", "events", "patch"),
 }
 NS = "aks-node-agent"
 SA = "aks-node-agent"
@@ -174,6 +181,29 @@ def check_labels(objs, where):
             check(k in labels, f"{where}: {o['kind']}/{o['metadata']['name']} lacks label {k}")
         ns = o["metadata"].get("namespace")
         check(ns != "kube-system", f"{where}: {o['kind']}/{o['metadata']['name']} in kube-system")
+
+
+def grants_used_by_code(repo):
+    """The grants of the KubeClient methods that agent/ and probes/ call (outside the client
+    itself): RBAC must grant exactly these, so an unused verb (events patch) cannot linger."""
+    used = set()
+    call = re.compile(r"(?:->|\.)(%s)\(" % "|".join(KUBE_CLIENT_GRANTS))
+    for top in ("agent", "probes"):
+        for dirpath, _, files in os.walk(os.path.join(repo, top)):
+            for name in files:
+                if not name.endswith(".cpp") or name.startswith("kube_client"):
+                    continue
+                with open(os.path.join(dirpath, name)) as f:
+                    for m in call.finditer(f.read()):
+                        used.add(KUBE_CLIENT_GRANTS[m.group(1)])
+    return used
+
+
+def check_rbac_matches_code(repo):
+    used = grants_used_by_code(repo)
+    check(used == ALLOWED_RBAC, f"RBAC allowed list differs from the KubeClient calls in agent/ and probes/: "
+                                f"granted but unused {sorted(ALLOWED_RBAC - used)}, used but not granted "
+                                f"{sorted(used - ALLOWED_RBAC)}")
 
 
 def check_rbac(objs, where):
@@ -463,6 +493,7 @@ def main():
     ccfg = contract_config(repo)
     anchors = runbook_anchors(repo)
 
+    check_rbac_matches_code(repo)
     base = load_all(os.path.join(rdir, "base.yaml"))
     overlay = load_all(os.path.join(rdir, "overlay-e6data.yaml"))
     for objs, where, is_overlay in ((base, "base", False), (overlay, "overlay e6data", True)):

@@ -351,6 +351,7 @@ DEFAULT_SETTINGS = {
     "endAfterMs": 3000,              # a Started event disappears this long after it started; -1 never
     "autoStartAtNotBefore": True,    # Azure starts a Scheduled event by itself once NotBefore passes
     "firstCallDelayMs": 0,           # Azure: "expect a delayed response in your first call of up to two minutes"
+                                     # (until one slow answer reached its client, every call is a first call)
     "requestLogSize": 20000,         # entries kept per VM (bounded for the 100-agent fleet benchmark)
 }
 
@@ -495,9 +496,14 @@ class Vm:
         self.requests: deque = deque(maxlen=max(1, int(self.settings["requestLogSize"])))
         self.acks: list[dict] = []
         self.rate_window: deque = deque()
-        self.first_call_done = False
+        # Scheduled Events is enabled by the first call, which answers only after
+        # firstCallDelayMs, and only once that slow answer reached a client still waiting for
+        # it: a client that gives up first leaves the service disabled, and its next call is a
+        # slow first call again (a client with a short timeout never gets past it).
+        self.service_enabled = False
         self.stats = {"requests": 0, "byEndpoint": {}, "rateLimited": 0, "faultsInjected": {},
-                      "acks": 0, "firstRequestWall": None, "lastRequestWall": None}
+                      "acks": 0, "firstRequestWall": None, "lastRequestWall": None,
+                      "serviceEnabled": False, "firstCallsAbandoned": 0}
 
     def count(self, endpoint: str, status: Any) -> None:
         per = self.stats["byEndpoint"].setdefault(endpoint, {})
@@ -1050,6 +1056,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Sleep unless the server stops first; False when it stopped."""
         return not self.state.stopping.wait(max(0.0, seconds))
 
+    def _wait_for_client(self, seconds: float) -> bool:
+        """Sleep like _wait, but False as soon as the client closes its end (it gave up)."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return not self._client_gone()
+            if self.state.stopping.wait(min(left, 0.05)) or self._client_gone():
+                return False
+
     # -- dispatch -----------------------------------------------------------------------
 
     def _dispatch(self) -> None:
@@ -1165,13 +1181,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if endpoint == "scheduledevents":
             delay = 0.0
             with state.lock:
-                if not vm.first_call_done:
-                    vm.first_call_done = True
+                if not vm.service_enabled:
                     delay = vm.settings["firstCallDelayMs"] / 1000.0
+                    if delay <= 0:
+                        vm.service_enabled = vm.stats["serviceEnabled"] = True
             if delay > 0:
                 entry["firstCallDelayMs"] = delay * 1000.0
-            if delay > 0 and not self._wait(delay):
-                raise _ClientGone()
+                if not self._wait_for_client(delay):
+                    with state.lock:
+                        entry["firstCall"] = "abandoned"
+                        vm.stats["firstCallsAbandoned"] += 1
+                    raise _ClientGone()
+                entry["firstCall"] = "answering"  # _finish enables the service once it is sent
             return Response.json(200, state.scheduled_events_doc(vm, api_version))
         if endpoint == "acknowledge":
             status, message = state.acknowledge(vm, body or b"", apply, fault)
@@ -1212,6 +1233,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["status"] = resp.status
             vm.count(endpoint, resp.status)
         self._send(resp, **send_kwargs)
+        if entry.get("firstCall") == "answering":
+            self.wfile.flush()  # raises if the client has gone: then the service stays disabled
+            with self.state.lock:
+                entry["firstCall"] = "answered"
+                vm.service_enabled = vm.stats["serviceEnabled"] = True
 
     def _run_fault(self, vm: Vm, entry: dict, endpoint: str, fault: Fault, api_version: Optional[str],
                    filt: list[str], body: Optional[bytes]) -> None:

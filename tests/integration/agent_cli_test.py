@@ -85,6 +85,27 @@ class CommandLineTest(AgentTestCase):
         self.assertIn("drain.timeout", r.stderr)
         self.assertIn("duration", r.stderr)
 
+    def test_pod_grace_period_cap_zero_is_a_force_delete_and_refused(self):
+        cfg = self.write("zero.yaml", "drain:\n  podGracePeriodCap: 0s\n")
+        for args in (["--check-config"], ["--node-name", "n1"]):
+            r = run_agent_command(["--config", cfg] + args, timeout=10)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn("drain.podGracePeriodCap: ", r.stderr)
+            self.assertIn("force delete", r.stderr)
+        ok = self.write("one.yaml", "drain:\n  podGracePeriodCap: 1s\n")
+        r = run_agent_command(["--config", ok, "--check-config"])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("podGracePeriodCap: 1s", r.stdout)
+
+    def test_metrics_address_with_a_name_is_refused_by_check_config_and_at_start(self):
+        # One parser: what --check-config accepts, the agent can bind.
+        cfg = self.write("name.yaml", "metrics:\n  address: localhost:9810\n")
+        for args in (["--check-config"], ["--node-name", "n1"]):
+            r = run_agent_command(["--config", cfg] + args, timeout=10)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertIn("metrics.address: ", r.stderr)
+            self.assertIn("IP address", r.stderr)
+
     def test_invalid_config_at_start_exits_2(self):
         cfg = self.write("bad.yaml", "kubernetes:\n  qps: lots\n")
         r = run_agent_command(["--config", cfg, "--node-name", "n1"], timeout=10)

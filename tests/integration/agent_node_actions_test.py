@@ -314,6 +314,15 @@ class NodeActionsTest(AgentTestCase):
         agent = self.start_agent({"drain": {"outOfServiceTaintAfterDrain": True}})
         self.wait_ready(agent)
         self.imds.add_event("Preempt", not_before_in=30)
+        self.wait_phase(("drained", "acknowledged"))
+        # Only once the VM is really down (the kubelet stopped posting Ready); see also
+        # agent_neighbours_test.test_out_of_service_taint_only_once_the_node_is_not_ready.
+        st, _, out = self.kube.request("PATCH", f"/api/v1/nodes/{self.NODE_NAME}/status",
+                                       {"status": {"conditions": [{"type": "Ready", "status": "Unknown",
+                                                                   "reason": "NodeStatusUnknown",
+                                                                   "message": "Kubelet stopped posting node status."}]}},
+                                       content_type="application/strategic-merge-patch+json")
+        self.assertEqual(st, 200, out)
         node = self.wait_node(lambda n: self.has_taint(n, "node.kubernetes.io/out-of-service", "nodeshutdown",
                                                        "NoExecute"), 20, "out-of-service taint")
         self.assertIn(self.agent_state(node)["phase"], ("drained", "acknowledged"))

@@ -20,8 +20,9 @@ VMSS_PROVIDER_ID = ("azure:///subscriptions/00000000-0000-0000-0000-000000000000
                     "aks-pool-12345678-vmss/virtualMachines/3")
 
 
-def rfc3339(epoch: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch)))
+def rfc1123(epoch: float) -> str:
+    """NotBefore as node-problem-detector's condition messages write it."""
+    return time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(int(epoch)))
 
 
 class EventHelpers:
@@ -92,11 +93,9 @@ class ScheduledEventsTest(EventHelpers, AgentTestCase):
         self.assertTrue(state["cordonedByAgent"])
         self.assertIn(state["phase"], ("cordoned", "draining", "drained"))
 
-        pre = self.wait_condition("PreemptionScheduled", "True")
-        self.assertEqual(pre["reason"], "SpotEvictionIncoming")
-        self.assertIn(rfc3339(ev["notBeforeEpoch"]), pre["message"])
-        vme = self.condition(self.node(), "VMEventScheduled")
-        self.assertEqual((vme["status"], vme["reason"]), ("True", "Preempt"))
+        vme = self.wait_condition("VMEventScheduled", "True")
+        self.assertEqual(vme["reason"], "VMEventScheduled")
+        self.assertEqual(vme["message"], f"Preempt Scheduled: {rfc1123(ev['notBeforeEpoch'])}. EventId: {ev['EventId']}")
 
         m = agent.metrics()
         self.assertEqual(m.value("aksnode_node_cordoned"), 1)
@@ -110,8 +109,12 @@ class ScheduledEventsTest(EventHelpers, AgentTestCase):
         sys.stderr.write(f"  [numbers] agent-reported detection latency (first poll -> cordon accepted) "
                          f"{latency:.3f}s\n")
         self.assertLess(latency, 2.0)
-        # The drain of the 4 pods finishes; the agent must survive it.
+        # The drain of the 4 pods finishes; the agent must survive it. Then, and only then,
+        # PreemptionScheduled (Karpenter's node repair force-deletes on it).
         self.wait_phase("drained")
+        pre = self.wait_condition("PreemptionScheduled", "True")
+        self.assertEqual(pre["reason"], "SpotEvictionIncoming")
+        self.assertEqual(pre["message"], vme["message"])
         self.assertEqual(sorted(p["metadata"]["namespace"] for p in self.kube.pods_on(self.NODE_NAME)),
                          ["kube-system"])  # only the DaemonSet pod is left
         self.assert_no_crash(agent)
@@ -155,9 +158,9 @@ class ScheduledEventsTest(EventHelpers, AgentTestCase):
         self.assertTrue(pending[0]["imminent"])
         self.assertTrue(pending[0]["notBeforeUnreadable"])
         self.assertEqual(agent.metric("aksnode_eviction_pending"), 1)
-        pre = self.wait_condition("PreemptionScheduled", "True")
-        self.assertIn("imminent", pre["message"])
         self.wait_phase(("drained", "failed"))
+        pre = self.wait_condition("PreemptionScheduled", "True")
+        self.assertIn(ev["EventId"], pre["message"])
         self.assert_no_crash(agent)
 
     # -- actions per type ------------------------------------------------------------------------
@@ -169,8 +172,8 @@ class ScheduledEventsTest(EventHelpers, AgentTestCase):
         seq = self.kube.last_request_seq()
         ev = self.imds.add_event("Freeze", not_before_in=120)
         c = self.wait_condition("VMEventScheduled", "True")
-        self.assertEqual(c["reason"], "Freeze")
-        self.assertIn(ev["EventId"], c["message"])
+        self.assertEqual(c["reason"], "VMEventScheduled")
+        self.assertEqual(c["message"], f"Freeze Scheduled: {rfc1123(ev['notBeforeEpoch'])}. EventId: {ev['EventId']}")
         self.assertEqual(self.condition(self.node(), "PreemptionScheduled")["status"], "False")
         wait_until(lambda: self.node_events("ScheduledEvent"), 10, "ScheduledEvent Event")
         self.wait_polls(self.imds)
@@ -187,7 +190,7 @@ class ScheduledEventsTest(EventHelpers, AgentTestCase):
         node = self.wait_phase("drained")
         self.assertTrue(node["spec"]["unschedulable"])
         self.assertTrue(self.has_taint(node, SCHEDULED_EVENT_TAINT, "Reboot", "NoSchedule"))
-        self.assertEqual(self.condition(node, "VMEventScheduled")["reason"], "Reboot")
+        self.assertTrue(self.condition(node, "VMEventScheduled")["message"].startswith("Reboot Scheduled: "))
         self.assertEqual(self.condition(node, "PreemptionScheduled")["status"], "False")
         self.assertEqual(agent.metric("aksnode_eviction_pending"), 0)  # Reboot is not an eviction
         self.assertEqual([p["metadata"]["namespace"] for p in self.kube.pods_on(self.NODE_NAME)

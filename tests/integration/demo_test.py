@@ -105,7 +105,7 @@ class DemoTest(unittest.TestCase):
         code, out = self.run_demo("--event-type", "Freeze", "--pods", "4", "--not-before", "20")
         self.assertEqual(code, 0, out)
         self.assertRegex(out, r"node conditions written: \S*VMEventScheduled")
-        self.assertRegex(out, r"condition\s+VMEventScheduled=True \(Freeze")
+        self.assertRegex(out, r"condition\s+VMEventScheduled=True \(VMEventScheduled: Freeze Scheduled: ")
         self.assertNotIn("cordoned: spec.unschedulable", out)
         self.assertRegex(out, r"spec\.unschedulable\s+False")
         self.assertIn("RESULT: OK: node", out)

@@ -485,6 +485,42 @@ class ControlApiTest(Base):
         self.assertEqual(self.api.ok("GET", "/api/v1/nodes")["items"], [])
 
 
+class NeighboursTest(Base):
+    """node-problem-detector and Karpenter's node repair (fakeapi/neighbours.py)."""
+
+    def test_condition_writer_reasserts_and_counts_overwrites(self):
+        self.api.seed(node="n1", pods=0, daemonsets=0)
+        wid = self.api.condition_writer("n1", "VMEventScheduled", "False", "NoVMEventScheduled",
+                                        "VM has no scheduled event", interval_ms=50)
+        writer = lambda: next(w for w in self.api.condition_writers() if w["id"] == wid)  # noqa: E731
+        wait_for(lambda: writer()["heartbeats"] >= 2, what="heartbeats")
+        self.assertEqual(writer()["overwrites"], [])
+        before = {c["type"]: c for c in self.api.node("n1")["status"]["conditions"]}["VMEventScheduled"]
+        # Someone else writes another value (status flip): counted, then re-asserted.
+        self.api.ok("PATCH", "/api/v1/nodes/n1/status", {"status": {"conditions": [
+            {"type": "VMEventScheduled", "status": "True", "reason": "Preempt", "message": "mine"}]}},
+            "application/strategic-merge-patch+json")
+        wait_for(lambda: writer()["overwrites"], what="the overwrite seen")
+        self.assertEqual(writer()["overwrites"][0]["message"], "mine")
+        after = wait_for(lambda: (c := {c["type"]: c for c in self.api.node("n1")["status"]["conditions"]}
+                                  ["VMEventScheduled"])["status"] == "False" and c, what="re-asserted")
+        self.assertEqual(after["message"], "VM has no scheduled event")
+        self.assertEqual(before["reason"], "NoVMEventScheduled")
+
+    def test_karpenter_repair_force_deletes_the_pods_of_a_preempted_node(self):
+        seeded = self.api.seed(node="n1", pods=3, pdb={"maxUnavailable": 0}, daemonsets=1, extraNodes=["n2"])
+        self.api.karpenter_repair(toleration_ms=0)
+        self.api.ok("PATCH", "/api/v1/nodes/n1/status", {"status": {"conditions": [
+            {"type": "PreemptionScheduled", "status": "True", "reason": "SpotEvictionIncoming", "message": "m"}]}},
+            "application/strategic-merge-patch+json")
+        repairs = wait_for(lambda: self.api.karpenter_repairs(), what="a repair")
+        self.assertEqual(sorted(repairs[0]["podsForceDeleted"]),
+                         sorted("workloads/" + p for p in seeded["pods"]["replicaset"]),
+                         "PDBs bypassed, DaemonSet pods kept")
+        self.assertEqual(repairs[0]["node"], "n1")
+        self.assertEqual(len(self.api.karpenter_repairs()), 1, "one repair per True condition")
+
+
 class LogicUnitTest(unittest.TestCase):
     """The pure logic modules, without HTTP."""
 

@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fakes"))
 
@@ -261,6 +262,34 @@ class ScheduledEventsTest(Base):
         # Only the first call was held (the log says which; a wall-clock bound would be flaky).
         held = [r.get("firstCallDelayMs") for r in IMDS.requests() if r.get("endpoint") == "scheduledevents"]
         self.assertEqual(held[-2:], [300.0, None])
+
+    def test_first_call_enables_the_service_only_once_its_slow_answer_was_read(self):
+        IMDS.settings(firstCallDelayMs=1500)
+        host, port = urllib.parse.urlsplit(IMDS.url).hostname, urllib.parse.urlsplit(IMDS.url).port
+
+        def call(timeout):
+            conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            try:
+                conn.request("GET", SE, headers={"Metadata": "true"})
+                return conn.getresponse().status
+            except socket.timeout:
+                return "timeout"
+            finally:
+                conn.close()
+
+        # A client that gives up first (2 s timeout in the agent, Azure's first call up to 2 min)
+        # leaves the service disabled: its next call is a slow first call again.
+        self.assertEqual(call(0.3), "timeout")
+        wait_for(lambda: IMDS.stats()["firstCallsAbandoned"] == 1, 5, "the abandoned first call")
+        self.assertFalse(IMDS.stats()["serviceEnabled"])
+        self.assertEqual(call(0.3), "timeout")
+        wait_for(lambda: IMDS.stats()["firstCallsAbandoned"] == 2, 5, "the second abandoned first call")
+        # A patient client gets the slow answer, and the service is enabled from then on.
+        self.assertEqual(call(10), 200)
+        self.assertTrue(IMDS.stats()["serviceEnabled"])
+        self.assertEqual(call(0.3), 200)
+        calls = [r for r in IMDS.requests() if r.get("endpoint") == "scheduledevents"]
+        self.assertEqual([r.get("firstCall") for r in calls[-4:]], ["abandoned", "abandoned", "answered", None])
 
 
 class AcknowledgeTest(Base):

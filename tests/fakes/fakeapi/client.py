@@ -222,6 +222,29 @@ class FakeKube:
     def set_tokens(self, *tokens):
         return self.ok("POST", "/fake/tokens", {"tokens": list(tokens)})
 
+    # -- the node's other writers (fakeapi/neighbours.py) --------------------------------------
+    def condition_writer(self, node, ctype, status, reason, message, interval_ms=200):
+        """node-problem-detector: re-asserts this condition every interval_ms. Returns its id."""
+        spec = {"node": node, "type": ctype, "status": status, "reason": reason, "message": message,
+                "intervalMs": interval_ms}
+        return self.ok("POST", "/fake/conditionwriters", spec)["conditionWriters"][0]["id"]
+
+    def update_condition_writer(self, wid, **fields):
+        return self.ok("PUT", "/fake/conditionwriters/%d" % wid, fields)
+
+    def condition_writers(self):
+        """[{id, node, type, status, reason, message, heartbeats, overwrites, transitions}]"""
+        return self.ok("GET", "/fake/conditionwriters")["conditionWriters"]
+
+    def karpenter_repair(self, toleration_ms=0):
+        """Karpenter's node repair: force-deletes the pods of a node with PreemptionScheduled=True."""
+        return self.ok("POST", "/fake/karpenter", {"enabled": True, "tolerationMs": toleration_ms})
+
+    def karpenter_repairs(self):
+        """[{node, t, conditionReason, conditionMessage, podsForceDeleted}]"""
+        repair = self.ok("GET", "/fake/karpenter")["karpenterRepair"]
+        return repair["repairs"] if repair else []
+
     def config(self, **settings):
         """graceScale, replacementReadyMs, unschedulableTaintMs, maxListPage at run time."""
         return self.ok("POST", "/fake/config", settings)

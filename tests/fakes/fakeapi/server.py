@@ -16,6 +16,7 @@ from . import events as evconv
 from . import resources, tables
 from .controller import Controller
 from .faults import Faults, RequestLog, request_info
+from .neighbours import Neighbours
 from .seed import KUBE_VERSION, Seeder
 from .selectors import FieldSelector, LabelSelector
 from .store import NODES, PODS, Store
@@ -41,8 +42,11 @@ class FakeCluster:
         # a field selector, the watch cache): clients must follow continue until it is empty.
         self.max_list_page = 0
         self.store.reset()
+        # node-problem-detector and Karpenter's node repair, off until a test asks for them.
+        self.neighbours = Neighbours(self.store)
 
     def reset(self):
+        self.neighbours.reset()
         self.max_list_page = 0
         with self.store.lock:
             self.controller.reset()
@@ -626,6 +630,34 @@ class Handler(BaseHTTPRequestHandler):
             if method == "DELETE":
                 cluster.log.clear()
                 return 200, {"last": cluster.log.seq}, {}
+
+        if what == "conditionwriters" or what.startswith("conditionwriters/"):
+            nb = cluster.neighbours
+            wid = what[len("conditionwriters/"):] if "/" in what else ""
+            if wid:
+                if not wid.isdigit():
+                    raise ApiError.bad_request("condition writer id is a number")
+                if method in ("PUT", "PATCH", "POST"):
+                    return 200, nb.update_writer(int(wid), body), {}
+                if method == "DELETE":
+                    nb.remove_writers(int(wid))
+                    return 200, nb.describe(), {}
+            elif method == "POST":
+                specs = body if isinstance(body, list) else [body]
+                return 200, {"conditionWriters": [nb.add_writer(x) for x in specs]}, {}
+            elif method == "DELETE":
+                nb.remove_writers()
+                return 200, nb.describe(), {}
+            if method == "GET":
+                return 200, nb.describe(), {}
+
+        if what == "karpenter":
+            if method in ("POST", "PUT"):
+                return 200, cluster.neighbours.set_repair(body or {}), {}
+            if method == "DELETE":
+                return 200, cluster.neighbours.set_repair(None), {}
+            if method == "GET":
+                return 200, cluster.neighbours.describe(), {}
 
         if what == "stats" and method == "GET":
             return 200, cluster.log.snapshot_stats(), {}

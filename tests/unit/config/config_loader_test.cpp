@@ -42,6 +42,9 @@ TEST(ConfigLoader, DefaultsMatchTheContract) {
   EXPECT_EQ(c.imds.endpoint, "http://169.254.169.254");
   EXPECT_EQ(c.imds.pollInterval, seconds(1));
   EXPECT_EQ(c.imds.timeout, seconds(2));
+  EXPECT_EQ(c.imds.firstCallTimeout, seconds(120));
+  EXPECT_EQ(c.conditions.vmEventScheduled, VmEventConditionMode::Auto);
+  EXPECT_EQ(c.conditions.preemptionScheduled, PreemptionConditionMode::AfterDrain);
   EXPECT_EQ(c.imds.actions.at("Preempt"), EventAction::Drain);
   EXPECT_EQ(c.imds.actions.at("Freeze"), EventAction::Notify);
   EXPECT_EQ(c.imds.actions.size(), 5U);
@@ -103,6 +106,7 @@ imds:
   instanceApiVersion: "2023-07-01"
   pollInterval: 200ms
   timeout: 1500ms
+  firstCallTimeout: 90s
   resourceName: aks-pool-1_3
   actions:
     Preempt: cordon
@@ -125,6 +129,8 @@ drain:
   uncordonWhenEventEnds: false
 conditions:
   enabled: false
+  vmEventScheduled: never
+  preemptionScheduled: onDetect
 disks:
   - path: /mnt
     minFreeRatio: 0
@@ -186,6 +192,9 @@ metrics:
   EXPECT_EQ(c.drain.evictionRetryInterval, milliseconds(250));
   EXPECT_EQ(c.drain.parallelism, 1000);
   EXPECT_EQ(c.drain.podGracePeriodCap, std::optional<Duration>(seconds(20)));
+  EXPECT_EQ(c.imds.firstCallTimeout, seconds(90));
+  EXPECT_EQ(c.conditions.vmEventScheduled, VmEventConditionMode::Never);
+  EXPECT_EQ(c.conditions.preemptionScheduled, PreemptionConditionMode::OnDetect);
   EXPECT_FALSE(c.drain.deleteEmptyDirData);
   EXPECT_EQ(c.drain.skipNamespaces, (std::vector<std::string>{"kube-system", "monitoring"}));
   EXPECT_FALSE(c.drain.taint);
@@ -368,6 +377,15 @@ const ErrorCase kErrorCases[] = {
     {"grace_cap_garbage", "drain:\n  podGracePeriodCap: twenty\n", "drain.podGracePeriodCap",
      "expected a duration like 30s"},
     {"grace_cap_fraction", "drain:\n  podGracePeriodCap: 1500ms\n", "drain.podGracePeriodCap", "whole number of seconds"},
+    // gracePeriodSeconds 0 is a force delete.
+    {"grace_cap_zero", "drain:\n  podGracePeriodCap: 0s\n", "drain.podGracePeriodCap",
+     "expected at least 1s (0s would be a force delete)"},
+    {"first_call_timeout_zero", "imds:\n  firstCallTimeout: 0s\n", "imds.firstCallTimeout", "greater than 0s"},
+    {"vm_event_mode", "conditions:\n  vmEventScheduled: sometimes\n", "conditions.vmEventScheduled",
+     "expected one of auto, always, never"},
+    {"preemption_mode", "conditions:\n  preemptionScheduled: afterdrain\n", "conditions.preemptionScheduled",
+     "expected one of afterDrain, onDetect, never"},
+    {"metrics_address_name", "metrics:\n  address: localhost:9810\n", "metrics.address", "a name is not resolved"},
     {"skew_bad", "identity:\n  clockSkew: 1d\n", "identity.clockSkew", "expected a duration"},
     // Numbers.
     {"ratio_high", "disks:\n  - path: /mnt\n  - path: /data\n    minFreeRatio: 1.5\n", "disks[1].minFreeRatio",
@@ -582,6 +600,9 @@ Config everythingChanged() {
   c.drain.taint = false;
   c.drain.outOfServiceTaintAfterDrain = true;
   c.conditions.enabled = false;
+  c.conditions.vmEventScheduled = VmEventConditionMode::Always;
+  c.conditions.preemptionScheduled = PreemptionConditionMode::Never;
+  c.imds.firstCallTimeout = seconds(45);
   c.disks = {DiskConfig{}, DiskConfig{"/data", 0.333, 1, false, milliseconds(1), true}};
   CacheConfig cache;
   cache.path = "/mnt/c";

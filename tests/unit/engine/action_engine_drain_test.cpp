@@ -37,14 +37,15 @@ class SplitKube final : public KubeClient {
   boost::asio::awaitable<KubeResult> patchNodeStatus(std::string name, boost::json::value patch) override {
     co_return co_await node_.patchNodeStatus(name, std::move(patch));
   }
-  boost::asio::awaitable<KubeResult> listPods(std::string selector) override {
-    co_return co_await pods_.listPods(selector);
+  boost::asio::awaitable<KubeResult> listPods(std::string selector, ListSource source) override {
+    co_return co_await pods_.listPods(selector, source);
   }
   boost::asio::awaitable<KubeResult> getPod(std::string ns, std::string name) override {
     co_return co_await pods_.getPod(ns, name);
   }
-  boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name, std::optional<int> grace) override {
-    co_return co_await pods_.evictPod(ns, name, grace);
+  boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name, std::string uid,
+                                                  std::optional<int> grace) override {
+    co_return co_await pods_.evictPod(ns, name, uid, grace);
   }
   boost::asio::awaitable<KubeResult> createEvent(std::string ns, boost::json::value event) override {
     co_return co_await node_.createEvent(ns, std::move(event));

@@ -124,6 +124,25 @@ TEST_F(ActionEngineTest, StartReadsTheNodeAndWritesConditionsOnly) {
   EXPECT_EQ(metrics.nodeCordoned().Value(), 0);
 }
 
+TEST_F(ActionEngineTest, AConditionAnotherWriterChangedSinceTheReadIsNotOverwritten) {
+  start();
+  // node-problem-detector writes VMEventScheduled in its own (non-agent) shape after the agent
+  // read the node; the agent's view is stale when a Freeze (notify: no node patch) arrives.
+  kube.externalUpdate([](boost::json::object& n) {
+    n["status"].as_object()["conditions"].as_array().push_back(
+        {{"type", "VMEventScheduled"}, {"status", "False"}, {"reason", "NoMaintenance"},
+         {"message", "maintenance checker: nothing planned"}, {"lastHeartbeatTime", "2027-01-15T08:00:00Z"},
+         {"lastTransitionTime", "2027-01-01T00:00:00Z"}});
+  });
+  appear({event("ev-freeze", EventType::Freeze, 15min)});
+  settle(1s);
+  EXPECT_EQ(node().conditions.at("VMEventScheduled").reason, "NoMaintenance") << "overwrote another writer";
+  EXPECT_GE(kube.conflicts, 1) << "the status PATCH carries the node's resourceVersion";
+  const auto left = engine->statusJson().at("conditionsLeftToOthers").as_array();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].at("type").as_string(), "VMEventScheduled");
+}
+
 TEST_F(ActionEngineTest, PreemptIsOnePatchThatCordonsTaintsAndAnnotates) {
   start();
   const auto rvBefore = node().resourceVersion;
@@ -148,8 +167,10 @@ TEST_F(ActionEngineTest, PreemptIsOnePatchThatCordonsTaintsAndAnnotates) {
   ASSERT_TRUE(n.agentState);
   EXPECT_EQ(n.agentState->eventId, "ev-preempt");
   EXPECT_TRUE(n.agentState->cordonedByAgent);
-  EXPECT_EQ(n.conditions.at("PreemptionScheduled").status, "True");
-  EXPECT_EQ(n.conditions.at("VMEventScheduled").reason, "Preempt");
+  // Karpenter's node repair acts on PreemptionScheduled=True at once: not before the drain ended.
+  EXPECT_EQ(n.conditions.at("PreemptionScheduled").status, "False");
+  EXPECT_EQ(n.conditions.at("VMEventScheduled").status, "True");
+  EXPECT_EQ(n.conditions.at("VMEventScheduled").reason, "VMEventScheduled");
 
   EXPECT_EQ(action("cordon"), 1);
   EXPECT_EQ(action("taint"), 1);

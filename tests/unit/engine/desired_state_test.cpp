@@ -78,7 +78,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"FreezeNotifiesOnlyWithConditions",
@@ -122,7 +122,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"NodeCordonedByOthersIsNotOurs",
@@ -133,7 +133,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, false),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"OthersCordonIsNotUndone",
@@ -165,6 +165,21 @@ std::vector<Row> rows() {
                  in.endedAt["ev-preempt"] = kNow - 1min;
                },
                {.taints = {kPreemptTaint},
+                .unschedulable = true,
+                .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Drained, kNow - 2min, true),
+                .conditionTypes = kAllConditions}});
+  // The Preempt is gone from IMDS because the VM is going: once the kubelet stops reporting
+  // Ready, the out-of-service taint follows the drain even in the keep window.
+  r.push_back({"FatalEventEndedMomentsAgoOutOfServiceOnceNotReady",
+               [](Inputs& in) {
+                 in.config.drain.outOfServiceTaintAfterDrain = true;
+                 in.node.unschedulable()
+                     .taint(kTaintScheduledEvent, "Preempt", "NoSchedule")
+                     .agentState(annotation("ev-preempt", "Preempt", ActionPhase::Drained, kNow - 2min, true))
+                     .condition("Ready", "False", "KubeletNotReady", "kubelet stopped", kNow - 30s, kNow - 30s);
+                 in.endedAt["ev-preempt"] = kNow - 1min;
+               },
+               {.taints = {kPreemptTaint, kOutOfService},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Drained, kNow - 2min, true),
                 .conditionTypes = kAllConditions}});
@@ -242,7 +257,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-new", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"SameIdKeepsTheAnnotation",
@@ -254,7 +269,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Draining, kNow - 20s, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"LocalPhaseBeatsAnnotationPhase",
@@ -289,7 +304,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"FailedDrainIsNotRetried",
@@ -335,6 +350,7 @@ std::vector<Row> rows() {
     Expected want = drainedPreemptWant;
     want.annotation->phase = ActionPhase::Draining;
     want.drain = true;
+    want.trueConditions = {"VMEventScheduled"};  // PreemptionScheduled once the drain ended
     r.push_back({"NoAcknowledgeBeforeDrained",
                  [=](Inputs& in) {
                    drainedPreempt(in);
@@ -356,13 +372,33 @@ std::vector<Row> rows() {
   {
     Expected want = drainedPreemptWant;
     want.taints = {kPreemptTaint, kOutOfService};
-    r.push_back({"OutOfServiceTaintAfterDrainOfFatalEvent",
+    r.push_back({"OutOfServiceTaintAfterDrainOnceTheNodeIsNotReady",
+                 [=](Inputs& in) {
+                   drainedPreempt(in);
+                   in.config.imds.acknowledgeAfterDrain.clear();
+                   in.config.drain.outOfServiceTaintAfterDrain = true;
+                   in.node.condition("Ready", "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.",
+                                     kNow - 1min, kNow - 1min);
+                 },
+                 want});
+  }
+  {
+    // node.kubernetes.io/out-of-service force-deletes pods: never on a kubelet that reports Ready.
+    r.push_back({"NoOutOfServiceTaintWhileTheKubeletReportsReady",
                  [=](Inputs& in) {
                    drainedPreempt(in);
                    in.config.imds.acknowledgeAfterDrain.clear();
                    in.config.drain.outOfServiceTaintAfterDrain = true;
                  },
-                 want});
+                 drainedPreemptWant});
+    r.push_back({"OutOfServiceTaintGoesWhenTheKubeletIsReadyAgain",
+                 [=](Inputs& in) {
+                   drainedPreempt(in);
+                   in.config.imds.acknowledgeAfterDrain.clear();
+                   in.config.drain.outOfServiceTaintAfterDrain = true;
+                   in.node.taint(kTaintOutOfService, "nodeshutdown", "NoExecute");
+                 },
+                 drainedPreemptWant});
   }
   r.push_back({"NoOutOfServiceTaintBeforeDrained",
                [](Inputs& in) {
@@ -372,7 +408,7 @@ std::vector<Row> rows() {
                {.taints = {kPreemptTaint},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"NoOutOfServiceTaintForRebootDrain",
@@ -395,7 +431,7 @@ std::vector<Row> rows() {
                {.taints = {},
                 .unschedulable = true,
                 .annotation = annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow, true),
-                .trueConditions = {"PreemptionScheduled", "VMEventScheduled"},
+                .trueConditions = {"VMEventScheduled"},  // PreemptionScheduled once the drain ended
                 .conditionTypes = kAllConditions,
                 .drain = true}});
   r.push_back({"UnhealthyDiskWithTaintWhenUnhealthy",
@@ -514,15 +550,19 @@ struct DesiredStateTest : ::testing::Test {
 
 TEST_F(DesiredStateTest, PreemptionConditionCarriesNotBeforeForKarpenter) {
   pending = {preempt()};
-  const auto d = computeDesiredNode(inputs(), NodeBuilder().view(), config, kNow);
+  const std::map<std::string, ActionPhase> drained{{"ev-preempt", ActionPhase::Drained}};
+  EngineInputs in = inputs();
+  in.localPhases = &drained;
+  const auto d = computeDesiredNode(in, NodeBuilder().view(), config, kNow);
   const auto& c = condition(d, "PreemptionScheduled");
   EXPECT_TRUE(c.status);
   EXPECT_EQ(c.reason, "SpotEvictionIncoming");
-  EXPECT_THAT(c.message, HasSubstr(formatRfc3339(kNow + 30s)));
-  EXPECT_THAT(c.message, HasSubstr("ev-preempt"));
+  // node-problem-detector's shape, which Karpenter reads the deadline from.
+  EXPECT_EQ(c.message, "Preempt Scheduled: " + formatRfc1123(kNow + 30s) + ". EventId: ev-preempt");
   const auto& vm = condition(d, "VMEventScheduled");
   EXPECT_TRUE(vm.status);
-  EXPECT_EQ(vm.reason, "Preempt");
+  EXPECT_EQ(vm.reason, "VMEventScheduled");
+  EXPECT_EQ(vm.message, "Preempt Scheduled: " + formatRfc1123(kNow + 30s) + ". EventId: ev-preempt");
 }
 
 TEST_F(DesiredStateTest, NoEventConditionsAreFalseWithStableTexts) {
@@ -538,13 +578,13 @@ TEST_F(DesiredStateTest, NoEventConditionsAreFalseWithStableTexts) {
   EXPECT_EQ(condition(d1, "PreemptionScheduled").reason, "NoPreemptionScheduled");
 }
 
-TEST_F(DesiredStateTest, VmEventConditionNamesTheEarliestEventAndCountsThem) {
+TEST_F(DesiredStateTest, VmEventConditionNamesTheEarliestEvent) {
   pending = {pendingEvent("ev-reboot", EventType::Reboot, kNow + 10min),
              pendingEvent("ev-freeze", EventType::Freeze, kNow + 1min)};
   const auto d = computeDesiredNode(inputs(), NodeBuilder().view(), config, kNow);
   const auto& c = condition(d, "VMEventScheduled");
-  EXPECT_EQ(c.reason, "Freeze");
-  EXPECT_THAT(c.message, HasSubstr("2 events pending"));
+  EXPECT_EQ(c.reason, "VMEventScheduled");
+  EXPECT_EQ(c.message, "Freeze Scheduled: " + formatRfc1123(kNow + 1min) + ". EventId: ev-freeze");
   EXPECT_FALSE(condition(d, "PreemptionScheduled").status);
   // The drain follows the Reboot, the stronger action.
   ASSERT_TRUE(d.active);

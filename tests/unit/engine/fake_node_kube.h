@@ -104,6 +104,14 @@ class FakeNodeKube final : public KubeClient {
       statusScript.pop_front();
       co_return r;
     }
+    // A resourceVersion in the patch is a precondition on nodes/status too.
+    if (const auto* meta = patch.as_object().if_contains("metadata")) {
+      const auto* rv = meta->as_object().if_contains("resourceVersion");
+      if (rv != nullptr && *rv != metadata().at("resourceVersion")) {
+        ++conflicts;
+        co_return kubeFailure(409, "Conflict", "Operation cannot be fulfilled on nodes \"n\": the object has been modified");
+      }
+    }
     auto& conditions = node.as_object()["status"].as_object()["conditions"];
     if (!conditions.is_array()) conditions = boost::json::array{};
     for (const auto& c : patch.at("status").at("conditions").as_array()) {
@@ -129,9 +137,9 @@ class FakeNodeKube final : public KubeClient {
     co_return r;
   }
 
-  boost::asio::awaitable<KubeResult> listPods(std::string) override { co_return unsupported(); }
+  boost::asio::awaitable<KubeResult> listPods(std::string, ListSource) override { co_return unsupported(); }
   boost::asio::awaitable<KubeResult> getPod(std::string, std::string) override { co_return unsupported(); }
-  boost::asio::awaitable<EvictionResult> evictPod(std::string, std::string, std::optional<int>) override {
+  boost::asio::awaitable<EvictionResult> evictPod(std::string, std::string, std::string, std::optional<int>) override {
     co_return EvictionResult{};
   }
   boost::asio::awaitable<KubeResult> patchEvent(std::string, std::string, boost::json::value) override {

@@ -109,17 +109,14 @@ TEST_F(HttpTest, RejectsBadUrls) {
   EXPECT_EQ(run({.url = "not a url"}).error, HttpError::BadUrl);
 }
 
-TEST(SplitHostPort, ParsesIpv4AndIpv6) {
-  std::string host;
-  unsigned short port = 0;
-  EXPECT_TRUE(splitHostPort("0.0.0.0:9810", host, port));
-  EXPECT_EQ(host, "0.0.0.0");
-  EXPECT_EQ(port, 9810);
-  EXPECT_TRUE(splitHostPort("[::1]:0", host, port));
-  EXPECT_EQ(host, "::1");
-  EXPECT_FALSE(splitHostPort("::1:80", host, port));
-  EXPECT_FALSE(splitHostPort("host:99999", host, port));
-  EXPECT_FALSE(splitHostPort("host:", host, port));
+TEST(HttpServerListen, UsesTheConfigParserAndRefusesNames) {
+  boost::asio::io_context io;
+  HttpServer server(io.get_executor(), [](std::string_view, std::string_view) { return ServerResponse{}; });
+  const std::string error = server.listen("localhost:0");
+  EXPECT_TRUE(error.starts_with("metrics.address: expected host:port with an IP address")) << error;
+  EXPECT_EQ(server.listen("127.0.0.1:0"), "");
+  EXPECT_NE(server.port(), 0);
+  server.stop();
 }
 
 }  // namespace

@@ -31,10 +31,24 @@ struct FakePod {
   bool replacedWithNewUid = false;  // a pod with the same name and a new UID shows up instead
   bool stuck = false;               // never goes away (finalizer)
   bool deletedBeforeEviction = false;
+  // Deleted and recreated under the same name with this UID (a StatefulSet pod, maybe on
+  // another node: then it is no longer in this node's list) before the next eviction attempt;
+  // the eviction's UID precondition then fails (409), as on a real API server.
+  std::optional<std::string> recreatedWithUid;
+  bool recreatedOnThisNode = false;
+  // ... which happens right after this many eviction attempts were answered (0 = never).
+  int recreateAfterAttempts = 0;
+  std::string recreateUid = "recreated-uid";
+  // Overload: answer 429 without a DisruptionBudget cause, with this Retry-After, this many times first.
+  int overloaded = 0;
+  std::chrono::seconds overloadRetryAfter{10};
   // Observed.
   int evictionAttempts = 0;
   int evictionsAccepted = 0;
   std::optional<int> grace;
+  std::vector<std::string> preconditionUids;  // per attempt ("" = none sent)
+  std::vector<MonotonicTime> attemptTimes;
+  int evictionsOfRecreatedPod = 0;             // evictions that hit the recreated pod: must stay 0
   std::optional<MonotonicTime> evictedAt;
   std::optional<MonotonicTime> goneAt;
 };
@@ -62,9 +76,10 @@ class FakeKubeClient final : public KubeClient {
     return p.deletedBeforeEviction || (p.goneAt && timers_.now() >= *p.goneAt);
   }
 
-  boost::asio::awaitable<KubeResult> listPods(std::string fieldSelector) override {
+  boost::asio::awaitable<KubeResult> listPods(std::string fieldSelector, ListSource source) override {
     ++listCalls;
     selectors.push_back(fieldSelector);
+    sources.push_back(source);
     co_await timers_.sleepFor(listLatency);
     if (!listScript.empty()) {
       KubeResult r = listScript.front();
@@ -73,7 +88,13 @@ class FakeKubeClient final : public KubeClient {
     }
     boost::json::array items;
     for (const auto& p : pods) {
-      if (!gone(p)) {
+      if (p.recreatedWithUid) {
+        if (p.recreatedOnThisNode) {
+          boost::json::value again = p.object;
+          again.as_object()["metadata"].as_object()["uid"] = *p.recreatedWithUid;
+          items.push_back(std::move(again));
+        }
+      } else if (!gone(p)) {
         items.push_back(p.object);
       } else if (p.replacedWithNewUid && !p.deletedBeforeEviction) {
         boost::json::value replacement = p.object;
@@ -87,7 +108,7 @@ class FakeKubeClient final : public KubeClient {
     co_return r;
   }
 
-  boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name,
+  boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name, std::string uid,
                                                   std::optional<int> gracePeriodSeconds) override {
     ++evictCalls;
     ++inFlight;
@@ -96,12 +117,35 @@ class FakeKubeClient final : public KubeClient {
     --inFlight;
     EvictionResult r;
     FakePod* pod = find(ns, name);
-    if (pod == nullptr || gone(*pod)) {
+    if (pod == nullptr || (gone(*pod) && !pod->recreatedWithUid)) {
       r.kind = EvictionResult::Kind::NotFound;
       r.status = 404;
       co_return r;
     }
     ++pod->evictionAttempts;
+    pod->preconditionUids.push_back(uid);
+    pod->attemptTimes.push_back(timers_.now());
+    if (pod->recreatedWithUid) {
+      // Another pod has this name now: the API server checks the UID precondition.
+      if (!uid.empty() && uid != *pod->recreatedWithUid) {
+        r.kind = EvictionResult::Kind::UidChanged;
+        r.status = 409;
+        r.message = "Precondition failed: UID in precondition: " + uid + ", UID in object meta: " + *pod->recreatedWithUid;
+        co_return r;
+      }
+      ++pod->evictionsOfRecreatedPod;
+      r.kind = EvictionResult::Kind::Evicted;
+      r.status = 201;
+      co_return r;
+    }
+    if (pod->overloaded > 0) {
+      --pod->overloaded;
+      r.kind = EvictionResult::Kind::Error;
+      r.status = 429;
+      r.message = "Too many requests, please try again later.";
+      r.retryAfter = pod->overloadRetryAfter;
+      co_return r;
+    }
     if (pod->errors > 0) {
       --pod->errors;
       r.kind = EvictionResult::Kind::Error;
@@ -120,6 +164,9 @@ class FakeKubeClient final : public KubeClient {
     });
     if (pod->pdbForever || pod->pdbBlocks > 0 || (groupBusy && !pod->evictedAt)) {
       if (pod->pdbBlocks > 0) --pod->pdbBlocks;
+      if (pod->recreateAfterAttempts > 0 && pod->evictionAttempts == pod->recreateAfterAttempts) {
+        pod->recreatedWithUid = pod->recreateUid;
+      }
       r.kind = EvictionResult::Kind::BlockedByPdb;
       r.status = 429;
       r.message = "The disruption budget " + (pod->pdbGroup.empty() ? pod->name : pod->pdbGroup) +
@@ -159,6 +206,7 @@ class FakeKubeClient final : public KubeClient {
   std::chrono::milliseconds evictLatency{20};
   std::chrono::milliseconds listLatency{10};
   std::vector<std::string> selectors;
+  std::vector<ListSource> sources;
   int listCalls = 0;
   int getPodCalls = 0;
   int evictCalls = 0;

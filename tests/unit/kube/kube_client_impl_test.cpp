@@ -222,7 +222,7 @@ TEST_F(KubeClientTest, NonIdempotentCallsAreNotRetried) {
   EXPECT_EQ(requests("create", "events", "5xx"), 1);
 
   http.handler = [](const HttpRequest&) { return httpFailure(HttpError::Timeout); };
-  const EvictionResult e = timers.run(c->evictPod("ns", "p", std::nullopt));
+  const EvictionResult e = timers.run(c->evictPod("ns", "p", "", std::nullopt));
   EXPECT_EQ(e.kind, EvictionResult::Kind::Error);
   EXPECT_EQ(e.status, 0);
   EXPECT_EQ(http.requests.size(), 2u);
@@ -257,7 +257,7 @@ TEST_F(KubeClientTest, UnauthorizedTwiceIsReturned) {
   EXPECT_EQ(r.status, 401);
   EXPECT_EQ(http.requests.size(), 2u) << "one re-read, one retry, no loop";
   // Also for evictions: a 401 means nothing was done, so one retry is safe.
-  const EvictionResult e = timers.run(c->evictPod("ns", "p", std::nullopt));
+  const EvictionResult e = timers.run(c->evictPod("ns", "p", "", std::nullopt));
   EXPECT_EQ(e.kind, EvictionResult::Kind::Error);
   EXPECT_EQ(e.status, 401);
   EXPECT_EQ(http.requests.size(), 4u);
@@ -297,7 +297,7 @@ TEST_F(KubeClientTest, ListPodsFollowsContinue) {
   http.script.push_back(httpResponse(200, podPage(500, 500, "page3")));
   http.script.push_back(httpResponse(200, podPage(1000, 7, "")));
   auto c = client();
-  const KubeResult r = timers.run(c->listPods("spec.nodeName=node-1"));
+  const KubeResult r = timers.run(c->listPods("spec.nodeName=node-1", ListSource::Consistent));
   ASSERT_TRUE(r.ok()) << r.message;
   ASSERT_TRUE(r.body.is_array());
   ASSERT_EQ(r.body.as_array().size(), 1007u);
@@ -316,7 +316,7 @@ TEST_F(KubeClientTest, ListPodsRestartsOnceWhenTheContinueTokenExpired) {
   http.script.push_back(httpResponse(410, statusBody(410, "Expired", "too old resource version")));
   http.script.push_back(httpResponse(200, podPage(0, 3, "")));
   auto c = client();
-  const KubeResult r = timers.run(c->listPods("spec.nodeName=n"));
+  const KubeResult r = timers.run(c->listPods("spec.nodeName=n", ListSource::Consistent));
   ASSERT_TRUE(r.ok()) << r.message;
   EXPECT_EQ(r.body.as_array().size(), 3u) << "no duplicates from the abandoned listing";
   EXPECT_THAT(http.requests[2].url, ::testing::Not(HasSubstr("continue")));
@@ -325,13 +325,13 @@ TEST_F(KubeClientTest, ListPodsRestartsOnceWhenTheContinueTokenExpired) {
 TEST_F(KubeClientTest, ListPodsRejectsEndlessOrBrokenPagination) {
   http.handler = [](const HttpRequest&) { return httpResponse(200, podPage(0, 1, "same")); };
   auto c = client();
-  KubeResult r = timers.run(c->listPods("spec.nodeName=n"));
+  KubeResult r = timers.run(c->listPods("spec.nodeName=n", ListSource::Consistent));
   EXPECT_FALSE(r.ok());
   EXPECT_THAT(r.message, HasSubstr("pagination"));
   EXPECT_EQ(http.requests.size(), 2u);
 
   http.handler = [](const HttpRequest&) { return httpResponse(200, R"({"kind":"Status"})"); };
-  r = timers.run(c->listPods("spec.nodeName=n"));
+  r = timers.run(c->listPods("spec.nodeName=n", ListSource::Consistent));
   EXPECT_EQ(r.transport, HttpError::Protocol);
 
   int page = 0;
@@ -339,7 +339,7 @@ TEST_F(KubeClientTest, ListPodsRejectsEndlessOrBrokenPagination) {
   KubeClientOptions few = options();
   few.maxListPages = 5;
   auto limited = client(few);
-  r = timers.run(limited->listPods("spec.nodeName=n"));
+  r = timers.run(limited->listPods("spec.nodeName=n", ListSource::Consistent));
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(page, 5);
 }
@@ -347,7 +347,7 @@ TEST_F(KubeClientTest, ListPodsRejectsEndlessOrBrokenPagination) {
 TEST_F(KubeClientTest, ListPodsPassesErrorsThrough) {
   http.script.push_back(httpResponse(403, statusBody(403, "Forbidden", "pods is forbidden")));
   auto c = client();
-  const KubeResult r = timers.run(c->listPods("spec.nodeName=n"));
+  const KubeResult r = timers.run(c->listPods("spec.nodeName=n", ListSource::Consistent));
   EXPECT_EQ(r.status, 403);
   EXPECT_EQ(r.reason, "Forbidden");
 }
@@ -356,8 +356,8 @@ TEST_F(KubeClientTest, EvictionRequest) {
   http.script.push_back(httpResponse(201, R"({"kind":"Status","status":"Success","code":201})"));
   http.script.push_back(httpResponse(201, "{}"));
   auto c = client();
-  EXPECT_EQ(timers.run(c->evictPod("shop", "web-1", 20)).kind, EvictionResult::Kind::Evicted);
-  EXPECT_EQ(timers.run(c->evictPod("shop", "web-2", std::nullopt)).kind, EvictionResult::Kind::Evicted);
+  EXPECT_EQ(timers.run(c->evictPod("shop", "web-1", "uid-web-1", 20)).kind, EvictionResult::Kind::Evicted);
+  EXPECT_EQ(timers.run(c->evictPod("shop", "web-2", "", std::nullopt)).kind, EvictionResult::Kind::Evicted);
   const HttpRequest& req = http.requests[0];
   EXPECT_EQ(req.method, "POST");
   EXPECT_EQ(req.url, "https://10.0.0.1:443/api/v1/namespaces/shop/pods/web-1/eviction");
@@ -365,7 +365,7 @@ TEST_F(KubeClientTest, EvictionRequest) {
   EXPECT_EQ(headerOf(req, "Content-Type"), "application/json");
   EXPECT_EQ(boost::json::parse(req.body),
             boost::json::parse(R"({"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"web-1","namespace":"shop"},
-                                   "deleteOptions":{"gracePeriodSeconds":20}})"));
+                                   "deleteOptions":{"gracePeriodSeconds":20,"preconditions":{"uid":"uid-web-1"}}})"));
   EXPECT_FALSE(boost::json::parse(http.requests[1].body).as_object().contains("deleteOptions"));
   EXPECT_EQ(requests("create", "pods/eviction", "2xx"), 2);
 }
@@ -375,7 +375,7 @@ TEST_F(KubeClientTest, EvictionOutcomes) {
   const auto evict = [&](HttpResult answer) {
     http.script.push_back(std::move(answer));
     const size_t before = http.requests.size();
-    EvictionResult r = timers.run(c->evictPod("ns", "p", std::nullopt));
+    EvictionResult r = timers.run(c->evictPod("ns", "p", "", std::nullopt));
     EXPECT_EQ(http.requests.size(), before + 1) << "evictions are never retried by the client";
     return r;
   };
@@ -407,6 +407,48 @@ TEST_F(KubeClientTest, EvictionOutcomes) {
   EXPECT_EQ(requests("create", "pods/eviction", "429"), 2);
   EXPECT_EQ(requests("create", "pods/eviction", "5xx"), 2);
   EXPECT_EQ(requests("create", "pods/eviction", "4xx"), 2);
+}
+
+TEST_F(KubeClientTest, EvictionCarriesTheUidPreconditionAnd409MeansThatPodIsGone) {
+  http.script.push_back(httpResponse(409, statusBody(409, "Conflict",
+                                                     "Precondition failed: UID in precondition: uid-1, UID in object meta: uid-2")));
+  auto c = client();
+  const EvictionResult r = timers.run(c->evictPod("data", "db-0", "uid-1", std::nullopt));
+  EXPECT_EQ(r.kind, EvictionResult::Kind::UidChanged);
+  EXPECT_EQ(r.status, 409);
+  ASSERT_EQ(http.requests.size(), 1u);
+  EXPECT_EQ(boost::json::parse(http.requests[0].body).at("deleteOptions"),
+            boost::json::parse(R"({"preconditions":{"uid":"uid-1"}})"));
+}
+
+TEST_F(KubeClientTest, EvictionOverloadCarriesRetryAfter) {
+  auto c = client();
+  http.script.push_back(httpResponse(429, statusBody(429, "TooManyRequests", "Too many requests, please try again later."),
+                                     {{"Retry-After", "10"}}));
+  EvictionResult r = timers.run(c->evictPod("ns", "p", "u", std::nullopt));
+  EXPECT_EQ(r.kind, EvictionResult::Kind::Error);
+  ASSERT_TRUE(r.retryAfter.has_value());
+  EXPECT_EQ(*r.retryAfter, 10s);
+  // Without the header, the Status' details.retryAfterSeconds says the same.
+  http.script.push_back(httpResponse(429, R"({"kind":"Status","code":429,"reason":"TooManyRequests","message":"slow down",
+                                              "details":{"retryAfterSeconds":7}})"));
+  r = timers.run(c->evictPod("ns", "p", "u", std::nullopt));
+  ASSERT_TRUE(r.retryAfter.has_value());
+  EXPECT_EQ(*r.retryAfter, 7s);
+  http.script.push_back(httpResponse(429, statusBody(429, "TooManyRequests", "Too many requests")));
+  EXPECT_FALSE(timers.run(c->evictPod("ns", "p", "u", std::nullopt)).retryAfter.has_value());
+}
+
+TEST_F(KubeClientTest, CachedPodListsAskTheWatchCacheOnTheFirstPageOnly) {
+  http.script.push_back(httpResponse(200, podPage(0, 500, "page2")));
+  http.script.push_back(httpResponse(200, podPage(500, 1, "")));
+  auto c = client();
+  ASSERT_TRUE(timers.run(c->listPods("spec.nodeName=node-1", ListSource::Cached)).ok());
+  ASSERT_EQ(http.requests.size(), 2u);
+  EXPECT_EQ(http.requests[0].url,
+            "https://10.0.0.1:443/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-1&limit=500&resourceVersion=0");
+  EXPECT_EQ(http.requests[1].url,
+            "https://10.0.0.1:443/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-1&limit=500&continue=page2");
 }
 
 TEST_F(KubeClientTest, RateLimitSpacesRequests) {

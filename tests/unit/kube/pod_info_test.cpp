@@ -131,7 +131,7 @@ TEST(EvictionGracePeriod, CapOnlyWhenConfigured) {
   EXPECT_EQ(evictionGracePeriod(pod(5), 20), 5);
   EXPECT_EQ(evictionGracePeriod(pod(std::nullopt), 20), 20) << "default 30 capped";
   EXPECT_EQ(evictionGracePeriod(pod(std::nullopt), 45), 30) << "default 30";
-  EXPECT_EQ(evictionGracePeriod(pod(0), 20), 0);
+  EXPECT_EQ(evictionGracePeriod(pod(0), 20), 1) << "never 0: that would be a force delete";
 }
 
 }  // namespace

@@ -396,3 +396,48 @@ TEST_F(ImdsTest, StopDuringAPollEndsTheLoopWithoutWaiting) {
 
 }  // namespace
 }  // namespace aksnode
+
+namespace aksnode {
+namespace {
+
+// The first Scheduled Events call enables the service and may take up to 2 minutes (issue 14).
+class FirstCallTest : public ImdsTest {};
+
+TEST_F(FirstCallTest, EveryCallUntilTheFirstAnswerGetsTheFirstCallTimeout) {
+  config.imds.timeout = 2s;
+  config.imds.firstCallTimeout = 120s;
+  http.script.push_back(ScriptedHttp::failure(HttpError::Timeout));
+  http.script.push_back(ScriptedHttp::failure(HttpError::Unreachable));
+  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  EXPECT_EQ(poller.nextCallTimeout(), 120s);
+  EXPECT_FALSE(run(poller.pollOnce({})));
+  EXPECT_FALSE(poller.status().firstCallInFlight);
+  EXPECT_FALSE(run(poller.pollOnce({})));
+  EXPECT_TRUE(run(poller.pollOnce({})));
+  EXPECT_TRUE(run(poller.pollOnce({})));
+  ASSERT_EQ(http.requests.size(), 4u);
+  EXPECT_EQ(http.requests[0].timeout, 120s);
+  EXPECT_EQ(http.requests[1].timeout, 120s) << "not answered yet: still the enabling call";
+  EXPECT_EQ(http.requests[2].timeout, 120s);
+  EXPECT_EQ(http.requests[3].timeout, 2s) << "answered once: the normal timeout from then on";
+  EXPECT_EQ(poller.nextCallTimeout(), 2s);
+}
+
+TEST_F(FirstCallTest, TheFirstCallIsInFlightWhileItWaits) {
+  http.onSend = [&] { EXPECT_TRUE(poller.status().firstCallInFlight); };
+  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  EXPECT_TRUE(run(poller.pollOnce({})));
+  EXPECT_FALSE(poller.status().firstCallInFlight);
+}
+
+TEST_F(FirstCallTest, OnceReportsDoNotWaitForTheService) {
+  poller.setPatientFirstCall(false);
+  http.script.push_back(ScriptedHttp::failure(HttpError::Timeout));
+  EXPECT_FALSE(run(poller.pollOnce({})));
+  ASSERT_EQ(http.requests.size(), 1u);
+  EXPECT_EQ(http.requests[0].timeout, config.imds.timeout);
+}
+
+}  // namespace
+}  // namespace aksnode
