@@ -58,7 +58,8 @@ ALLOWED_RBAC = {
 }
 NS = "aks-node-agent"
 SA = "aks-node-agent"
-TARGET_LABELS = {"job", "instance", "node", "pod", "namespace", "container", "le"}
+RUNBOOK_BASE = "https://github.com/e6data/aks-node-agent/blob/main/docs/runbooks.md"
+TARGET_LABELS = {"job", "instance", "node", "pod", "namespace", "container", "le", "cluster"}
 
 
 # ------------------------------------------------------------------ contract
@@ -379,7 +380,11 @@ def check_rules(repo, fams, runbook_anchors):
             for k in ("summary", "description", "runbook_url"):
                 check(ann.get(k), f"{where}: annotation {k}")
             url = ann.get("runbook_url", "")
-            check(url == f"docs/runbooks.md#{name.lower()}", f"{where}: runbook_url {url!r}")
+            check(url == f"{RUNBOOK_BASE}#{name.lower()}", f"{where}: runbook_url {url!r} (absolute)")
+            # Static summaries group in Alertmanager; label values belong in the description.
+            check("{{" not in ann.get("summary", ""), f"{where}: summary is not static text")
+            if name == "AKSNodeSpotEvictionPending":
+                check(r.get("labels", {}).get("severity") == "info", f"{where}: severity info (expected on spot)")
             if runbook_anchors is not None:
                 check(name.lower() in runbook_anchors, f"{where}: no section '## {name}' in docs/runbooks.md")
             check(name in firing, f"{where}: no promtool test where it fires")
@@ -409,7 +414,12 @@ def check_dashboard(repo, fams):
     check(vars_.get("datasource", {}).get("type") == "datasource", "dashboard: datasource variable")
     nq = vars_.get("node", {}).get("query", {})
     nq = nq.get("query") if isinstance(nq, dict) else nq
-    check(nq and re.match(r"label_values\(aksnode_build_info, *(node|instance)\)", nq), "dashboard: node variable")
+    check(nq and re.match(r'label_values\(aksnode_build_info(\{cluster=~"\$cluster"\})?, *(node|instance)\)', nq),
+          "dashboard: node variable")
+    cq = vars_.get("cluster", {}).get("query", {})
+    cq = cq.get("query") if isinstance(cq, dict) else cq
+    check(cq == "label_values(aksnode_build_info, cluster)" and vars_["cluster"].get("allValue") == ".*",
+          "dashboard: cluster variable (All = .*, so single-cluster series without the label match)")
     exprs, ids = [], []
 
     def walk(panels):
@@ -486,6 +496,13 @@ def main():
         objs = load_all(os.path.join(rdir, name + ".yaml"))
         check_labels(objs, name)
         check_monitoring(repo, objs, name, fams, anchors)
+    amp = load_all(os.path.join(rdir, "monitoring-azure-managed.yaml"))
+    check_labels(amp, "monitoring-azure-managed")
+    check([(o["apiVersion"], o["kind"]) for o in amp] == [("azmonitoring.coreos.com/v1", "PodMonitor")],
+          "monitoring-azure-managed: one azmonitoring.coreos.com/v1 PodMonitor, nothing Azure ignores")
+    pm = {o["kind"]: o for o in load_all(os.path.join(rdir, "monitoring.yaml"))}["PodMonitor"]
+    check(amp and {k: v for k, v in amp[0]["spec"].items() if not k.startswith("label")} == pm["spec"],
+          "monitoring-azure-managed: same PodMonitor spec as deploy/monitoring (plus Azure's label limits)")
 
     alerts = check_rules(repo, fams, anchors)
     check_dashboard(repo, fams)

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# The Helm chart deploy/helm/aks-node-agent, offline (issue 16):
+#   1. helm lint (strict) with default values, with every toggle on, Azure Managed Prometheus
+#   2. one source of truth: helm template with default values renders the same objects as
+#      kubectl kustomize deploy/base (check_helm_equivalence.py)
+#   3. toggles render what they say (monitors, rule runbook URLs, dashboard, extraEnv, ...)
+#   4. values.schema.json rejects bad values (wrong types, unknown keys) at template time
+#   5. schema validation of every rendered object (validate-schemas.mjs, if installed)
+#   6. helm package into $HELM_PACKAGE_DIR (default build/helm) and render from the .tgz
+# helm: $HELM, or built from Go modules by tests/e2e/cluster/build.sh (cached).
+# Exit 0 pass; 1 failure; 77 skip (no helm and no Go, outside CI).
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+CHART="$REPO/deploy/helm/aks-node-agent"
+PKG_DIR="${HELM_PACKAGE_DIR:-$REPO/build/helm}"
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+passed=0 failed=0
+ok() { printf 'ok: %s\n' "$*"; passed=$((passed + 1)); }
+bad() { printf 'FAIL: %s\n' "$*"; failed=$((failed + 1)); }
+
+if [ -z "${HELM:-}" ]; then
+  if ! command -v go >/dev/null && [ -z "${CI:-}" ]; then echo "no helm and no go: skipped"; exit 77; fi
+  bin=$("$REPO/tests/e2e/cluster/build.sh" | tail -1) || { echo "build.sh failed"; exit 1; }
+  HELM="$bin/helm"
+fi
+export HELM_CACHE_HOME="$TMP/cache" HELM_CONFIG_HOME="$TMP/config" HELM_DATA_HOME="$TMP/data"
+"$HELM" version --short
+tmpl() { "$HELM" template aks-node-agent "$CHART" --namespace aks-node-agent "$@"; }
+
+echo "=== helm lint"
+for v in "" "$HERE/helm/all-on.yaml" "$HERE/helm/azure-managed.yaml"; do
+  if "$HELM" lint --strict "$CHART" ${v:+-f "$v"} > "$TMP/lint" 2>&1; then
+    ok "helm lint --strict ${v:+-f ${v#"$REPO"/}}"
+  else
+    cat "$TMP/lint"; bad "helm lint ${v:-(defaults)}"
+  fi
+done
+
+echo "=== defaults = deploy/base"
+tmpl > "$TMP/defaults.yaml" && kubectl kustomize "$REPO/deploy/base" > "$TMP/base.yaml"
+if python3 "$HERE/check_helm_equivalence.py" "$TMP/base.yaml" "$TMP/defaults.yaml"; then
+  ok "helm template (defaults) = kubectl kustomize deploy/base"
+else
+  bad "chart and deploy/base differ"
+fi
+n=$(grep -cE '^kind: (PodMonitor|ServiceMonitor|PrometheusRule)$' "$TMP/defaults.yaml")
+[ "$n" = 0 ] && ok "defaults render no monitoring CRs" || bad "defaults render $n monitoring CRs"
+
+echo "=== toggles"
+tmpl -f "$HERE/helm/all-on.yaml" > "$TMP/all-on.yaml" || bad "helm template all-on"
+tmpl -f "$HERE/helm/azure-managed.yaml" > "$TMP/azure.yaml" || bad "helm template azure-managed"
+python3 - "$TMP/all-on.yaml" "$TMP/azure.yaml" "$REPO" > "$TMP/toggles" 2>&1 <<'PY'
+import json, sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+azure = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
+repo = sys.argv[3]
+by = {d["kind"]: d for d in docs}
+fails = []
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond: fails.append(what)
+for kind in ("PodMonitor", "ServiceMonitor", "PrometheusRule"):
+    o = by.get(kind, {})
+    check(o.get("apiVersion") == "monitoring.coreos.com/v1", f"{kind} monitoring.coreos.com/v1")
+    check(o.get("metadata", {}).get("labels", {}).get("release") == "kube-prometheus-stack", f"{kind} release label")
+urls = [r["annotations"]["runbook_url"] for g in by["PrometheusRule"]["spec"]["groups"] for r in g["rules"]]
+check(len(urls) >= 20 and all(u.startswith("https://wiki.example.com/aks-node-agent/runbooks#aksnode") for u in urls),
+      "every runbook_url uses runbookBaseUrl")
+src = yaml.safe_load(open(f"{repo}/deploy/monitoring/rules/aks-node-agent.rules.yaml"))
+check([r["alert"] for g in src["groups"] for r in g["rules"]] ==
+      [r["alert"] for g in by["PrometheusRule"]["spec"]["groups"] for r in g["rules"]], "PrometheusRule = the rule file")
+cms = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-dashboard")]
+check(len(cms) == 1 and cms[0]["metadata"]["namespace"] == "monitoring", "dashboard ConfigMap in namespace monitoring")
+if cms:
+    check(cms[0]["metadata"]["labels"].get("grafana_dashboard") == "1", "dashboard label grafana_dashboard=1")
+    check(cms[0]["metadata"].get("annotations", {}).get("grafana_folder") == "Kubernetes", "grafana_folder annotation")
+    check(json.loads(cms[0]["data"]["aks-node-agent.json"]) == json.load(open(f"{repo}/deploy/grafana/aks-node-agent.json")),
+          "dashboard JSON = deploy/grafana/aks-node-agent.json")
+pod = by["DaemonSet"]["spec"]["template"]["spec"]
+env = {e["name"]: e for e in pod["containers"][0]["env"]}
+check(env.get("HTTPS_PROXY", {}).get("value") == "http://proxy.internal:3128" and "NODE_IP" in env, "extraEnv")
+init = {e["name"]: e.get("value") for e in pod["initContainers"][0]["env"]}
+check(init["PROBE_WRITE_PATHS"] == "/mnt", "PROBE_WRITE_PATHS follows writeProbe of the config")
+cfg = yaml.safe_load([d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config")][0]["data"]["config.yaml"])
+check(cfg["drain"]["podGracePeriodCap"] == "20s" and cfg["drain"]["timeout"] == "120s", "config values merge into the defaults")
+check(pod["imagePullSecrets"] == [{"name": "registry"}], "imagePullSecrets")
+sa = by["ServiceAccount"]["metadata"]["annotations"]["azure.workload.identity/client-id"]
+check(sa == "11111111-2222-3333-4444-555555555555", "serviceAccount.annotations (workload identity client-id)")
+az = {d["kind"]: d for d in azure}
+check(az.get("PodMonitor", {}).get("apiVersion") == "azmonitoring.coreos.com/v1", "Azure Managed Prometheus: azmonitoring.coreos.com/v1 PodMonitor")
+check("PrometheusRule" not in az, "Azure Managed Prometheus: no PrometheusRule unless asked")
+sys.exit(1 if fails else 0)
+PY
+rc=$?; cat "$TMP/toggles"
+[ $rc = 0 ] && ok "toggles render what they say" || bad "toggles"
+if tmpl --set image.tag=9.9.9 | grep -q 'image: ghcr.io/e6data/aks-node-agent:9.9.9'; then ok "image.tag"; else bad "image.tag"; fi
+
+echo "=== values.schema.json rejects bad values"
+reject() {  # reject WHAT EXPECTED-IN-ERROR HELM-ARGS...
+  local what=$1 expect=$2; shift 2
+  if tmpl "$@" > /dev/null 2> "$TMP/err"; then
+    bad "schema accepted $what"
+  elif grep -q -- "$expect" "$TMP/err"; then
+    ok "rejected $what: $(grep -m1 -o -- "$expect.*" "$TMP/err" | cut -c1-100)"
+  else
+    cat "$TMP/err"; bad "rejected $what, but not for the expected reason ($expect)"
+  fi
+}
+reject "an unknown top-level key" "additional properties 'tolerance' not allowed" --set tolerance=x
+reject "image.pullPolicy Sometimes" "pullPolicy" --set image.pullPolicy=Sometimes
+reject "podMonitor.enabled as a string" "podMonitor" --set-string podMonitor.enabled=yes
+vals() { local f; f=$(mktemp -p "$TMP" values-XXXX.yaml); printf '%s\n' "$1" > "$f"; echo "$f"; }
+reject "tolerations as a map" "/tolerations': got object, want array" -f "$(vals 'tolerations: {key: x}')"
+reject "resources.limits as a string" "/resources/limits': got string, want object" -f "$(vals 'resources: {limits: big}')"
+reject "terminationGracePeriodSeconds as a string" "got string, want integer" -f "$(vals 'terminationGracePeriodSeconds: "5"')"
+reject "an unknown key under serviceAccount" "additional properties 'annotation' not allowed" --set serviceAccount.annotation.x=y
+reject "a relative runbookBaseUrl" "runbookBaseUrl" --set runbookBaseUrl=docs/runbooks.md
+reject "an unknown config section" "additional properties 'imdss' not allowed" --set config.imdss.pollInterval=1s
+reject "a bad duration in config" "healthInterval" --set config.healthInterval=30
+reject "a relative disk path" "path" --set 'config.disks[0].path=mnt'
+reject "extraEnv without a name" "missing property 'name'" -f "$(vals 'extraEnv: [{value: x}]')"
+
+echo "=== object schemas"
+if [ -d "$HERE/node_modules/kubernetes-models" ]; then
+  # azmonitoring.coreos.com/v1 monitors are a subset of prometheus-operator's: check them
+  # against that schema.
+  sed 's#^apiVersion: azmonitoring.coreos.com/v1#apiVersion: monitoring.coreos.com/v1#' "$TMP/azure.yaml" > "$TMP/azure-as-po.yaml"
+  if (cd "$HERE" && node validate-schemas.mjs "$TMP/defaults.yaml" "$TMP/all-on.yaml" "$TMP/azure-as-po.yaml"); then
+    ok "every rendered object valid"
+  else
+    bad "schema validation"
+  fi
+else
+  echo "tests/deploy/node_modules missing (deploy_test.sh installs it): object schemas not checked"
+fi
+
+echo "=== helm package"
+mkdir -p "$PKG_DIR"
+ver=$(awk '/^version:/ {print $2}' "$CHART/Chart.yaml")
+rm -f "$PKG_DIR/aks-node-agent-$ver.tgz"
+if "$HELM" package "$CHART" --destination "$PKG_DIR" && [ -s "$PKG_DIR/aks-node-agent-$ver.tgz" ] &&
+   "$HELM" template aks-node-agent "$PKG_DIR/aks-node-agent-$ver.tgz" -n aks-node-agent | cmp -s - "$TMP/defaults.yaml"; then
+  ok "helm package: $PKG_DIR/aks-node-agent-$ver.tgz renders the same as the chart directory"
+else
+  bad "helm package"
+fi
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
