@@ -101,7 +101,8 @@ def run(cp: ControlPlane, helm: Helm, work: str) -> None:
                           ["-f", os.path.join(REPO, "tests/deploy/helm/all-on.yaml"), "--set", "grafanaDashboard.namespace="]
                           + NO_CRDS)):
         rendered = helm("template", RELEASE, CHART, "-n", NS, *extra).stdout
-        r = cp.kubectl("apply", "--dry-run=server", "-n", NS, "-f", "-", input=rendered, check=False)
+        # No -n: the Role/RoleBinding for Events live in namespace default.
+        r = cp.kubectl("apply", "--dry-run=server", "-f", "-", input=rendered, check=False)
         check(r.returncode == 0 and "(server dry run)" in r.stdout,
               f"kubectl apply --dry-run=server, {label}: {r.stdout.count('(server dry run)')} objects accepted"
               + ("" if r.returncode == 0 else f"\n{r.stderr}"))
@@ -123,11 +124,13 @@ def run(cp: ControlPlane, helm: Helm, work: str) -> None:
     check(len(pods) == 1 and pods[0]["spec"].get("nodeName") == node.name,
           f"one agent pod, on node {node.name} (affinity, tolerations of the spot taint)")
     sa = f"system:serviceaccount:{NS}:{RELEASE}"
-    for verb, res, ns, want in (("patch", "nodes", "", "yes"), ("create", "pods/eviction", "", "yes"),
-                                ("create", "events", "default", "yes"), ("delete", "pods", "", "no"),
-                                ("list", "secrets", "", "no")):
-        r = cp.kubectl("auth", "can-i", verb, res, "--as", sa, *(["-n", ns] if ns else ["-A"]), check=False)
-        check(r.stdout.strip() == want, f"RBAC: {sa} can-i {verb} {res}: {r.stdout.strip()} (want {want})")
+    for verb, res, sub, ns, want in (("patch", "nodes", "", "", "yes"), ("create", "pods", "eviction", "", "yes"),
+                                     ("create", "events", "", "default", "yes"), ("delete", "pods", "", "", "no"),
+                                     ("list", "secrets", "", "", "no")):
+        r = cp.kubectl("auth", "can-i", verb, res, "--as", sa, *(["--subresource", sub] if sub else []),
+                       *(["-n", ns] if ns else ["-A"]), check=False)
+        check(r.stdout.strip() == want,
+              f"RBAC: {sa} can-i {verb} {res}{'/' + sub if sub else ''}: {r.stdout.strip()} (want {want})")
 
     # -- upgrade: a config value changes the ConfigMap and rolls the DaemonSet ---------------
     before = ds(cp)
@@ -162,7 +165,9 @@ def run(cp: ControlPlane, helm: Helm, work: str) -> None:
         check(True, f"uninstalled: {what} gone")
     wait_for(lambda: not agent_pods(cp), 120, "the agent pods gone", cp.check)
     check(True, "uninstalled: agent pods gone")
-    check(helm("list", "-n", NS, "-a", "-q").stdout.strip() == "", "no release left")
+    check(helm("list", "-n", NS, "-q").stdout.strip() == "", "helm list: no release left (any status)")
+    status, secrets = get(cp, f"/api/v1/namespaces/{NS}/secrets?labelSelector=owner%3Dhelm")
+    check(status == 200 and not secrets.get("items"), "no Helm release Secret left")
 
 
 def main() -> int:
