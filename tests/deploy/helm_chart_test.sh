@@ -97,6 +97,24 @@ rc=$?; cat "$TMP/toggles"
 [ $rc = 0 ] && ok "toggles render what they say" || bad "toggles"
 if tmpl --set image.tag=9.9.9 | grep -q 'image: ghcr.io/e6data/aks-node-agent:9.9.9'; then ok "image.tag"; else bad "image.tag"; fi
 
+echo "=== the rendered config.yaml passes the agent's own --check-config"
+AGENT="${AKSNODE_BINARY:-$REPO/build/aks-node-agent}"
+if [ -x "$AGENT" ]; then
+  for f in defaults all-on azure; do
+    python3 -c 'import sys, yaml
+for d in yaml.safe_load_all(open(sys.argv[1])):
+    if d and d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config"):
+        sys.stdout.write(d["data"]["config.yaml"])' "$TMP/$f.yaml" > "$TMP/$f-config.yaml"
+    if NODE_NAME=node-1 "$AGENT" --check-config --config "$TMP/$f-config.yaml" > "$TMP/cc" 2>&1; then
+      ok "aks-node-agent --check-config: config.yaml of the $f render"
+    else
+      cat "$TMP/cc"; bad "aks-node-agent --check-config rejects the config.yaml of the $f render"
+    fi
+  done
+else
+  echo "no agent binary ($AGENT; AKSNODE_BINARY): --check-config not run"
+fi
+
 echo "=== values.schema.json rejects bad values"
 reject() {  # reject WHAT EXPECTED-IN-ERROR HELM-ARGS...
   local what=$1 expect=$2; shift 2
@@ -120,6 +138,22 @@ reject "a relative runbookBaseUrl" "runbookBaseUrl" --set runbookBaseUrl=docs/ru
 reject "an unknown config section" "additional properties 'imdss' not allowed" --set config.imdss.pollInterval=1s
 reject "a bad duration in config" "healthInterval" --set config.healthInterval=30
 reject "a relative disk path" "path" --set 'config.disks[0].path=mnt'
+# The schema's config keys are exactly CONTRACT.md section 2's (top level, disks[], caches[]).
+if python3 - "$REPO" "$CHART/values.schema.json" <<'PY'
+import json, os, sys
+sys.path.insert(0, os.path.join(sys.argv[1], "tests", "deploy"))
+from check_manifests import contract_config
+contract = contract_config(sys.argv[1])
+if contract is None:
+    print("CONTRACT.md not found: config keys not compared"); sys.exit(0)
+cfg = json.load(open(sys.argv[2]))["properties"]["config"]["properties"]
+pairs = [("config", set(cfg), set(contract))] + [
+    (f"config.{k}[]", set(cfg[k]["items"]["properties"]), set(contract[k][0])) for k in ("disks", "caches")]
+bad = [f"{w}: schema-only {sorted(a - b)}, contract-only {sorted(b - a)}" for w, a, b in pairs if a != b]
+print("\n".join(bad) or "schema config keys = CONTRACT.md section 2")
+sys.exit(1 if bad else 0)
+PY
+then ok "values.schema.json config keys = CONTRACT.md section 2"; else bad "values.schema.json config keys differ from CONTRACT.md"; fi
 reject "extraEnv without a name" "missing property 'name'" -f "$(vals 'extraEnv: [{value: x}]')"
 
 echo "=== object schemas"
