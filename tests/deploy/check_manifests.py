@@ -448,7 +448,7 @@ def check_dashboard(repo, fams):
         for title, e in exprs:
             check_expr_metrics(f"dashboard panel {title!r}", e, fams)
     promtool_parse([e.replace("$__rate_interval", "1m").replace("$__range", "1h").replace("$node", ".*")
-                    for _, e in exprs])
+                    .replace("$cluster", ".*") for _, e in exprs])
 
 
 def runbook_anchors(repo):
