@@ -498,11 +498,14 @@ def main():
         check_monitoring(repo, objs, name, fams, anchors)
     amp = load_all(os.path.join(rdir, "monitoring-azure-managed.yaml"))
     check_labels(amp, "monitoring-azure-managed")
-    check([(o["apiVersion"], o["kind"]) for o in amp] == [("azmonitoring.coreos.com/v1", "PodMonitor")],
-          "monitoring-azure-managed: one azmonitoring.coreos.com/v1 PodMonitor, nothing Azure ignores")
+    kinds = sorted((o["apiVersion"], o["kind"]) for o in amp)
+    check(kinds == [("azmonitoring.coreos.com/v1", "PodMonitor"), ("v1", "ConfigMap")],
+          f"monitoring-azure-managed: an azmonitoring.coreos.com/v1 PodMonitor and the dashboard, no PrometheusRule: {kinds}")
     pm = {o["kind"]: o for o in load_all(os.path.join(rdir, "monitoring.yaml"))}["PodMonitor"]
-    check(amp and {k: v for k, v in amp[0]["spec"].items() if not k.startswith("label")} == pm["spec"],
-          "monitoring-azure-managed: same PodMonitor spec as deploy/monitoring (plus Azure's label limits)")
+    apm = [o for o in amp if o["kind"] == "PodMonitor"]
+    check(apm and apm[0]["spec"].get("labelLimit") == 63 and
+          {k: v for k, v in apm[0]["spec"].items() if not k.startswith("label")} == pm["spec"],
+          "monitoring-azure-managed: same PodMonitor spec as deploy/monitoring plus Azure's label limits")
 
     alerts = check_rules(repo, fams, anchors)
     check_dashboard(repo, fams)

@@ -41,7 +41,7 @@ if yamllint -c "$REPO/deploy/.yamllint" "$REPO/deploy"; then ok yamllint; else b
 
 step "kubectl kustomize"
 for pair in base:base monitoring:monitoring monitoring/servicemonitor:monitoring-servicemonitor \
-            monitoring/azure-managed:monitoring-azure-managed grafana:grafana overlays/e6data:overlay-e6data; do
+            overlays/azure-managed-prometheus:monitoring-azure-managed grafana:grafana overlays/e6data:overlay-e6data; do
   dir="${pair%%:*}"; out="$TMP/${pair#*:}.yaml"
   if kubectl kustomize "$REPO/deploy/$dir" > "$out" 2> "$TMP/err"; then
     ok "deploy/$dir renders ($(grep -c '^kind:' "$out") objects)"
