@@ -83,6 +83,7 @@ OBJECTS = [  # (what, API path) of everything the chart installs with default va
     ("Role", f"/apis/rbac.authorization.k8s.io/v1/namespaces/default/roles/{RELEASE}-events"),
     ("RoleBinding", f"/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/{RELEASE}-events"),
 ]
+DASHBOARD = f"/api/v1/namespaces/{NS}/configmaps/{RELEASE}-dashboard"
 
 
 def run(cp: ControlPlane, helm: Helm, work: str) -> None:
@@ -137,7 +138,8 @@ def run(cp: ControlPlane, helm: Helm, work: str) -> None:
     old_sum = before["spec"]["template"]["metadata"]["annotations"].get("checksum/config")
     old_pod = pods[0]["metadata"]["uid"]
     r = helm("upgrade", RELEASE, CHART, "-n", NS, "--reuse-values", "--set", "config.drain.timeout=90s",
-             "--set", "image.tag=0.1.1", "--wait", "--timeout", "3m")
+             "--set", "image.tag=0.1.1", "--set", "grafanaDashboard.enabled=true",
+             "--set", "grafanaDashboard.folder=Kubernetes", "--wait", "--timeout", "3m")
     check("has been upgraded" in r.stdout and "REVISION: 2" in r.stdout, "helm upgrade: revision 2")
     after = ds(cp)
     new_sum = after["spec"]["template"]["metadata"]["annotations"].get("checksum/config")
@@ -148,6 +150,10 @@ def run(cp: ControlPlane, helm: Helm, work: str) -> None:
           "DaemonSet image is the new tag")
     cm = get(cp, f"/api/v1/namespaces/{NS}/configmaps/{RELEASE}-config")[1]
     check("timeout: 90s" in cm["data"]["config.yaml"], "ConfigMap config.yaml has drain.timeout 90s")
+    status, dash = get(cp, DASHBOARD)
+    check(status == 200 and dash["metadata"]["labels"].get("grafana_dashboard") == "1"
+          and dash["metadata"]["annotations"].get("grafana_folder") == "Kubernetes",
+          "upgrade with grafanaDashboard.enabled: dashboard ConfigMap (grafana_dashboard=1, grafana_folder)")
     wait_for(lambda: rolled_out(cp, after["metadata"]["generation"])
              and [p["metadata"]["uid"] for p in agent_pods(cp)] not in ([], [old_pod]),
              180, "the agent pod replaced by the rolling update", cp.check)
@@ -160,7 +166,7 @@ def run(cp: ControlPlane, helm: Helm, work: str) -> None:
     # -- uninstall: everything gone ----------------------------------------------------------
     r = helm("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "3m")
     check("uninstalled" in r.stdout, "helm uninstall")
-    for what, path in OBJECTS:
+    for what, path in OBJECTS + [("dashboard ConfigMap", DASHBOARD)]:
         wait_for(lambda p=path: get(cp, p)[0] == 404, 60, f"{what} deleted", cp.check)
         check(True, f"uninstalled: {what} gone")
     wait_for(lambda: not agent_pods(cp), 120, "the agent pods gone", cp.check)
