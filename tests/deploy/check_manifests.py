@@ -451,6 +451,18 @@ def check_dashboard(repo, fams):
                     .replace("$cluster", ".*") for _, e in exprs])
 
 
+def check_config_doc(repo, contract_cfg):
+    """docs/configuration.md names every leaf key of CONTRACT.md section 2 (`a.b.key` or `.key`)."""
+    path = os.path.join(repo, "docs/configuration.md")
+    if contract_cfg is None or not os.path.exists(path):
+        return
+    doc = open(path).read()
+    paths = key_paths(contract_cfg)
+    for p in sorted(x for x in paths if not any(y.startswith(x + ".") or y.startswith(x + "[]") for y in paths)):
+        leaf = [x for x in re.split(r"[.\[\]]+", p) if x][-1]
+        check(re.search(r"[`.]" + re.escape(leaf) + "`", doc), f"docs/configuration.md: no entry for {p}")
+
+
 def runbook_anchors(repo):
     path = os.path.join(repo, "docs/runbooks.md")
     if not os.path.exists(path):
@@ -507,6 +519,7 @@ def main():
           {k: v for k, v in apm[0]["spec"].items() if not k.startswith("label")} == pm["spec"],
           "monitoring-azure-managed: same PodMonitor spec as deploy/monitoring plus Azure's label limits")
 
+    check_config_doc(repo, ccfg)
     alerts = check_rules(repo, fams, anchors)
     check_dashboard(repo, fams)
 
