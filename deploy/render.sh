@@ -3,6 +3,9 @@
 #   deploy/aks-node-agent.yaml                      kubectl kustomize deploy/base
 #   deploy/monitoring/rules/prometheusrule.yaml     deploy/monitoring/render.sh
 #   deploy/grafana/aks-node-agent.json              deploy/grafana/generate.py
+#   deploy/helm/aks-node-agent/files/*              copies of base/rbac.yaml, the
+#                                                   alert rules and the dashboard (the
+#                                                   chart reads them; one source of truth)
 # usage: deploy/render.sh           write them
 #        deploy/render.sh --check   exit 1 (with a diff) if any is out of date
 set -euo pipefail
@@ -19,6 +22,10 @@ render_single() {
 HEADER
   "$KUBECTL" kustomize "$HERE/base"
 }
+
+# The chart's copies: SOURCE (under deploy/) -> NAME under helm/aks-node-agent/files/.
+CHART_FILES="base/rbac.yaml:rbac.yaml monitoring/rules/aks-node-agent.rules.yaml:aks-node-agent.rules.yaml
+grafana/aks-node-agent.json:aks-node-agent.json"
 
 if [ "${1:-}" = "--check" ]; then
   tmp="$(mktemp -d)"
@@ -37,6 +44,13 @@ if [ "${1:-}" = "--check" ]; then
       rc=1
     fi
   done
+  for pair in $CHART_FILES; do
+    src="$HERE/${pair%%:*}"; copy="$HERE/helm/aks-node-agent/files/${pair#*:}"
+    if ! cmp -s "$src" "$copy"; then
+      echo "deploy/helm/aks-node-agent/files/${pair#*:} differs from deploy/${pair%%:*}: run deploy/render.sh" >&2
+      rc=1
+    fi
+  done
   exit $rc
 fi
 
@@ -44,3 +58,7 @@ fi
 "$PYTHON" "$HERE/grafana/generate.py"
 render_single > "$HERE/aks-node-agent.yaml"
 echo "wrote aks-node-agent.yaml"
+for pair in $CHART_FILES; do
+  cp "$HERE/${pair%%:*}" "$HERE/helm/aks-node-agent/files/${pair#*:}"
+done
+echo "copied base/rbac.yaml, the alert rules and the dashboard into helm/aks-node-agent/files"

@@ -13,7 +13,11 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "aks-node-agent.json")
 DS = {"type": "prometheus", "uid": "${datasource}"}
-SEL = 'job="aks-node-agent", node=~"$node"'
+# cluster: the convention of the Kubernetes mixins for one Grafana over many clusters (an
+# external label or a relabelling that adds `cluster`). With a single cluster the series
+# have no such label and the variable's "All" (.*) matches them.
+SEL = 'job="aks-node-agent", cluster=~"$cluster", node=~"$node"'
+UP = 'up{job="aks-node-agent", cluster=~"$cluster"}'
 
 
 class Layout:
@@ -139,8 +143,8 @@ def build():
     L = Layout()
 
     L.row("Fleet")
-    L.add(stat("Agents up", 'count(up{job="aks-node-agent"} == 1)', desc="Scrape targets answering."), 4, 4)
-    L.add(stat("Agents down", 'count(up{job="aks-node-agent"} == 0)', thresholds=bad_if_above()), 4, 4)
+    L.add(stat("Agents up", f"count({UP} == 1)", desc="Scrape targets answering."), 4, 4)
+    L.add(stat("Agents down", f"count({UP} == 0)", thresholds=bad_if_above()), 4, 4)
     L.add(stat("Evictions pending", f"sum(aksnode_eviction_pending{{{SEL}}})", thresholds=bad_if_above(0, "orange"),
                desc="Nodes with a Preempt or Terminate event pending for their VM."), 4, 4)
     L.add(stat("Nodes cordoned", f"sum(aksnode_node_cordoned{{{SEL}}})", thresholds=bad_if_above(0, "orange")), 4, 4)
@@ -266,9 +270,14 @@ def dashboard():
             {"name": "datasource", "label": "Data source", "type": "datasource", "query": "prometheus",
              "current": {}, "hide": 0, "refresh": 1, "regex": "", "includeAll": False, "multi": False,
              "options": []},
+            {"name": "cluster", "label": "Cluster", "type": "query", "datasource": DS,
+             "definition": "label_values(aksnode_build_info, cluster)",
+             "query": {"query": "label_values(aksnode_build_info, cluster)", "refId": "cluster"},
+             "current": {}, "hide": 0, "includeAll": True, "allValue": ".*", "multi": False,
+             "refresh": 2, "regex": "", "sort": 1, "options": []},
             {"name": "node", "label": "Node", "type": "query", "datasource": DS,
-             "definition": "label_values(aksnode_build_info, node)",
-             "query": {"query": "label_values(aksnode_build_info, node)", "refId": "node"},
+             "definition": 'label_values(aksnode_build_info{cluster=~"$cluster"}, node)',
+             "query": {"query": 'label_values(aksnode_build_info{cluster=~"$cluster"}, node)', "refId": "node"},
              "current": {}, "hide": 0, "includeAll": True, "allValue": ".*", "multi": True,
              "refresh": 2, "regex": "", "sort": 1, "options": []},
         ]},

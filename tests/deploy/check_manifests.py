@@ -65,7 +65,8 @@ KUBE_CLIENT_GRANTS = {
 }
 NS = "aks-node-agent"
 SA = "aks-node-agent"
-TARGET_LABELS = {"job", "instance", "node", "pod", "namespace", "container", "le"}
+RUNBOOK_BASE = "https://github.com/e6data/aks-node-agent/blob/main/docs/runbooks.md"
+TARGET_LABELS = {"job", "instance", "node", "pod", "namespace", "container", "le", "cluster"}
 
 
 # ------------------------------------------------------------------ contract
@@ -409,7 +410,11 @@ def check_rules(repo, fams, runbook_anchors):
             for k in ("summary", "description", "runbook_url"):
                 check(ann.get(k), f"{where}: annotation {k}")
             url = ann.get("runbook_url", "")
-            check(url == f"docs/runbooks.md#{name.lower()}", f"{where}: runbook_url {url!r}")
+            check(url == f"{RUNBOOK_BASE}#{name.lower()}", f"{where}: runbook_url {url!r} (absolute)")
+            # Static summaries group in Alertmanager; label values belong in the description.
+            check("{{" not in ann.get("summary", ""), f"{where}: summary is not static text")
+            if name == "AKSNodeSpotEvictionPending":
+                check(r.get("labels", {}).get("severity") == "info", f"{where}: severity info (expected on spot)")
             if runbook_anchors is not None:
                 check(name.lower() in runbook_anchors, f"{where}: no section '## {name}' in docs/runbooks.md")
             check(name in firing, f"{where}: no promtool test where it fires")
@@ -439,7 +444,12 @@ def check_dashboard(repo, fams):
     check(vars_.get("datasource", {}).get("type") == "datasource", "dashboard: datasource variable")
     nq = vars_.get("node", {}).get("query", {})
     nq = nq.get("query") if isinstance(nq, dict) else nq
-    check(nq and re.match(r"label_values\(aksnode_build_info, *(node|instance)\)", nq), "dashboard: node variable")
+    check(nq and re.match(r'label_values\(aksnode_build_info(\{cluster=~"\$cluster"\})?, *(node|instance)\)', nq),
+          "dashboard: node variable")
+    cq = vars_.get("cluster", {}).get("query", {})
+    cq = cq.get("query") if isinstance(cq, dict) else cq
+    check(cq == "label_values(aksnode_build_info, cluster)" and vars_["cluster"].get("allValue") == ".*",
+          "dashboard: cluster variable (All = .*, so single-cluster series without the label match)")
     exprs, ids = [], []
 
     def walk(panels):
@@ -468,7 +478,19 @@ def check_dashboard(repo, fams):
         for title, e in exprs:
             check_expr_metrics(f"dashboard panel {title!r}", e, fams)
     promtool_parse([e.replace("$__rate_interval", "1m").replace("$__range", "1h").replace("$node", ".*")
-                    for _, e in exprs])
+                    .replace("$cluster", ".*") for _, e in exprs])
+
+
+def check_config_doc(repo, contract_cfg):
+    """docs/configuration.md names every leaf key of CONTRACT.md section 2 (`a.b.key` or `.key`)."""
+    path = os.path.join(repo, "docs/configuration.md")
+    if contract_cfg is None or not os.path.exists(path):
+        return
+    doc = open(path).read()
+    paths = key_paths(contract_cfg)
+    for p in sorted(x for x in paths if not any(y.startswith(x + ".") or y.startswith(x + "[]") for y in paths)):
+        leaf = [x for x in re.split(r"[.\[\]]+", p) if x][-1]
+        check(re.search(r"[`.]" + re.escape(leaf) + "`", doc), f"docs/configuration.md: no entry for {p}")
 
 
 def runbook_anchors(repo):
@@ -517,7 +539,18 @@ def main():
         objs = load_all(os.path.join(rdir, name + ".yaml"))
         check_labels(objs, name)
         check_monitoring(repo, objs, name, fams, anchors)
+    amp = load_all(os.path.join(rdir, "monitoring-azure-managed.yaml"))
+    check_labels(amp, "monitoring-azure-managed")
+    kinds = sorted((o["apiVersion"], o["kind"]) for o in amp)
+    check(kinds == [("azmonitoring.coreos.com/v1", "PodMonitor"), ("v1", "ConfigMap")],
+          f"monitoring-azure-managed: an azmonitoring.coreos.com/v1 PodMonitor and the dashboard, no PrometheusRule: {kinds}")
+    pm = {o["kind"]: o for o in load_all(os.path.join(rdir, "monitoring.yaml"))}["PodMonitor"]
+    apm = [o for o in amp if o["kind"] == "PodMonitor"]
+    check(apm and apm[0]["spec"].get("labelLimit") == 63 and
+          {k: v for k, v in apm[0]["spec"].items() if not k.startswith("label")} == pm["spec"],
+          "monitoring-azure-managed: same PodMonitor spec as deploy/monitoring plus Azure's label limits")
 
+    check_config_doc(repo, ccfg)
     alerts = check_rules(repo, fams, anchors)
     check_dashboard(repo, fams)
 

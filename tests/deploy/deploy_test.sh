@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Checks everything under deploy/ (issue 7), offline:
 #   1. yamllint (deploy/.yamllint)
-#   2. kubectl kustomize of base, monitoring (+ ServiceMonitor variant),
-#      grafana, overlays/e6data
+#   2. kubectl kustomize of base, monitoring (+ ServiceMonitor and Azure
+#      Managed Prometheus variants), grafana, overlays/e6data
 #   3. generated files up to date (deploy/render.sh --check): the single-file
-#      deploy/aks-node-agent.yaml, the PrometheusRule, the dashboard JSON
+#      deploy/aks-node-agent.yaml, the PrometheusRule, the dashboard JSON, the
+#      Helm chart's copies of the RBAC, rules and dashboard (the chart itself:
+#      helm_chart_test.sh)
 #   4. promtool check rules + promtool test rules (every alert fires and not)
 #   5. semantic checks (check_manifests.py): RBAC verbs exactly the allowed
 #      list, DaemonSet fields, config keys vs CONTRACT.md section 2, every
@@ -39,7 +41,7 @@ if yamllint -c "$REPO/deploy/.yamllint" "$REPO/deploy"; then ok yamllint; else b
 
 step "kubectl kustomize"
 for pair in base:base monitoring:monitoring monitoring/servicemonitor:monitoring-servicemonitor \
-            grafana:grafana overlays/e6data:overlay-e6data; do
+            overlays/azure-managed-prometheus:monitoring-azure-managed grafana:grafana overlays/e6data:overlay-e6data; do
   dir="${pair%%:*}"; out="$TMP/${pair#*:}.yaml"
   if kubectl kustomize "$REPO/deploy/$dir" > "$out" 2> "$TMP/err"; then
     ok "deploy/$dir renders ($(grep -c '^kind:' "$out") objects)"
@@ -72,7 +74,11 @@ if [ ! -d "$HERE/node_modules/kubernetes-models" ] || [ ! -d "$HERE/node_modules
   fi
 fi
 if [ -d "$HERE/node_modules/kubernetes-models" ]; then
+  # azmonitoring.coreos.com/v1 is prometheus-operator's schema in another API group.
+  sed 's#^apiVersion: azmonitoring.coreos.com/v1#apiVersion: monitoring.coreos.com/v1#' \
+    "$TMP/monitoring-azure-managed.yaml" > "$TMP/monitoring-azure-managed-as-po.yaml"
   if (cd "$HERE" && node validate-schemas.mjs "$TMP"/base.yaml "$TMP"/monitoring.yaml \
+        "$TMP"/monitoring-azure-managed-as-po.yaml \
         "$TMP"/monitoring-servicemonitor.yaml "$TMP"/grafana.yaml "$TMP"/overlay-e6data.yaml \
         "$REPO/deploy/aks-node-agent.yaml"); then
     ok "schemas"

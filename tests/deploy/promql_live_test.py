@@ -76,6 +76,7 @@ def expressions():
         for p in panels:
             for t in p.get("targets", []):
                 e = t["expr"].replace("$__rate_interval", "15s").replace("$__range", "1m").replace("$node", ".*")
+                e = e.replace("$cluster", ".*")
                 out.append((f"dashboard {p.get('title')!r}", e))
             walk(p.get("panels", []))
 
@@ -85,7 +86,7 @@ def expressions():
         q = q.get("query") if isinstance(q, dict) else q
         if isinstance(q, str) and q.startswith("label_values("):
             m = re.match(r"label_values\((.*),\s*(\w+)\)", q)
-            out.append((f"dashboard variable {v['name']}", m.group(1)))
+            out.append((f"dashboard variable {v['name']}", m.group(1).replace("$cluster", ".*")))
     return out
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real control plane from Go modules, once per version, into a cache outside the
 # work tree, and prints the directory that holds the binaries (kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubectl, etcd, kwok).
+# kube-controller-manager, kube-scheduler, kubectl, etcd, kwok, helm).
 #
 #   tests/e2e/cluster/build.sh            build what is missing, print the bin directory
 #   AKSNODE_E2E_CACHE=DIR                 where the cache lives (default ~/.cache/aks-node-agent/e2e)
@@ -56,6 +56,9 @@ for t in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
 done
 build_one etcd etcd go.etcd.io/etcd/server/v3
 build_one kwok kwok sigs.k8s.io/kwok/cmd/kwok
+# helm v4 for the chart tests; stamped so `helm version` reports the pinned release.
+helm_version=$(grep -oE 'helm.sh/helm/v4 v[0-9.]+' "$here/build/helm/go.mod" | awk '{print $2}')
+build_one helm helm helm.sh/helm/v4/cmd/helm "-X helm.sh/helm/v4/internal/version.version=$helm_version"
 # kwok's own Stage objects (node initialise and heartbeat, pod ready/complete, and the
 # deletion stage that honours the grace period) are kept beside the binary, so a warm start
 # needs neither the module cache nor the network.
