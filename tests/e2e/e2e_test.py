@@ -275,8 +275,9 @@ class RbacIsExactlyTheShippedRole(E2ECase):
         # (verb, resource[/subresource][, namespace]); `kubectl auth can-i create pods/eviction`
         # would ask about a pod named "eviction", hence --subresource.
         allowed = [("get", "nodes"), ("patch", "nodes"), ("patch", "nodes/status"), ("list", "pods"),
-                   ("get", "pods"), ("create", "pods/eviction"), ("create", "events", "default")]
+                   ("create", "pods/eviction"), ("create", "events", "default")]
         refused = [("delete", "nodes"), ("get", "secrets"), ("list", "secrets"), ("delete", "pods"),
+                   ("get", "pods"), ("patch", "events", "default"), ("get", "serviceaccounts"),
                    ("create", "pods"), ("list", "nodes"), ("update", "nodes"), ("update", "nodes/status"),
                    ("create", "events", "kube-system"), ("patch", "daemonsets.apps"), ("get", "configmaps"),
                    ("create", "pods/exec"), ("create", "serviceaccounts/token")]
