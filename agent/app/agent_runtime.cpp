@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -74,6 +75,7 @@ struct AgentRuntime::Impl {
   std::unique_ptr<Endpoints> endpoints;
   HttpServer server;
   std::optional<asio::signal_set> signals;
+  std::optional<asio::signal_set> ignoredSignals;
   std::string vmName;
   std::string vmNameSource;
   std::optional<InstanceMetadata> instance;
@@ -90,6 +92,7 @@ struct AgentRuntime::Impl {
   void startHealthProbes();
   void startEngine();
   void handleSignals();
+  void watchIgnoredSignals();
   void shutdown(const char* why);
   // Long-running loops still alive; shutdown stops the io_context as soon as it is zero.
   int liveLoops = 0;
@@ -151,6 +154,11 @@ std::string AgentRuntime::Impl::startMetricsServer() {
     return o;
   };
   endpoints = std::make_unique<Endpoints>(std::move(sources));
+  server.onShed([this](std::string_view reason) {
+    metrics.serverConnectionsShed(std::string(reason)).Increment();
+    // A flood repeats this line; the log's rate limit sums it up.
+    log::warn("metrics server closed a connection to keep answering", {{"reason", reason}});
+  });
   std::string error = server.listen(config.metrics.address);
   if (error.empty()) {
     log::info("serving /metrics /healthz /readyz /status", {{"address", config.metrics.address}, {"port", server.port()}});
@@ -321,6 +329,7 @@ asio::awaitable<void> AgentRuntime::Impl::tickLoop() {
   tickTimer = std::make_shared<asio::steady_timer>(io);
   while (!stopping) {
     lastTick = time.monotonicTime();
+    log::flushSuppressed();  // a flood of one log line that has stopped is still summed up
     // Once the VM name is known from IMDS nothing more is needed; until then, the providerID
     // the engine read may resolve it.
     if (vmName.empty() && engine && engine->lastNode()) resolveVmName();
@@ -338,6 +347,7 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   server.stop();
   if (healthTimer) healthTimer->cancel();
   if (tickTimer) tickTimer->cancel();
+  if (ignoredSignals) ignoredSignals->cancel();
   if (discoverTimer) discoverTimer->cancel();
   if (podScanTimer) podScanTimer->cancel();
   imdsHttp.shutdown();
@@ -360,6 +370,24 @@ void AgentRuntime::Impl::handleSignals() {
   signals.emplace(io, SIGTERM, SIGINT);
   signals->async_wait([this](boost::system::error_code ec, int sig) {
     if (!ec) shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  // Their default action kills the process without a word (SIGQUIT even dumps core): a stray
+  // `kill -HUP` from an operator or a log shipper must not take the node's protection away.
+  // None of them has a meaning for the agent (the config is re-read by a restart), so each is
+  // logged and ignored. SIGPIPE is ignored process-wide in main() (a write to a closed socket
+  // or log pipe is an error return, not a death).
+  ignoredSignals.emplace(io);
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT, SIGALRM}) ignoredSignals->add(sig);
+  watchIgnoredSignals();
+}
+
+void AgentRuntime::Impl::watchIgnoredSignals() {
+  ignoredSignals->async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec || stopping) return;
+    const char* name = ::sigabbrev_np(sig);
+    log::warn("signal ignored: only SIGTERM and SIGINT stop the agent",
+              {{"signal", std::string("SIG") + (name ? name : "?")}});
+    watchIgnoredSignals();
   });
 }
 
