@@ -30,14 +30,17 @@ constexpr std::array kEvictionResults{"evicted", "blocked_pdb", "not_found", "er
 constexpr std::array kShedReasons{"idle", "header_timeout", "refused"};
 constexpr std::array kCodes{"2xx", "4xx", "429", "5xx", "error"};
 // The (verb, resource) pairs the Kubernetes client issues; see agent/kube/kube_client_impl.cpp.
-constexpr std::array<std::array<const char*, 2>, 8> kKubeCalls{{{"get", "nodes"},
+constexpr std::array<std::array<const char*, 2>, 11> kKubeCalls{{{"get", "nodes"},
                                                                 {"patch", "nodes"},
                                                                 {"patch", "nodes/status"},
                                                                 {"list", "pods"},
                                                                 {"get", "pods"},
                                                                 {"create", "pods/eviction"},
                                                                 {"create", "events"},
-                                                                {"patch", "events"}}};
+                                                                {"patch", "events"},
+                                                                {"get", "leases"},
+                                                                {"create", "leases"},
+                                                                {"update", "leases"}}};
 }  // namespace
 
 struct Metrics::Families {

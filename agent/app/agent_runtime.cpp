@@ -9,8 +9,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "agent/app/endpoints.h"
@@ -21,6 +25,7 @@
 #include "agent/kube/drainer_impl.h"
 #include "agent/kube/kube_client_impl.h"
 #include "agent/kube/kube_config.h"
+#include "agent/kube/node_lease.h"
 #include "agent/kube/timers.h"
 #include "agent/logging.h"
 #include "build_info.h"
@@ -68,6 +73,8 @@ struct AgentRuntime::Impl {
   std::unique_ptr<BearerToken> kubeToken;
   std::unique_ptr<KubeClientImpl> kube;
   std::unique_ptr<DrainerImpl> drainer;
+  std::unique_ptr<NodeLease> lease;  // one acting agent per node
+  std::string kubeNamespace;         // from the kubeconfig or the in-cluster namespace file
   std::string kubeNotConfigured;
   std::unique_ptr<ActionEngine> engine;
   std::vector<std::unique_ptr<HealthCheck>> probes;
@@ -145,6 +152,7 @@ std::string AgentRuntime::Impl::startMetricsServer() {
                  {"consecutiveFailures", st.consecutiveFailures},
                  {"incarnation", poller.tracker().lastIncarnation().value_or(0)}};
     if (!lastPodScan.empty()) o["identityPodScan"] = lastPodScan;
+    if (lease) o["lease"] = lease->statusJson();
     if (instance) {
       o["instance"] = {{"name", instance->name},         {"computerName", instance->computerName},
                        {"vmScaleSetName", instance->vmScaleSetName}, {"priority", instance->priority},
@@ -186,6 +194,7 @@ void AgentRuntime::Impl::connectKubernetes() {
   kube = std::make_unique<KubeClientImpl>(KubeClientOptions::from(*conn.connection, config.kubernetes), *kubeHttp,
                                           timers, kubeToken.get(), &metrics);
   drainer = std::make_unique<DrainerImpl>(*kube, timers, &metrics);
+  kubeNamespace = conn.connection->ns;
   log::info("Kubernetes API server", {{"server", conn.connection->server}, {"source", conn.connection->source}});
 }
 
@@ -316,11 +325,38 @@ void AgentRuntime::Impl::startHealthProbes() {
   }
 }
 
+namespace {
+std::string leaseHolderIdentity(const std::string& podName) {
+  if (!podName.empty()) return podName;
+  // Outside a pod: the host name and a random suffix (two agents started by hand on one host
+  // must not share an identity).
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", random());
+  return std::string(host) + "-" + suffix;
+}
+}  // namespace
+
 void AgentRuntime::Impl::startEngine() {
   ActionEngineDeps deps{config, kube.get(), drainer.get(), &imdsClient, metrics, timers, options.dryRun,
-                        options.nodeName, options.ownPodNamespace, options.ownPodName, kubeNotConfigured};
+                        options.nodeName, options.ownPodNamespace, options.ownPodName, kubeNotConfigured, {}};
+  // A dry run writes nothing, not even a Lease: it always "acts" (and logs what it would do).
+  if (kube && !options.dryRun) {
+    NodeLeaseOptions lo;
+    lo.ns = !options.ownPodNamespace.empty() ? options.ownPodNamespace
+                                             : (!kubeNamespace.empty() ? kubeNamespace : "default");
+    lo.name = NodeLease::leaseName(options.nodeName);
+    lo.holder = leaseHolderIdentity(options.ownPodName);
+    lease = std::make_unique<NodeLease>(*kube, timers, lo, [this](bool acting) {
+      if (engine) engine->setActing(acting);
+    });
+    deps.mayAct = [this] { return lease->isLeader(); };
+  }
   engine = std::make_unique<ActionEngine>(io.get_executor(), std::move(deps));
   if (!vmName.empty()) engine->setVmName(vmName);
+  if (lease) asio::co_spawn(io, guarded(lease->run()), asio::detached);
   asio::co_spawn(io, guarded(engine->run()), asio::detached);
 }
 
@@ -343,6 +379,7 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   stopping = true;
   log::info("shutting down", {{"signal", why}});
   poller.stop();
+  if (lease) lease->stop();
   if (engine) engine->stop();
   server.stop();
   if (healthTimer) healthTimer->cancel();

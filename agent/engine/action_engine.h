@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,6 +45,9 @@ struct ActionEngineDeps {
   std::string ownPodNamespace;
   std::string ownPodName;
   std::string kubeNotConfiguredReason;
+  // False while another agent for this node holds its lease (agent/kube/node_lease.h): this
+  // one then writes nothing (no patch, drain, Event or acknowledgement). Unset: always acts.
+  std::function<bool()> mayAct;
 };
 
 class ActionEngine {
@@ -59,6 +63,8 @@ class ActionEngine {
 
   boost::asio::awaitable<void> run();
   void stop();
+  // The node lease was won (acting) or lost: a running drain is abandoned to the new holder.
+  void setActing(bool acting);
 
   bool kubeReady() const { return kubeEverOk_; }
   std::string kubeNotReadyReason() const;
@@ -78,6 +84,9 @@ class ActionEngine {
   void setPhase(const std::string& eventId, ActionPhase phase);
   void kick();
   void onKubeResult(bool ok, const std::string& what);
+  void warnIfCordonLate();
+  boost::asio::awaitable<void> watchCordon();
+  bool acting() const;
   EngineInputs inputs() const;
   DesiredNode desiredNow();
 
@@ -86,6 +95,7 @@ class ActionEngine {
   NodeEventRecorder events_;
   HealthDebouncer debouncer_;
   std::unique_ptr<Alarm> alarm_;
+  std::unique_ptr<Alarm> watchAlarm_;  // the late-cordon watch
   bool stopped_ = false;
 
   std::string vmName_;
@@ -99,6 +109,8 @@ class ActionEngine {
   bool kubeEverOk_ = false;
   std::string lastKubeError_;
   int consecutiveKubeFailures_ = 0;
+  int conflictPasses_ = 0;
+  MonotonicTime lastLateWarning_{};  // passes in a row that gave up on 409s; reset by a successful PATCH
   std::set<std::string> latencyObserved_;  // event ids whose detection latency was recorded
   std::set<std::string> ackInFlight_;
 

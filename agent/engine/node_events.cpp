@@ -34,6 +34,7 @@ bool NodeEventRecorder::take(const std::string& reason) {
 }
 
 void NodeEventRecorder::record(const std::string& type, const std::string& reason, const std::string& message) {
+  if (gate_ && !gate_()) return;  // a standby agent: the lease holder writes the Events
   if (!take(reason)) {
     ++dropped_;
     log::warn("node event dropped: too many with this reason", {{"reason", reason}, {"dropped", dropped_}});

@@ -8,6 +8,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -22,6 +23,8 @@ class NodeEventRecorder {
   NodeEventRecorder(boost::asio::any_io_executor executor, KubeClient* client, const TimeSource& time,
                     std::string nodeName, bool dryRun);
   void setNodeUid(std::string uid) { nodeUid_ = std::move(uid); }
+  // Events are written only while this returns true (the agent holds the node's lease).
+  void setGate(std::function<bool()> gate) { gate_ = std::move(gate); }
   // type: "Normal" or "Warning"; reason: one of the contract's reasons.
   void record(const std::string& type, const std::string& reason, const std::string& message);
 
@@ -43,6 +46,7 @@ class NodeEventRecorder {
   };
   std::map<std::string, Bucket> buckets_;  // per reason: the contract's dozen reasons
   long long dropped_ = 0;
+  std::function<bool()> gate_;
   bool take(const std::string& reason);
 };
 
