@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -19,6 +20,7 @@
 namespace aksnode {
 
 namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 constexpr int kMaxConflictRetries = 8;
@@ -166,7 +168,16 @@ asio::awaitable<void> ActionEngine::watchCordon() {
 }
 
 asio::awaitable<void> ActionEngine::run() {
-  if (deps_.kube) asio::co_spawn(executor_, watchCordon(), asio::detached);
+  // Both loops end on stop(); run() returns only when both have, so neither outlives the engine.
+  if (deps_.kube) {
+    auto both = reconcileLoop() && watchCordon();  // named: see the GCC 12 note in ARCHITECTURE.md
+    co_await std::move(both);
+  } else {
+    co_await reconcileLoop();
+  }
+}
+
+asio::awaitable<void> ActionEngine::reconcileLoop() {
   if (!deps_.kube) {
     log::warn("no Kubernetes API server configured: watching IMDS and exporting metrics only",
               {{"reason", deps_.kubeNotConfiguredReason}});

@@ -86,6 +86,7 @@ class ActionEngine {
   void onKubeResult(bool ok, const std::string& what);
   void warnIfCordonLate();
   boost::asio::awaitable<void> watchCordon();
+  boost::asio::awaitable<void> reconcileLoop();
   bool acting() const;
   EngineInputs inputs() const;
   DesiredNode desiredNow();
