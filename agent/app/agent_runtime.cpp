@@ -100,6 +100,7 @@ struct AgentRuntime::Impl {
   void startEngine();
   void handleSignals();
   void watchIgnoredSignals();
+  asio::awaitable<void> releaseLeaseThenCloseKube();
   void shutdown(const char* why);
   // Long-running loops still alive; shutdown stops the io_context as soon as it is zero.
   int liveLoops = 0;
@@ -379,7 +380,6 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   stopping = true;
   log::info("shutting down", {{"signal", why}});
   poller.stop();
-  if (lease) lease->stop();
   if (engine) engine->stop();
   server.stop();
   if (healthTimer) healthTimer->cancel();
@@ -389,7 +389,12 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   if (podScanTimer) podScanTimer->cancel();
   imdsHttp.shutdown();
   identityHttp.shutdown();
-  if (kubeHttp) kubeHttp->shutdown();
+  if (lease) {
+    // Give the node's lease up first (one short PUT), then close the API server connections.
+    asio::co_spawn(io, guarded(releaseLeaseThenCloseKube()), asio::detached);
+  } else if (kubeHttp) {
+    kubeHttp->shutdown();
+  }
   // Stop as soon as every loop has finished; whatever is still in flight after the grace
   // period is abandoned.
   asio::co_spawn(io, [this]() -> asio::awaitable<void> {
@@ -401,6 +406,11 @@ void AgentRuntime::Impl::shutdown(const char* why) {
     }
     io.stop();
   }, asio::detached);
+}
+
+asio::awaitable<void> AgentRuntime::Impl::releaseLeaseThenCloseKube() {
+  co_await lease->release();
+  if (kubeHttp) kubeHttp->shutdown();
 }
 
 void AgentRuntime::Impl::handleSignals() {

@@ -57,7 +57,9 @@ ActionEngine::ActionEngine(asio::any_io_executor executor, ActionEngineDeps deps
       debouncer_(deps_.config.healthThreshold),
       alarm_(deps_.timers.makeAlarm()),
       watchAlarm_(deps_.timers.makeAlarm()) {
-  events_.setGate([this] { return acting(); });
+  // Events are held back only by a known standby: until the lease is decided (the first few
+  // milliseconds), a health flip's Event is written rather than lost.
+  events_.setGate([this] { return !standingBy_; });
 }
 
 ActionEngine::~ActionEngine() = default;
@@ -67,6 +69,7 @@ void ActionEngine::kick() { alarm_->wake(); }
 bool ActionEngine::acting() const { return !deps_.mayAct || deps_.mayAct(); }
 
 void ActionEngine::setActing(bool acting) {
+  standingBy_ = !acting;
   if (!acting && drain_) {
     log::warn("another agent now holds this node's lease: abandoning the drain to it", {{"eventId", drain_->eventId}});
     drain_->cancel->cancelled = true;
@@ -188,7 +191,13 @@ asio::awaitable<void> ActionEngine::reconcileLoop() {
     // same decisions again every resync (logged, counted in aksnode_actions_total again).
     const bool due = deps_.timers.now() >= nextResync;
     const bool fresh = !node_ || (due && !deps_.dryRun);
-    if (deps_.kube && acting()) co_await reconcile(fresh);
+    if (deps_.kube && acting()) {
+      co_await reconcile(fresh);
+    } else if (deps_.kube && fresh) {
+      // Standing by (or the lease is not decided yet): read, never write. /status, /readyz and
+      // the VM name from spec.providerID stay current, and an unreachable API server is reported.
+      co_await readNode();
+    }
     if (stopped_) break;
     if (fresh || due) nextResync = deps_.timers.now() + kResyncInterval;
     // After a failed pass, back off a little so an unreachable API server is not hammered.

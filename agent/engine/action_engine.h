@@ -111,7 +111,8 @@ class ActionEngine {
   std::string lastKubeError_;
   int consecutiveKubeFailures_ = 0;
   int conflictPasses_ = 0;
-  MonotonicTime lastLateWarning_{};  // passes in a row that gave up on 409s; reset by a successful PATCH
+  MonotonicTime lastLateWarning_{};
+  bool standingBy_ = false;  // another agent holds the node's lease (setActing(false))  // passes in a row that gave up on 409s; reset by a successful PATCH
   std::set<std::string> latencyObserved_;  // event ids whose detection latency was recorded
   std::set<std::string> ackInFlight_;
 

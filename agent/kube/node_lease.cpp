@@ -105,6 +105,7 @@ boost::asio::awaitable<void> NodeLease::tryAcquireOrRenew() {
   if (got.notFound()) {
     KubeResult created = co_await kube_.createLease(o_.ns, leaseBody(nullptr, true));
     if (created.ok()) {
+      if (created.body.is_object()) lastLease_ = created.body.get_object();
       renewedAt_ = timers_.now();
       setLeader(true);
     } else if (created.status == 403 || created.notFound()) {
@@ -143,6 +144,7 @@ boost::asio::awaitable<void> NodeLease::tryAcquireOrRenew() {
   }
   KubeResult updated = co_await kube_.updateLease(o_.ns, o_.name, leaseBody(&lease, !mine));
   if (updated.ok()) {
+    if (updated.body.is_object()) lastLease_ = updated.body.get_object();
     renewedAt_ = timers_.now();
     lastError_.clear();
     setLeader(true);
@@ -161,6 +163,23 @@ boost::asio::awaitable<void> NodeLease::run() {
     if (leader_ && !isLeader()) setLeader(false);  // renewals failed for a whole lease duration
     const auto wait = isLeader() ? o_.renewInterval : o_.retryInterval;
     co_await alarm_->waitUntil(timers_.now() + wait);
+  }
+}
+
+boost::asio::awaitable<void> NodeLease::release() {
+  stop();
+  if (!leader_ || failedOpen_ || lastLease_.empty()) co_return;
+  boost::json::object lease = leaseBody(&lastLease_, false);
+  auto& spec = lease["spec"].as_object();
+  spec["holderIdentity"] = "";
+  spec["leaseDurationSeconds"] = 1;
+  leader_ = false;
+  KubeResult r = co_await kube_.updateLease(o_.ns, o_.name, std::move(lease));
+  if (r.ok()) {
+    log::info("released this node's lease", {{"lease", o_.ns + "/" + o_.name}});
+  } else {
+    log::warn("could not release this node's lease; a standby takes over when it expires",
+              {{"lease", o_.ns + "/" + o_.name}, {"status", r.status}, {"error", r.message}});
   }
 }
 

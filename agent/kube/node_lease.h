@@ -42,6 +42,9 @@ class NodeLease {
 
   boost::asio::awaitable<void> run();  // until stop()
   void stop();
+  // On a clean shutdown: give the lease up (holder "") so that a standby, or the agent that
+  // replaces this one in a rollout, acts at once instead of after leaseDuration.
+  boost::asio::awaitable<void> release();
   bool isLeader() const;
   boost::json::object statusJson() const;
 
@@ -70,6 +73,7 @@ class NodeLease {
   std::string observedRenewTime_;
   MonotonicTime observedAt_{};
   std::string lastError_;
+  boost::json::object lastLease_;  // as last written by this agent (for release)
 };
 
 }  // namespace aksnode

@@ -154,6 +154,25 @@ TEST_F(NodeLeaseTest, TheStandbyTakesOverWhenTheHolderStopsRenewing) {
                                                 "agent-a stands by"}));
 }
 
+// A rollout replaces the agent: the old one releases on SIGTERM, the new one acts at once
+// instead of after the lease duration.
+TEST_F(NodeLeaseTest, AReleasedLeaseIsTakenAtOnce) {
+  auto a = elector("agent-a");
+  auto b = elector("agent-b");
+  round(*a);
+  round(*b);
+  timers.run([&]() -> boost::asio::awaitable<bool> {
+    co_await a->release();
+    co_return true;
+  }());
+  EXPECT_FALSE(a->isLeader());
+  EXPECT_EQ(store.holder(), "");
+  time.advance(1s);
+  round(*b);
+  EXPECT_TRUE(b->isLeader());
+  EXPECT_EQ(store.holder(), "agent-b");
+}
+
 TEST_F(NodeLeaseTest, TwoStandbysTakingOverAtOnceOneWins) {
   auto a = elector("agent-a");
   round(*a);
