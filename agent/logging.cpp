@@ -6,13 +6,22 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
+
+#include "agent/log_rate_limiter.h"
+#include "agent/secret_redaction.h"
 
 namespace aksnode::log {
 
 namespace {
 Format g_format = Format::Json;
+// One limiter for the process (the event loop and the disk worker threads log). The log is the
+// one place that reads the clock itself: it stamps lines with the real time anyway.
+std::mutex g_limiterMutex;
+LogRateLimiter g_limiter;
 
 spdlog::level::level_enum toSpd(Level l) {
   switch (l) {
@@ -83,30 +92,65 @@ bool parseFormat(std::string_view t, Format& out) {
 
 bool enabled(Level level) { return spdlog::default_logger_raw()->should_log(toSpd(level)); }
 
-void write(Level level, std::string_view message, Fields fields) {
-  auto* logger = spdlog::default_logger_raw();
-  if (!logger->should_log(toSpd(level))) return;
+namespace {
+// Every string that reaches the log may carry outside text; credentials are cut out here, so
+// no call site can forget it (issue 19, item 8).
+void writeLine(spdlog::logger& logger, Level level, std::string_view message, Fields fields) {
   std::string line;
   line.reserve(64 + message.size());
+  const std::string safeMessage = secrets::redactSecrets(message);
   if (g_format == Format::Json) {
     line += "\"msg\":";
-    line += jsonQuote(message);
+    line += jsonQuote(safeMessage);
     for (const auto& f : fields) {
       line += ',';
       line += jsonQuote(f.key);
       line += ':';
-      line += valueText(f);
+      line += f.kind == Field::Kind::String ? jsonQuote(secrets::redactSecrets(f.text)) : valueText(f);
     }
   } else {
-    line += message;
+    line += safeMessage;
     for (const auto& f : fields) {
       line += ' ';
       line += f.key;
       line += '=';
-      line += valueText(f);
+      line += f.kind == Field::Kind::String ? jsonQuote(secrets::redactSecrets(f.text)) : valueText(f);
     }
   }
-  logger->log(toSpd(level), "{}", line);
+  logger.log(toSpd(level), "{}", line);
+}
+
+void writeSummaries(spdlog::logger& logger, const std::vector<LogRateLimiter::Suppressed>& ended) {
+  for (const auto& e : ended) {
+    writeLine(logger, Level::Warn, "repeated log lines suppressed",
+              {{"message", e.message}, {"suppressed", e.count}, {"windowSeconds", 10}});
+  }
+}
+}  // namespace
+
+void write(Level level, std::string_view message, Fields fields) {
+  auto* logger = spdlog::default_logger_raw();
+  if (!logger->should_log(toSpd(level))) return;
+  std::vector<LogRateLimiter::Suppressed> ended;
+  bool admitted = true;
+  {
+    std::lock_guard lock(g_limiterMutex);
+    const auto now = LogRateLimiter::Clock::now();
+    ended = g_limiter.takeEnded(now);
+    admitted = g_limiter.admit(message, now);
+  }
+  writeSummaries(*logger, ended);
+  if (admitted) writeLine(*logger, level, message, fields);
+}
+
+void flushSuppressed() {
+  auto* logger = spdlog::default_logger_raw();
+  std::vector<LogRateLimiter::Suppressed> ended;
+  {
+    std::lock_guard lock(g_limiterMutex);
+    ended = g_limiter.takeEnded(LogRateLimiter::Clock::now());
+  }
+  writeSummaries(*logger, ended);
 }
 
 }  // namespace aksnode::log

@@ -1,6 +1,7 @@
 #pragma once
 // Logging: spdlog, JSON lines by default (time, level, msg, and structured fields), or text.
-// Call sites pass structured fields as key/value pairs:
+// String fields and messages are passed through secrets::redactSecrets; one message is written
+// at most 50 times per 10 s (then summed up). Call sites pass structured fields as key/value pairs:
 //   log::info("cordoned node", {{"node", name}, {"eventId", id}});
 #include <initializer_list>
 #include <string>
@@ -53,5 +54,10 @@ inline void info(std::string_view m, Fields f = {}) { write(Level::Info, m, f); 
 inline void warn(std::string_view m, Fields f = {}) { write(Level::Warn, m, f); }
 inline void error(std::string_view m, Fields f = {}) { write(Level::Error, m, f); }
 bool enabled(Level level);
+
+// Lines of one message beyond 50 per 10 s are dropped and counted (agent/log_rate_limiter.h);
+// this writes the "repeated log lines suppressed" summary of windows that have ended. Called
+// now and then from the event loop, so a flood that stopped is still summed up.
+void flushSuppressed();
 
 }  // namespace aksnode::log

@@ -27,16 +27,20 @@ constexpr std::array kEventStatuses{"Scheduled", "Started"};
 constexpr std::array kActions{"taint", "cordon", "drain", "uncordon", "acknowledge", "condition"};
 constexpr std::array kDrainResults{"success", "timeout", "error"};
 constexpr std::array kEvictionResults{"evicted", "blocked_pdb", "not_found", "error"};
+constexpr std::array kShedReasons{"idle", "header_timeout", "refused"};
 constexpr std::array kCodes{"2xx", "4xx", "429", "5xx", "error"};
 // The (verb, resource) pairs the Kubernetes client issues; see agent/kube/kube_client_impl.cpp.
-constexpr std::array<std::array<const char*, 2>, 8> kKubeCalls{{{"get", "nodes"},
+constexpr std::array<std::array<const char*, 2>, 11> kKubeCalls{{{"get", "nodes"},
                                                                 {"patch", "nodes"},
                                                                 {"patch", "nodes/status"},
                                                                 {"list", "pods"},
                                                                 {"get", "pods"},
                                                                 {"create", "pods/eviction"},
                                                                 {"create", "events"},
-                                                                {"patch", "events"}}};
+                                                                {"patch", "events"},
+                                                                {"get", "leases"},
+                                                                {"create", "leases"},
+                                                                {"update", "leases"}}};
 }  // namespace
 
 struct Metrics::Families {
@@ -156,7 +160,20 @@ struct Metrics::Families {
                               .Name("aksnode_identity_pods_misconfigured")
                               .Help("Pods on this node using workload identity without a "
                                     "working projection, by namespace.")
-                              .Register(r)) {}
+                              .Register(r)),
+        nodeUnreadable(BuildCounter()
+                           .Name("aksnode_node_unreadable_total")
+                           .Help("Answers for this agent's Node that could not be read faithfully "
+                                 "(no resourceVersion, taints of the wrong shape, not a Node); the "
+                                 "Node was not patched.")
+                           .Register(r)),
+        serverConnectionsShed(BuildCounter()
+                                  .Name("aksnode_http_server_connections_shed_total")
+                                  .Help("Connections to the metrics/health server closed by the agent "
+                                        "to keep it answering, by reason (idle: the oldest idle one "
+                                        "when the limit is reached; header_timeout: request headers "
+                                        "not complete in time; refused: every connection busy).")
+                                  .Register(r)) {}
 
   Family<Gauge>& buildInfo;
   Family<Counter>& imdsRequests;
@@ -187,6 +204,8 @@ struct Metrics::Families {
   Family<Counter>& identityChecks;
   Family<Counter>& identityExchange;
   Family<Gauge>& podsMisconfigured;
+  Family<Counter>& nodeUnreadable;
+  Family<Counter>& serverConnectionsShed;
 };
 
 prometheus::Histogram::BucketBoundaries Metrics::imdsLatencyBuckets() {
@@ -249,6 +268,8 @@ Metrics::Metrics(const Config& config)
   identityTokenExpiry();
   identityCheck("ok");
   for (const char* r : {"ok", "http_error", "unreachable"}) identityExchange(r);
+  nodeUnreadable();
+  for (const char* r : kShedReasons) serverConnectionsShed(r);
 }
 
 Metrics::~Metrics() = default;
@@ -271,6 +292,10 @@ prometheus::Gauge& Metrics::scheduledEvents(const std::string& type, const std::
 }
 prometheus::Counter& Metrics::scheduledEventsSeen(const std::string& type) {
   return f_->scheduledEventsSeen.Add({{"event_type", type}});
+}
+prometheus::Counter& Metrics::nodeUnreadable() { return f_->nodeUnreadable.Add({}); }
+prometheus::Counter& Metrics::serverConnectionsShed(const std::string& reason) {
+  return f_->serverConnectionsShed.Add({{"reason", reason}});
 }
 prometheus::Counter& Metrics::imdsEventsIgnored(const std::string& reason) {
   return f_->eventsIgnored.Add({{"reason", reason}});

@@ -47,6 +47,11 @@ class Metrics {
   prometheus::Counter& podEvictions(const std::string& result);
   prometheus::Counter& kubeRequest(const std::string& verb, const std::string& resource,
                                    const std::string& code);
+  // Extension: a GET of the Node that could not be read faithfully (not patched).
+  prometheus::Counter& nodeUnreadable();
+
+  // --- The agent's own HTTP server (extension) -------------------------------------------
+  prometheus::Counter& serverConnectionsShed(const std::string& reason);
 
   // --- Disks and caches ------------------------------------------------------------------
   prometheus::Gauge& diskHealthy(const std::string& path);

@@ -9,7 +9,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
 #include <optional>
+#include <random>
 #include <set>
 
 #include "agent/app/endpoints.h"
@@ -20,6 +25,7 @@
 #include "agent/kube/drainer_impl.h"
 #include "agent/kube/kube_client_impl.h"
 #include "agent/kube/kube_config.h"
+#include "agent/kube/node_lease.h"
 #include "agent/kube/timers.h"
 #include "agent/logging.h"
 #include "build_info.h"
@@ -67,6 +73,8 @@ struct AgentRuntime::Impl {
   std::unique_ptr<BearerToken> kubeToken;
   std::unique_ptr<KubeClientImpl> kube;
   std::unique_ptr<DrainerImpl> drainer;
+  std::unique_ptr<NodeLease> lease;  // one acting agent per node
+  std::string kubeNamespace;         // from the kubeconfig or the in-cluster namespace file
   std::string kubeNotConfigured;
   std::unique_ptr<ActionEngine> engine;
   std::vector<std::unique_ptr<HealthCheck>> probes;
@@ -74,6 +82,7 @@ struct AgentRuntime::Impl {
   std::unique_ptr<Endpoints> endpoints;
   HttpServer server;
   std::optional<asio::signal_set> signals;
+  std::optional<asio::signal_set> ignoredSignals;
   std::string vmName;
   std::string vmNameSource;
   std::optional<InstanceMetadata> instance;
@@ -90,6 +99,8 @@ struct AgentRuntime::Impl {
   void startHealthProbes();
   void startEngine();
   void handleSignals();
+  void watchIgnoredSignals();
+  asio::awaitable<void> releaseLeaseThenCloseKube();
   void shutdown(const char* why);
   // Long-running loops still alive; shutdown stops the io_context as soon as it is zero.
   int liveLoops = 0;
@@ -153,6 +164,7 @@ std::string AgentRuntime::Impl::startMetricsServer() {
                  {"consecutiveFailures", st.consecutiveFailures},
                  {"incarnation", poller.tracker().lastIncarnation().value_or(0)}};
     if (!lastPodScan.empty()) o["identityPodScan"] = lastPodScan;
+    if (lease) o["lease"] = lease->statusJson();
     if (instance) {
       o["instance"] = {{"name", instance->name},         {"computerName", instance->computerName},
                        {"vmScaleSetName", instance->vmScaleSetName}, {"priority", instance->priority},
@@ -162,6 +174,11 @@ std::string AgentRuntime::Impl::startMetricsServer() {
     return o;
   };
   endpoints = std::make_unique<Endpoints>(std::move(sources));
+  server.onShed([this](std::string_view reason) {
+    metrics.serverConnectionsShed(std::string(reason)).Increment();
+    // A flood repeats this line; the log's rate limit sums it up.
+    log::warn("metrics server closed a connection to keep answering", {{"reason", reason}});
+  });
   std::string error = server.listen(config.metrics.address);
   if (error.empty()) {
     log::info("serving /metrics /healthz /readyz /status", {{"address", config.metrics.address}, {"port", server.port()}});
@@ -189,6 +206,7 @@ void AgentRuntime::Impl::connectKubernetes() {
   kube = std::make_unique<KubeClientImpl>(KubeClientOptions::from(*conn.connection, config.kubernetes), *kubeHttp,
                                           timers, kubeToken.get(), &metrics);
   drainer = std::make_unique<DrainerImpl>(*kube, timers, &metrics);
+  kubeNamespace = conn.connection->ns;
   log::info("Kubernetes API server", {{"server", conn.connection->server}, {"source", conn.connection->source}});
 }
 
@@ -319,11 +337,38 @@ void AgentRuntime::Impl::startHealthProbes() {
   }
 }
 
+namespace {
+std::string leaseHolderIdentity(const std::string& podName) {
+  if (!podName.empty()) return podName;
+  // Outside a pod: the host name and a random suffix (two agents started by hand on one host
+  // must not share an identity).
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  std::random_device random;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", random());
+  return std::string(host) + "-" + suffix;
+}
+}  // namespace
+
 void AgentRuntime::Impl::startEngine() {
   ActionEngineDeps deps{config, kube.get(), drainer.get(), &imdsClient, metrics, timers, options.dryRun,
-                        options.nodeName, options.ownPodNamespace, options.ownPodName, kubeNotConfigured};
+                        options.nodeName, options.ownPodNamespace, options.ownPodName, kubeNotConfigured, {}};
+  // A dry run writes nothing, not even a Lease: it always "acts" (and logs what it would do).
+  if (kube && !options.dryRun) {
+    NodeLeaseOptions lo;
+    lo.ns = !options.ownPodNamespace.empty() ? options.ownPodNamespace
+                                             : (!kubeNamespace.empty() ? kubeNamespace : "default");
+    lo.name = NodeLease::leaseName(options.nodeName);
+    lo.holder = leaseHolderIdentity(options.ownPodName);
+    lease = std::make_unique<NodeLease>(*kube, timers, lo, [this](bool acting) {
+      if (engine) engine->setActing(acting);
+    });
+    deps.mayAct = [this] { return lease->isLeader(); };
+  }
   engine = std::make_unique<ActionEngine>(io.get_executor(), std::move(deps));
   if (!vmName.empty()) engine->setVmName(vmName);
+  if (lease) asio::co_spawn(io, guarded(lease->run()), asio::detached);
   asio::co_spawn(io, guarded(engine->run()), asio::detached);
 }
 
@@ -332,6 +377,7 @@ asio::awaitable<void> AgentRuntime::Impl::tickLoop() {
   tickTimer = std::make_shared<asio::steady_timer>(io);
   while (!stopping) {
     lastTick = time.monotonicTime();
+    log::flushSuppressed();  // a flood of one log line that has stopped is still summed up
     // Once the VM name is known from IMDS nothing more is needed; until then, the providerID
     // the engine read may resolve it.
     if (vmName.empty() && engine && engine->lastNode()) resolveVmName();
@@ -349,11 +395,17 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   server.stop();
   if (healthTimer) healthTimer->cancel();
   if (tickTimer) tickTimer->cancel();
+  if (ignoredSignals) ignoredSignals->cancel();
   if (discoverTimer) discoverTimer->cancel();
   if (podScanTimer) podScanTimer->cancel();
   imdsHttp.shutdown();
   identityHttp.shutdown();
-  if (kubeHttp) kubeHttp->shutdown();
+  if (lease) {
+    // Give the node's lease up first (one short PUT), then close the API server connections.
+    asio::co_spawn(io, guarded(releaseLeaseThenCloseKube()), asio::detached);
+  } else if (kubeHttp) {
+    kubeHttp->shutdown();
+  }
   // Stop as soon as every loop has finished; whatever is still in flight after the grace
   // period is abandoned.
   asio::co_spawn(io, [this]() -> asio::awaitable<void> {
@@ -367,10 +419,33 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   }, asio::detached);
 }
 
+asio::awaitable<void> AgentRuntime::Impl::releaseLeaseThenCloseKube() {
+  co_await lease->release();
+  if (kubeHttp) kubeHttp->shutdown();
+}
+
 void AgentRuntime::Impl::handleSignals() {
   signals.emplace(io, SIGTERM, SIGINT);
   signals->async_wait([this](boost::system::error_code ec, int sig) {
     if (!ec) shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  });
+  // Their default action kills the process without a word (SIGQUIT even dumps core): a stray
+  // `kill -HUP` from an operator or a log shipper must not take the node's protection away.
+  // None of them has a meaning for the agent (the config is re-read by a restart), so each is
+  // logged and ignored. SIGPIPE is ignored process-wide in main() (a write to a closed socket
+  // or log pipe is an error return, not a death).
+  ignoredSignals.emplace(io);
+  for (int sig : {SIGHUP, SIGUSR1, SIGUSR2, SIGQUIT, SIGALRM}) ignoredSignals->add(sig);
+  watchIgnoredSignals();
+}
+
+void AgentRuntime::Impl::watchIgnoredSignals() {
+  ignoredSignals->async_wait([this](boost::system::error_code ec, int sig) {
+    if (ec || stopping) return;
+    const char* name = ::sigabbrev_np(sig);
+    log::warn("signal ignored: only SIGTERM and SIGINT stop the agent",
+              {{"signal", std::string("SIG") + (name ? name : "?")}});
+    watchIgnoredSignals();
   });
 }
 

@@ -55,6 +55,11 @@ int runMain(int argc, char** argv) {
     return kExitConfig;
   }
   if (args.checkConfig) {
+    // One validator for both: a node name the agent would refuse fails the check too.
+    if (std::string bad = checkNodeNameIfGiven(args, loaded.config, env); !bad.empty()) {
+      std::cerr << "aks-node-agent: " << bad << "\n";
+      return kExitConfig;
+    }
     std::cout << printEffectiveConfig(loaded.config);
     return kExitOk;
   }

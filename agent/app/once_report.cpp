@@ -13,6 +13,7 @@
 #include "agent/kube/kube_config.h"
 #include "agent/kube/timers.h"
 #include "agent/logging.h"
+#include "agent/secret_redaction.h"
 #include "build_info.h"
 #include "metrics/metrics.h"
 #include "probes/disk/cache_probe.h"
@@ -28,6 +29,8 @@ namespace aksnode {
 namespace asio = boost::asio;
 
 namespace {
+
+constexpr std::chrono::seconds kOnceKubeDeadline{5};
 
 boost::json::object probeJson(const ProbeResult& r) {
   return {{"kind", r.kind},       {"target", r.target},   {"healthy", r.healthy},
@@ -55,8 +58,11 @@ asio::awaitable<void> collect(const Config& config, const std::string& nodeName,
     if (!conn.connection->token.empty() || !conn.connection->tokenFile.empty()) {
       token = std::make_unique<BearerToken>(conn.connection->token, conn.connection->tokenFile, time);
     }
-    KubeClientImpl kube(KubeClientOptions::from(*conn.connection, config.kubernetes), kubeHttp, timers, token.get(),
-                        &metrics);
+    // One read, reported at once: a hung API server must not hold --once for 4 x 10 s.
+    KubeClientOptions options = KubeClientOptions::from(*conn.connection, config.kubernetes);
+    options.requestTimeout = kOnceKubeDeadline;
+    options.callDeadline = kOnceKubeDeadline;
+    KubeClientImpl kube(std::move(options), kubeHttp, timers, token.get(), &metrics);
     KubeResult node = co_await kube.getNode(nodeName);
     kubeReport["configured"] = true;
     kubeReport["ok"] = node.ok();
@@ -68,7 +74,7 @@ asio::awaitable<void> collect(const Config& config, const std::string& nodeName,
       }
       kubeReport["providerID"] = providerID;
     } else {
-      kubeReport["error"] = "HTTP " + std::to_string(node.status) + " " + node.message;
+      kubeReport["error"] = secrets::redactSecrets("HTTP " + std::to_string(node.status) + " " + node.message);
       healthy = false;
     }
     kubeHttp.shutdown();

@@ -163,4 +163,12 @@ ParseResult<std::string> resolveNodeName(const CommandLine& cli, const Config& c
       "spec.nodeName); only --once without Kubernetes runs without one");
 }
 
+std::string checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env) {
+  const auto fromEnv = env("NODE_NAME");
+  const bool given = (cli.nodeName && !cli.nodeName->empty()) || !config.nodeName.empty() || (fromEnv && !fromEnv->empty());
+  if (!given) return {};
+  auto name = resolveNodeName(cli, config, env);
+  return name ? std::string() : name.error();
+}
+
 }  // namespace aksnode

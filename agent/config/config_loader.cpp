@@ -1,7 +1,5 @@
 #include "agent/config/config_loader.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -16,12 +14,12 @@
 #include <optional>
 #include <sstream>
 #include <unordered_set>
-#include <sys/stat.h>
 
 #include "agent/config/duration.h"
 #include "agent/config/quote.h"
 #include "agent/config/suggest.h"
 #include "agent/config/validators.h"
+#include "agent/input_file.h"
 
 namespace aksnode {
 
@@ -448,11 +446,11 @@ void readKubernetes(Loader& loader, const Node& node, const std::string& path, K
   MapReader map(loader, node, path);
   if (!map.valid()) return;
   map.string("kubeconfig", out.kubeconfig);
-  map.scalar("qps", out.qps,
-             numberIn(0, std::numeric_limits<double>::max(), true, "expected a number greater than 0"),
+  // Ranges a drain inside a 30 s notice can live with: 1e-300 was accepted and meant one
+  // request per 1e300 s (the agent never cordoned); 1e308 overflowed the wait computation.
+  map.scalar("qps", out.qps, numberIn(kMinQps, kMaxQps, false, "expected a number between 1 and 10000"),
              "expected a number");
-  map.scalar("burst", out.burst,
-             integerIn(1, std::numeric_limits<int>::max(), "expected an integer of at least 1"),
+  map.scalar("burst", out.burst, integerIn(1, kMaxBurst, "expected an integer between 1 and 100000"),
              "expected an integer");
   map.finish();
 }
@@ -703,19 +701,56 @@ void readConfig(Loader& loader, const Node& root, Config& out) {
 }
 
 // Counts documents without building them.
+// Thrown from the event handler to stop the streaming pass at the first problem.
+struct StreamProblem {
+  std::string message;
+};
+
 class DocumentCounter : public YAML::EventHandler {
  public:
   void OnDocumentStart(const YAML::Mark& mark) override { starts.push_back(mark); }
   void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t, const std::string&) override {
+    node(mark, tag);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    node(mark, tag);
+  }
   void OnSequenceEnd() override {}
-  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark, tag);
+  }
   void OnMapEnd() override {}
 
   std::vector<YAML::Mark> starts;
+
+ private:
+  static std::string where(const YAML::Mark& mark) {
+    return "at line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
+  }
+  void node(const YAML::Mark& mark, const std::string& tag = {}) {
+    if (++nodes_ > kMaxConfigYamlNodes) {
+      throw StreamProblem{"the configuration has more than " + std::to_string(kMaxConfigYamlNodes) +
+                          " YAML nodes (" + where(mark) + "); it cannot be a configuration of this agent"};
+    }
+    // "?" and "!" are the non-specific tags of plain and quoted scalars; the core schema's own
+    // tags (!!str, !!int, ...) are harmless. Anything else (!foo, !!python/object) is a type the
+    // loader does not know: refused, not silently read as a string.
+    static constexpr std::string_view kCore = "tag:yaml.org,2002:";
+    if (tag.empty() || tag == "?" || tag == "!") return;
+    if (tag.compare(0, kCore.size(), kCore) == 0) {
+      const std::string_view type = std::string_view(tag).substr(kCore.size());
+      if (type == "str" || type == "int" || type == "float" || type == "bool" || type == "null" || type == "map" ||
+          type == "seq") {
+        return;
+      }
+    }
+    throw StreamProblem{"unknown YAML tag \"" + tag.substr(0, 64) + "\" " + where(mark)};
+  }
+  std::size_t nodes_ = 0;
 };
 
 // nullopt when text holds at most one YAML document, else why not.
@@ -728,7 +763,11 @@ std::optional<std::string> checkSingleDocument(const std::string& text) {
   std::istringstream in(text);
   YAML::Parser parser(in);
   DocumentCounter counter;
-  for (int i = 0; i < 3 && parser.HandleNextDocument(counter); ++i) {
+  try {
+    for (int i = 0; i < 3 && parser.HandleNextDocument(counter); ++i) {
+    }
+  } catch (const StreamProblem& problem) {
+    return problem.message;
   }
   for (std::size_t i = 1; i < counter.starts.size(); ++i) {
     if (counter.starts[i].pos == counter.starts[i - 1].pos) {
@@ -777,30 +816,11 @@ ConfigLoadResult loadConfigFile(const std::string& path, const EnvLookup& env) {
     result.errors.push_back({"", "cannot read config file " + quoteForMessage(path, 256) + ": " + why});
     return result;
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);  // NOLINT(cppcoreguidelines-pro-type-vararg)
-  if (fd < 0) return fail(std::strerror(errno));
-  struct stat info {};
-  if (::fstat(fd, &info) == 0 && S_ISDIR(info.st_mode)) {
-    ::close(fd);
-    return fail("is a directory");
-  }
-  // Read one byte past the limit to tell "exactly 1 MiB" from "larger".
-  std::string text(kMaxConfigBytes + 1, '\0');
-  std::size_t size = 0;
-  while (size < text.size()) {
-    const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return fail(why);
-    }
-    if (n == 0) break;
-    size += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  if (size > kMaxConfigBytes) return fail("larger than 1 MiB");
-  text.resize(size);
+  // Never open(2) a FIFO or device without O_NONBLOCK: `--config FIFO` waited forever.
+  InputFile file = readInputFile(path, kMaxConfigBytes);
+  if (file.status == InputFile::Status::TooLarge) return fail("larger than 1 MiB");
+  if (!file.ok()) return fail(file.error);
+  const std::string& text = file.text;
   return loadConfigString(text, env);
 }
 

@@ -22,6 +22,15 @@ namespace aksnode {
 
 // Config files, and config text, larger than this are refused.
 inline constexpr std::size_t kMaxConfigBytes = 1 << 20;
+// YAML nodes (scalars, lists, maps, aliases) in one configuration. The full schema with a few
+// dozen disks and namespaces is a few hundred; yaml-cpp spends ~450 bytes per node, so a 1 MiB
+// `l: [a,a,...]` (524k nodes) peaked at 246 MiB before it was refused. Counted by a streaming
+// pass that stops at the limit, before any node is built.
+inline constexpr std::size_t kMaxConfigYamlNodes = 10'000;
+// kubernetes.qps and burst.
+inline constexpr double kMinQps = 1;
+inline constexpr double kMaxQps = 10'000;
+inline constexpr int kMaxBurst = 100'000;
 
 // The five IMDS scheduled event types, in the order the contract lists them.
 inline constexpr std::string_view kEventTypeNames[] = {"Preempt", "Terminate", "Reboot", "Redeploy",

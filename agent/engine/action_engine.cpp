@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "agent/engine/node_patch.h"
 #include "agent/kube/kube_client.h"
 #include "agent/kube/timers.h"
+#include "agent/secret_redaction.h"
 #include "agent/logging.h"
 #include "metrics/metrics.h"
 #include "probes/scheduled_events/event_json.h"
@@ -18,9 +20,15 @@
 namespace aksnode {
 
 namespace asio = boost::asio;
+using namespace boost::asio::experimental::awaitable_operators;
 
 namespace {
 constexpr int kMaxConflictRetries = 8;
+constexpr std::chrono::seconds kCordonLateAfter{5};
+
+std::chrono::milliseconds conflictRetryDelay(int attempt) {
+  return std::chrono::milliseconds(10 << std::min(attempt, 5));
+}
 // The earliest a drain may give up: evictions are worth issuing even when NotBefore has
 // already passed (an imminent or Started event), since the pods then get their SIGTERM.
 constexpr std::chrono::seconds kMinDrainWindow{2};
@@ -47,16 +55,33 @@ ActionEngine::ActionEngine(asio::any_io_executor executor, ActionEngineDeps deps
       deps_(std::move(deps)),
       events_(executor, deps_.kube, deps_.timers.time(), deps_.nodeName, deps_.dryRun),
       debouncer_(deps_.config.healthThreshold),
-      alarm_(deps_.timers.makeAlarm()) {}
+      alarm_(deps_.timers.makeAlarm()),
+      watchAlarm_(deps_.timers.makeAlarm()) {
+  // Events are held back only by a known standby: until the lease is decided (the first few
+  // milliseconds), a health flip's Event is written rather than lost.
+  events_.setGate([this] { return !standingBy_; });
+}
 
 ActionEngine::~ActionEngine() = default;
 
 void ActionEngine::kick() { alarm_->wake(); }
 
+bool ActionEngine::acting() const { return !deps_.mayAct || deps_.mayAct(); }
+
+void ActionEngine::setActing(bool acting) {
+  standingBy_ = !acting;
+  if (!acting && drain_) {
+    log::warn("another agent now holds this node's lease: abandoning the drain to it", {{"eventId", drain_->eventId}});
+    drain_->cancel->cancelled = true;
+  }
+  kick();
+}
+
 void ActionEngine::stop() {
   stopped_ = true;
   if (drain_) drain_->cancel->cancelled = true;
   alarm_->wake();
+  watchAlarm_->wake();
 }
 
 void ActionEngine::setVmName(std::string name) { vmName_ = std::move(name); }
@@ -133,10 +158,29 @@ void ActionEngine::onKubeResult(bool ok, const std::string& what) {
     return;
   }
   ++consecutiveKubeFailures_;
-  lastKubeError_ = what;
+  lastKubeError_ = secrets::redactSecrets(what);  // served by /status and /readyz
+}
+
+asio::awaitable<void> ActionEngine::watchCordon() {
+  // Its own loop: a pass stuck in a hung API call (up to the 15 s call deadline) must not
+  // delay the warning.
+  while (!stopped_) {
+    if (acting()) warnIfCordonLate();
+    co_await watchAlarm_->waitUntil(deps_.timers.now() + std::chrono::seconds(1));
+  }
 }
 
 asio::awaitable<void> ActionEngine::run() {
+  // Both loops end on stop(); run() returns only when both have, so neither outlives the engine.
+  if (deps_.kube) {
+    auto both = reconcileLoop() && watchCordon();  // named: see the GCC 12 note in ARCHITECTURE.md
+    co_await std::move(both);
+  } else {
+    co_await reconcileLoop();
+  }
+}
+
+asio::awaitable<void> ActionEngine::reconcileLoop() {
   if (!deps_.kube) {
     log::warn("no Kubernetes API server configured: watching IMDS and exporting metrics only",
               {{"reason", deps_.kubeNotConfiguredReason}});
@@ -147,17 +191,44 @@ asio::awaitable<void> ActionEngine::run() {
     // same decisions again every resync (logged, counted in aksnode_actions_total again).
     const bool due = deps_.timers.now() >= nextResync;
     const bool fresh = !node_ || (due && !deps_.dryRun);
-    if (deps_.kube) co_await reconcile(fresh);
+    if (deps_.kube && acting()) {
+      co_await reconcile(fresh);
+    } else if (deps_.kube && fresh) {
+      // Standing by (or the lease is not decided yet): read, never write. /status, /readyz and
+      // the VM name from spec.providerID stay current, and an unreachable API server is reported.
+      co_await readNode();
+    }
     if (stopped_) break;
     if (fresh || due) nextResync = deps_.timers.now() + kResyncInterval;
     // After a failed pass, back off a little so an unreachable API server is not hammered.
     MonotonicTime wakeAt = nextResync;
-    if (consecutiveKubeFailures_ > 0) {
-      auto backoff = std::chrono::milliseconds(std::min(5000, 250 << std::min(consecutiveKubeFailures_, 5)));
+    if (const int failures = std::max(consecutiveKubeFailures_, conflictPasses_); failures > 0) {
+      auto backoff = std::chrono::milliseconds(std::min(5000, 250 << std::min(failures, 5)));
       wakeAt = std::min(wakeAt, deps_.timers.now() + backoff);
       nextResync = std::min(nextResync, wakeAt);
     }
     co_await alarm_->waitUntil(wakeAt);
+  }
+}
+
+void ActionEngine::warnIfCordonLate() {
+  if (!deps_.kube || (node_ && node_->unschedulable)) return;
+  const MonotonicTime now = deps_.timers.now();
+  for (const auto& p : pending_) {
+    const auto configured = deps_.config.imds.actions.find(toString(p.event.type));
+    const EventAction action = configured == deps_.config.imds.actions.end() ? EventAction::None : configured->second;
+    if (action != EventAction::Cordon && action != EventAction::Drain) continue;
+    const auto waited = now - p.firstSeen;
+    // A Preempt gives 30 s at best: after 5 s without a cordon something is wrong, and the
+    // operator must see it at the default log level (before, only info-level retry lines).
+    if (waited < kCordonLateAfter || now - lastLateWarning_ < kCordonLateAfter) continue;
+    lastLateWarning_ = now;
+    log::warn("cordon is late: the node is not cordoned yet for a scheduled event",
+              {{"eventId", p.event.eventId},
+               {"eventType", toString(p.event.type)},
+               {"secondsSinceSeen", std::chrono::duration<double>(waited).count()},
+               {"lastError", lastKubeError_}});
+    return;
   }
 }
 
@@ -170,9 +241,20 @@ asio::awaitable<bool> ActionEngine::readNode() {
     onKubeResult(false, what);
     co_return false;
   }
-  auto view = parseNodeView(r.body);
+  std::string problem;
+  auto view = parseNodeView(r.body, &problem);
+  if (view && view->name != deps_.nodeName) {
+    view.reset();
+    problem = "metadata.name is not " + deps_.nodeName;
+  }
   if (!view) {
-    onKubeResult(false, "GET node " + deps_.nodeName + ": unreadable Node object");
+    // Not patched: every write is computed from this object (issue 19, item 4). Retried with
+    // the reconcile backoff like any failed GET.
+    deps_.metrics.nodeUnreadable().Increment();
+    std::string what = "GET node " + deps_.nodeName + ": the API server's answer cannot be read faithfully (" +
+                       problem + "); not patching the node";
+    log::warn("node not patched: unreadable Node object", {{"error", what}});
+    onKubeResult(false, what);
     co_return false;
   }
   onKubeResult(true, {});
@@ -215,7 +297,10 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
       KubeResult r = co_await deps_.kube->patchNode(deps_.nodeName, patch->patch, PatchType::StrategicMerge);
       if (r.conflict()) {
         log::debug("node changed under us; re-reading", {{"attempt", attempt}});
-        if (!co_await readNode()) co_return;
+        // Spread the retries (10 ms doubling to 320 ms): an API server or another writer that
+        // answers 409 forever made the agent PATCH and GET ~17 times a second.
+        if (attempt < kMaxConflictRetries) co_await deps_.timers.sleepFor(conflictRetryDelay(attempt));
+        if (stopped_ || !co_await readNode()) co_return;
         desired = desiredNow();
         continue;
       }
@@ -232,6 +317,7 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
         co_return;
       }
       onKubeResult(true, {});
+      conflictPasses_ = 0;
       if (auto view = parseNodeView(r.body)) node_ = std::move(view);
     }
     if (dry) {
@@ -284,6 +370,9 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
                              std::to_string(kMaxConflictRetries + 1) + " attempts";
     log::warn("cannot update the node", {{"error", what}});
     onKubeResult(false, what);
+    // The re-reads of this pass succeeded and reset the failure count; conflicts count on
+    // their own so that the passes themselves back off too (up to 5 s apart).
+    ++conflictPasses_;
     node_.reset();  // re-read next pass
   }
 }

@@ -10,6 +10,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,6 +45,9 @@ struct ActionEngineDeps {
   std::string ownPodNamespace;
   std::string ownPodName;
   std::string kubeNotConfiguredReason;
+  // False while another agent for this node holds its lease (agent/kube/node_lease.h): this
+  // one then writes nothing (no patch, drain, Event or acknowledgement). Unset: always acts.
+  std::function<bool()> mayAct;
 };
 
 class ActionEngine {
@@ -59,6 +63,8 @@ class ActionEngine {
 
   boost::asio::awaitable<void> run();
   void stop();
+  // The node lease was won (acting) or lost: a running drain is abandoned to the new holder.
+  void setActing(bool acting);
 
   bool kubeReady() const { return kubeEverOk_; }
   std::string kubeNotReadyReason() const;
@@ -80,6 +86,10 @@ class ActionEngine {
   void kick();
   void noteYielded(const std::vector<YieldedCondition>& yielded);
   void onKubeResult(bool ok, const std::string& what);
+  void warnIfCordonLate();
+  boost::asio::awaitable<void> watchCordon();
+  boost::asio::awaitable<void> reconcileLoop();
+  bool acting() const;
   EngineInputs inputs() const;
   DesiredNode desiredNow();
 
@@ -88,6 +98,7 @@ class ActionEngine {
   NodeEventRecorder events_;
   HealthDebouncer debouncer_;
   std::unique_ptr<Alarm> alarm_;
+  std::unique_ptr<Alarm> watchAlarm_;  // the late-cordon watch
   bool stopped_ = false;
 
   std::string vmName_;
@@ -101,6 +112,9 @@ class ActionEngine {
   bool kubeEverOk_ = false;
   std::string lastKubeError_;
   int consecutiveKubeFailures_ = 0;
+  int conflictPasses_ = 0;
+  MonotonicTime lastLateWarning_{};
+  bool standingBy_ = false;  // another agent holds the node's lease (setActing(false))  // passes in a row that gave up on 409s; reset by a successful PATCH
   std::set<std::string> latencyObserved_;  // event ids whose detection latency was recorded
   std::set<std::string> ackInFlight_;
   // Conditions left to another writer (node-problem-detector): logged once per type and reason.

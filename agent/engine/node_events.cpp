@@ -4,11 +4,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "agent/kube/kube_client.h"
 #include "agent/kube/kube_json.h"
 #include "agent/logging.h"
+#include "agent/secret_redaction.h"
 #include "agent/http/http_date.h"
 
 namespace aksnode {
@@ -17,7 +19,27 @@ NodeEventRecorder::NodeEventRecorder(boost::asio::any_io_executor executor, Kube
                                      std::string nodeName, bool dryRun)
     : executor_(std::move(executor)), client_(client), time_(time), nodeName_(std::move(nodeName)), dryRun_(dryRun) {}
 
+bool NodeEventRecorder::take(const std::string& reason) {
+  const MonotonicTime now = time_.monotonicTime();
+  auto [it, fresh] = buckets_.try_emplace(reason);
+  Bucket& b = it->second;
+  if (!fresh) {
+    const double refills = std::chrono::duration<double>(now - b.updated) / kRefill;
+    b.tokens = std::min(kBurst, b.tokens + refills);
+  }
+  b.updated = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
+}
+
 void NodeEventRecorder::record(const std::string& type, const std::string& reason, const std::string& message) {
+  if (gate_ && !gate_()) return;  // a standby agent: the lease holder writes the Events
+  if (!take(reason)) {
+    ++dropped_;
+    log::warn("node event dropped: too many with this reason", {{"reason", reason}, {"dropped", dropped_}});
+    return;
+  }
   log::info("node event", {{"reason", reason}, {"type", type}, {"message", message}, {"dryRun", dryRun_}});
   if (dryRun_ || !client_) return;
   const auto now = time_.systemTime();
@@ -32,7 +54,7 @@ void NodeEventRecorder::record(const std::string& type, const std::string& reaso
       {"involvedObject", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", nodeName_}, {"uid", nodeUid_}}},
       {"reason", reason},
       // At most 1 KiB (events.k8s.io caps a note there), cut on a UTF-8 boundary.
-      {"message", boundedText(message, 1021)},
+      {"message", boundedText(secrets::redactSecrets(message), 1021)},
       {"type", type},
       {"source", {{"component", "aks-node-agent"}, {"host", nodeName_}}},
       {"reportingComponent", "aks-node-agent"},

@@ -2,8 +2,14 @@
 // Kubernetes Events on the Node (CONTRACT.md section 4): core/v1 in namespace `default`,
 // involvedObject the Node with its UID, source component `aks-node-agent`. Sent in the
 // background: an Event that cannot be written is logged and counted, never waited for.
+// Rate-limited per reason (a token bucket of kBurst, one more every kRefill), like the
+// kubelet's event recorder: a peer that invents 200 new event ids per poll made the agent POST
+// 1,250 Events in 10 s. Dropped Events are logged (and that log line is rate-limited too).
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
+#include <functional>
+#include <map>
 #include <string>
 
 #include "agent/time_source.h"
@@ -17,8 +23,14 @@ class NodeEventRecorder {
   NodeEventRecorder(boost::asio::any_io_executor executor, KubeClient* client, const TimeSource& time,
                     std::string nodeName, bool dryRun);
   void setNodeUid(std::string uid) { nodeUid_ = std::move(uid); }
+  // Events are written only while this returns true (the agent holds the node's lease).
+  void setGate(std::function<bool()> gate) { gate_ = std::move(gate); }
   // type: "Normal" or "Warning"; reason: one of the contract's reasons.
   void record(const std::string& type, const std::string& reason, const std::string& message);
+
+  static constexpr double kBurst = 25;
+  static constexpr std::chrono::seconds kRefill{5};
+  long long dropped() const { return dropped_; }
 
  private:
   boost::asio::any_io_executor executor_;
@@ -28,6 +40,14 @@ class NodeEventRecorder {
   std::string nodeUid_;
   bool dryRun_;
   unsigned long counter_ = 0;
+  struct Bucket {
+    double tokens = kBurst;
+    MonotonicTime updated{};
+  };
+  std::map<std::string, Bucket> buckets_;  // per reason: the contract's dozen reasons
+  long long dropped_ = 0;
+  std::function<bool()> gate_;
+  bool take(const std::string& reason);
 };
 
 }  // namespace aksnode

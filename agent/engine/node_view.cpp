@@ -13,18 +13,46 @@ std::optional<Taint> NodeView::findTaint(const std::string& key) const {
   return std::nullopt;
 }
 
-std::optional<NodeView> parseNodeView(const boost::json::value& node) {
-  if (!node.is_object()) return std::nullopt;
+namespace {
+// A field that may be absent (or null) but, when present, must have the expected kind.
+bool absentOr(const boost::json::value* v, bool (boost::json::value::*is)() const noexcept) {
+  return v == nullptr || v->is_null() || (v->*is)();
+}
+}  // namespace
+
+std::optional<NodeView> parseNodeView(const boost::json::value& node, std::string* problem) {
+  auto fail = [&](const char* why) -> std::optional<NodeView> {
+    if (problem) *problem = why;
+    return std::nullopt;
+  };
+  if (!node.is_object()) return fail("not a JSON object");
+  if (!absentOr(jsonAt(node, {"metadata"}), &boost::json::value::is_object)) return fail("metadata is not an object");
   NodeView v;
   v.name = jsonString(node, {"metadata", "name"});
-  if (v.name.empty()) return std::nullopt;
+  if (v.name.empty()) return fail("metadata.name is missing");
   v.uid = jsonString(node, {"metadata", "uid"});
   v.resourceVersion = jsonString(node, {"metadata", "resourceVersion"});
+  // Without it a PATCH has no concurrency check and may overwrite a change it never saw.
+  if (v.resourceVersion.empty()) return fail("metadata.resourceVersion is missing");
+  if (!absentOr(jsonAt(node, {"metadata", "annotations"}), &boost::json::value::is_object)) {
+    return fail("metadata.annotations is not an object");
+  }
+  if (!absentOr(jsonAt(node, {"spec"}), &boost::json::value::is_object)) return fail("spec is not an object");
   v.providerID = jsonString(node, {"spec", "providerID"});
-  if (const auto* u = jsonAt(node, {"spec", "unschedulable"}); u && u->is_bool()) v.unschedulable = u->get_bool();
-  if (const auto* t = jsonAt(node, {"spec", "taints"}); t && t->is_array()) {
+  const auto* u = jsonAt(node, {"spec", "unschedulable"});
+  if (!absentOr(u, &boost::json::value::is_bool)) return fail("spec.unschedulable is not a boolean");
+  if (u && u->is_bool()) v.unschedulable = u->get_bool();
+  const auto* t = jsonAt(node, {"spec", "taints"});
+  if (!absentOr(t, &boost::json::value::is_array)) return fail("spec.taints is not a list");
+  if (t && t->is_array()) {
     for (const auto& item : t->get_array()) {
-      if (item.is_object()) v.taints.push_back(item);
+      // Every taint is written back as it was read: one the agent cannot read is one it would drop.
+      if (!item.is_object()) return fail("spec.taints holds an entry that is not an object");
+      const auto* key = item.as_object().if_contains("key");
+      if (key == nullptr || !key->is_string() || key->get_string().empty()) {
+        return fail("spec.taints holds an entry without a key");
+      }
+      v.taints.push_back(item);
     }
   }
   if (const auto* a = jsonAt(node, {"metadata", "annotations", kAnnotationState}); a && a->is_string()) {

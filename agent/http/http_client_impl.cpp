@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <variant>
 
+#include "agent/input_file.h"
 #include "build_info.h"
 
 namespace aksnode {
@@ -95,6 +96,15 @@ bool setSni(SSL* ssl, const std::string& host) {
 #pragma GCC diagnostic pop
 }
 
+// CA, certificate and key files are read here, not by OpenSSL's *_file functions, so that a
+// FIFO or device in their place is refused instead of blocking the event loop.
+std::string pemFile(const std::string& path, const char* what) {
+  constexpr std::size_t kMaxPemBytes = 1 << 20;
+  InputFile file = readInputFile(path, kMaxPemBytes);
+  if (!file.ok()) throw std::runtime_error(std::string(what) + " file " + path + ": " + file.error);
+  return std::move(file.text);
+}
+
 bool isStaleKeepAlive(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
@@ -124,14 +134,18 @@ struct HttpClientImpl::State {
         if (!tls.caPem.empty()) {
           ssl->add_certificate_authority(asio::buffer(tls.caPem));
         } else if (!tls.caFile.empty()) {
-          ssl->load_verify_file(tls.caFile);
+          ssl->add_certificate_authority(asio::buffer(pemFile(tls.caFile, "CA")));
         } else {
           ssl->set_default_verify_paths();
         }
         if (!tls.clientCertPem.empty()) ssl->use_certificate_chain(asio::buffer(tls.clientCertPem));
-        if (!tls.clientCertFile.empty()) ssl->use_certificate_chain_file(tls.clientCertFile);
+        if (!tls.clientCertFile.empty()) {
+          ssl->use_certificate_chain(asio::buffer(pemFile(tls.clientCertFile, "client certificate")));
+        }
         if (!tls.clientKeyPem.empty()) ssl->use_private_key(asio::buffer(tls.clientKeyPem), ssl::context::pem);
-        if (!tls.clientKeyFile.empty()) ssl->use_private_key_file(tls.clientKeyFile, ssl::context::pem);
+        if (!tls.clientKeyFile.empty()) {
+          ssl->use_private_key(asio::buffer(pemFile(tls.clientKeyFile, "client key")), ssl::context::pem);
+        }
       } catch (...) {
         ssl.reset();  // half set up: try again next time rather than connect with it
         throw;

@@ -8,6 +8,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <charconv>
+#include <cstdint>
+#include <list>
+
 #include "agent/config/validators.h"
 #include "agent/logging.h"
 
@@ -26,13 +30,46 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   State(asio::any_io_executor ex, RequestHandler h, HttpServerLimits l)
       : executor(ex), acceptor(ex), handler(std::move(h)), limits(l) {}
 
+  // One open connection. `waitingSince` orders the connections waiting for a request (a
+  // counter, not a clock: only the order matters); 0 while a request is being answered.
+  struct Connection {
+    std::weak_ptr<beast::tcp_stream> stream;
+    std::uint64_t waitingSince = 0;
+    bool shed = false;
+  };
+
   asio::any_io_executor executor;
   tcp::acceptor acceptor;
   RequestHandler handler;
   HttpServerLimits limits;
-  std::size_t connections = 0;
+  ShedObserver observer;
   bool stopped = false;
-  std::vector<std::weak_ptr<beast::tcp_stream>> streams;
+  std::list<Connection> connections;
+  std::size_t shedPending = 0;  // closed by us, their coroutine not finished yet
+  std::uint64_t waitCounter = 0;
+
+  void report(std::string_view reason) const {
+    if (observer) observer(reason);
+  }
+
+  // Room for one more: close the connection that has waited longest for its request.
+  bool makeRoom() {
+    if (connections.size() - shedPending < limits.maxConnections) return true;
+    Connection* oldest = nullptr;
+    for (auto& c : connections) {
+      if (c.shed || c.waitingSince == 0) continue;
+      if (oldest == nullptr || c.waitingSince < oldest->waitingSince) oldest = &c;
+    }
+    if (oldest == nullptr) return false;  // every connection is being answered
+    oldest->shed = true;
+    ++shedPending;
+    if (auto s = oldest->stream.lock()) {
+      beast::error_code ignored;
+      s->socket().close(ignored);  // its pending read completes with operation_aborted
+    }
+    report("idle");
+    return true;
+  }
 
   asio::awaitable<void> acceptLoop() {
     auto self = shared_from_this();
@@ -43,15 +80,15 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         log::warn("metrics server accept failed", {{"error", ec.message()}});
         continue;
       }
-      if (connections >= limits.maxConnections) {
+      if (!makeRoom()) {
         beast::error_code ignored;
-        socket.close(ignored);  // shed load rather than run out of descriptors
+        socket.close(ignored);  // every slot busy answering: shed the newcomer
+        report("refused");
         continue;
       }
       auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
-      std::erase_if(streams, [](const auto& w) { return w.expired(); });
-      streams.push_back(stream);
-      asio::co_spawn(executor, serve(stream), asio::detached);
+      auto it = connections.insert(connections.end(), Connection{stream, 0, false});
+      asio::co_spawn(executor, serve(stream, it), asio::detached);
     }
   }
 
@@ -65,17 +102,25 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     return res;
   }
 
-  asio::awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream) {
+  asio::awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream, std::list<Connection>::iterator conn) {
     auto self = shared_from_this();
-    ++connections;
     beast::flat_buffer buffer;
     while (!stopped) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(limits.headerLimit));
       parser.body_limit(limits.bodyLimit);
-      stream->expires_after(limits.readTimeout);
-      auto [ec, n] = co_await http::async_read(*stream, buffer, parser, kUseTuple);
-      (void)n;
+      conn->waitingSince = ++waitCounter;
+      stream->expires_after(limits.headerTimeout);
+      auto [headerError, headerBytes] = co_await http::async_read_header(*stream, buffer, parser, kUseTuple);
+      (void)headerBytes;
+      beast::error_code ec = headerError;
+      conn->waitingSince = 0;
+      if (!ec && !parser.is_done()) {
+        stream->expires_after(limits.readTimeout);
+        auto [bodyError, bodyBytes] = co_await http::async_read(*stream, buffer, parser, kUseTuple);
+        (void)bodyBytes;
+        ec = bodyError;
+      }
       if (ec == http::error::header_limit) {
         auto res = reply(11, false, {431, "text/plain; charset=utf-8", "request headers too large\n"});
         co_await http::async_write(*stream, res, kUseTuple);
@@ -86,7 +131,14 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         co_await http::async_write(*stream, res, kUseTuple);
         break;
       }
-      if (ec) break;  // timeout, client gone, malformed request: just close
+      if (ec) {
+        // A request begun but not finished in time (slowloris); an idle keep-alive connection
+        // that times out, or a client that left, is ordinary.
+        if (ec == beast::error::timeout && (parser.got_some() || buffer.size() > 0) && !conn->shed) {
+          report("header_timeout");
+        }
+        break;
+      }
       const auto& req = parser.get();
       std::string_view target = req.target();
       std::string_view path = target.substr(0, target.find('?'));
@@ -107,7 +159,8 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
     beast::error_code ignored;
     stream->socket().shutdown(tcp::socket::shutdown_send, ignored);
     stream->socket().close(ignored);
-    --connections;
+    if (conn->shed) --shedPending;
+    connections.erase(conn);
   }
 };
 
@@ -145,9 +198,11 @@ void HttpServer::stop() {
   state_->stopped = true;
   beast::error_code ignored;
   state_->acceptor.close(ignored);
-  for (auto& w : state_->streams) {
-    if (auto s = w.lock()) s->socket().close(ignored);
+  for (auto& c : state_->connections) {
+    if (auto s = c.stream.lock()) s->socket().close(ignored);
   }
 }
+
+void HttpServer::onShed(ShedObserver observer) { state_->observer = std::move(observer); }
 
 }  // namespace aksnode

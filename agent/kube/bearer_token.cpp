@@ -2,9 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 
+#include "agent/input_file.h"
+#include "agent/secret_redaction.h"
 #include "agent/logging.h"
 
 namespace aksnode {
@@ -35,6 +36,7 @@ BearerToken::BearerToken(std::string initialToken, std::string tokenFile, const 
       file_(std::move(tokenFile)),
       time_(time),
       refreshInterval_(refreshInterval) {
+  secrets::remember("kube-token", token_);  // never in a log line, /status or /readyz
   if (!file_.empty()) readFile();
 }
 
@@ -56,20 +58,15 @@ bool BearerToken::readFile() {
   lastRead_ = time_.monotonicTime();
   readOnce_ = true;
   std::string problem;
-  std::string content;
-  std::ifstream in(file_, std::ios::binary);
-  if (!in) {
-    problem = std::strerror(errno);
-  } else {
-    content.resize(kMaxFileSize + 1);
-    in.read(content.data(), static_cast<std::streamsize>(content.size()));
-    content.resize(static_cast<std::size_t>(in.gcount()));
-    if (in.bad()) {
-      problem = "read error";
-    } else if (content.size() > kMaxFileSize) {
-      problem = "file larger than 64 KiB";
-    }
+  // The token file is rotated by the kubelet; a FIFO or device put in its place must not
+  // block the event loop (readInputFile refuses it without reading).
+  InputFile file = readInputFile(file_, kMaxFileSize);
+  if (file.status == InputFile::Status::TooLarge) {
+    problem = "file larger than 64 KiB";
+  } else if (!file.ok()) {
+    problem = file.error;
   }
+  const std::string& content = file.text;
   std::string_view token = trim(content);
   if (problem.empty() && token.empty()) problem = "file is empty";
   if (problem.empty() && !isValidBearerToken(token)) {
@@ -87,6 +84,7 @@ bool BearerToken::readFile() {
   lastReadFailed_ = false;
   if (token == token_) return false;
   token_.assign(token);
+  secrets::remember("kube-token", token_);
   log::debug("API server token loaded", {{"file", file_}});
   return true;
 }

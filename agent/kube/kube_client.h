@@ -65,6 +65,11 @@ class KubeClient {
   virtual boost::asio::awaitable<KubeResult> createEvent(std::string ns, boost::json::value event) = 0;
   virtual boost::asio::awaitable<KubeResult> patchEvent(std::string ns, std::string name,
                                                         boost::json::value patch) = 0;
+  // coordination.k8s.io/v1 Leases (agent/kube/node_lease.h). Not pure: clients that never
+  // coordinate (test fakes) answer 404 from kube_client.cpp.
+  virtual boost::asio::awaitable<KubeResult> getLease(std::string ns, std::string name);
+  virtual boost::asio::awaitable<KubeResult> createLease(std::string ns, boost::json::value lease);
+  virtual boost::asio::awaitable<KubeResult> updateLease(std::string ns, std::string name, boost::json::value lease);
   virtual void shutdown() = 0;
 };
 

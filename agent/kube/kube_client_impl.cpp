@@ -62,6 +62,8 @@ struct KubeClientImpl::ParsedServer {
   boost::urls::url url;
 };
 
+constexpr std::chrono::milliseconds kLeaseCallTimeout{4'000};
+
 struct KubeClientImpl::Call {
   const char* verb;      // metric label: get, list, patch, create
   const char* resource;  // metric label: nodes, nodes/status, pods, pods/eviction, events
@@ -148,6 +150,10 @@ boost::asio::awaitable<HttpResult> KubeClientImpl::execute(const Call& call) {
   if (call.url.empty()) co_return transportFailure(HttpError::BadUrl, "API server URL is unusable: " + options_.server);
   int attempt = 0;
   bool reauthenticated = false;
+  const MonotonicTime deadline = timers_.now() + std::max(options_.callDeadline, call.timeout);
+  // A retry is only worth it with at least this much of the deadline left.
+  constexpr std::chrono::milliseconds kMinAttempt{500};
+  auto left = [&] { return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - timers_.now()); };
   for (;;) {
     if (shutdown_) co_return transportFailure(HttpError::Cancelled, "Kubernetes client is shutting down");
     co_await limiter_.acquire();
@@ -156,7 +162,7 @@ boost::asio::awaitable<HttpResult> KubeClientImpl::execute(const Call& call) {
     HttpRequest request;
     request.method = call.method;
     request.url = call.url;
-    request.timeout = call.timeout;
+    request.timeout = std::max(kMinAttempt, std::min(call.timeout, left()));
     request.bodyLimit = call.bodyLimit;
     request.headers.emplace_back("Accept", "application/json");
     request.headers.emplace_back("User-Agent", options_.userAgent);
@@ -179,9 +185,12 @@ boost::asio::awaitable<HttpResult> KubeClientImpl::execute(const Call& call) {
     if (metrics_ != nullptr) metrics_->kubeRequest(call.verb, call.resource, code).Increment();
 
     if (!result.ok()) {
-      if (call.idempotent && !shutdown_ && isRetryableTransport(result.error) && attempt < options_.retry.maxAttempts) {
+      if (call.idempotent && !shutdown_ && isRetryableTransport(result.error) && attempt < options_.retry.maxAttempts &&
+          left() - options_.retry.backoff(attempt, 0.5) >= kMinAttempt) {
         const auto delay = options_.retry.backoff(attempt, random01());
-        log::info("Kubernetes request failed; retrying",
+        // Warn: a failing API server delays the cordon, and that must be visible at the
+        // default log level.
+        log::warn("Kubernetes request failed; retrying",
                   {{"verb", call.verb}, {"resource", call.resource}, {"error", transportName(result.error)},
                    {"attempt", attempt}, {"delayMs", static_cast<long long>(delay.count())}});
         co_await sleepFor(delay);
@@ -202,7 +211,8 @@ boost::asio::awaitable<HttpResult> KubeClientImpl::execute(const Call& call) {
     if (call.idempotent && !shutdown_ && isRetryableStatus(status) && attempt < options_.retry.maxAttempts) {
       const auto retryAfter = parseRetryAfter(headerValue(result.response, "Retry-After"), std::chrono::system_clock::now());
       const auto delay = options_.retry.delayFor(attempt, retryAfter, random01());
-      log::info("Kubernetes request failed; retrying",
+      if (left() - delay < kMinAttempt) co_return result;  // no time left for another try
+      log::warn("Kubernetes request failed; retrying",
                 {{"verb", call.verb}, {"resource", call.resource}, {"status", status},
                  {"attempt", attempt}, {"delayMs", static_cast<long long>(delay.count())}});
       co_await sleepFor(delay);
@@ -421,6 +431,29 @@ boost::asio::awaitable<KubeResult> KubeClientImpl::patchEvent(std::string ns, st
   Call call{"patch", "events", "PATCH", urlFor({"api", "v1", "namespaces", ns, "events", name}),
             boost::json::serialize(patch), contentType(PatchType::StrategicMerge), options_.requestTimeout,
             options_.bodyLimit, true};
+  co_return toKubeResult(co_await execute(call), true);
+}
+
+// Leases: one short attempt each, never retried here. The elector runs again in a few seconds,
+// and a call that outlived the lease would decide on a stale view.
+boost::asio::awaitable<KubeResult> KubeClientImpl::getLease(std::string ns, std::string name) {
+  Call call{"get", "leases", "GET",
+            urlFor({"apis", "coordination.k8s.io", "v1", "namespaces", ns, "leases", name}), "", "",
+            kLeaseCallTimeout, options_.bodyLimit, false};
+  co_return toKubeResult(co_await execute(call), true);
+}
+
+boost::asio::awaitable<KubeResult> KubeClientImpl::createLease(std::string ns, boost::json::value lease) {
+  Call call{"create", "leases", "POST", urlFor({"apis", "coordination.k8s.io", "v1", "namespaces", ns, "leases"}),
+            boost::json::serialize(lease), "application/json", kLeaseCallTimeout, options_.bodyLimit, false};
+  co_return toKubeResult(co_await execute(call), true);
+}
+
+boost::asio::awaitable<KubeResult> KubeClientImpl::updateLease(std::string ns, std::string name,
+                                                               boost::json::value lease) {
+  Call call{"update", "leases", "PUT",
+            urlFor({"apis", "coordination.k8s.io", "v1", "namespaces", ns, "leases", name}),
+            boost::json::serialize(lease), "application/json", kLeaseCallTimeout, options_.bodyLimit, false};
   co_return toKubeResult(co_await execute(call), true);
 }
 

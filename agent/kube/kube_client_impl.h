@@ -36,6 +36,9 @@ struct KubeClientOptions {
   double qps = 100;  // <= 0: no client-side limit
   int burst = 300;
   std::chrono::milliseconds requestTimeout{10'000};
+  // One call, retries included, ends by this deadline (each attempt gets what is left): a hung
+  // API server made one node GET take 4 x 10 s while the cordon waited.
+  std::chrono::milliseconds callDeadline{15'000};
   std::chrono::milliseconds evictionTimeout{5'000};
   std::size_t bodyLimit = std::size_t{1} << 20;       // CONTRACT.md section 6
   std::size_t listBodyLimit = std::size_t{16} << 20;  // one page of up to listPageSize pods
@@ -69,6 +72,9 @@ class KubeClientImpl final : public KubeClient {
   boost::asio::awaitable<KubeResult> createEvent(std::string ns, boost::json::value event) override;
   boost::asio::awaitable<KubeResult> patchEvent(std::string ns, std::string name,
                                                 boost::json::value patch) override;
+  boost::asio::awaitable<KubeResult> getLease(std::string ns, std::string name) override;
+  boost::asio::awaitable<KubeResult> createLease(std::string ns, boost::json::value lease) override;
+  boost::asio::awaitable<KubeResult> updateLease(std::string ns, std::string name, boost::json::value lease) override;
   void shutdown() override;
 
   // "application/strategic-merge-patch+json" etc.

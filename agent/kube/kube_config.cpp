@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
+#include "agent/input_file.h"
 #include "agent/kube/bearer_token.h"
 
 namespace aksnode {
@@ -39,26 +39,16 @@ KubeConnectionResult success(KubeConnection connection) {
   return KubeConnectionResult{KubeConfigStatus::Ok, std::move(connection), ""};
 }
 
-// Reads a small file; on failure returns nullopt and sets `error`.
+// Reads a small file; on failure returns nullopt and sets `error`. A FIFO, device or socket is
+// refused without blocking (`kubernetes.kubeconfig: FIFO` used to stop the event loop).
 std::optional<std::string> readSmallFile(const std::string& path, std::size_t limit,
                                          std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": " + std::strerror(errno);
+  InputFile file = readInputFile(path, limit);
+  if (!file.ok()) {
+    error = path + ": " + file.error;
     return std::nullopt;
   }
-  std::string content(limit + 1, '\0');
-  in.read(content.data(), static_cast<std::streamsize>(content.size()));
-  if (in.bad()) {
-    error = path + ": read error";
-    return std::nullopt;
-  }
-  content.resize(static_cast<std::size_t>(in.gcount()));
-  if (content.size() > limit) {
-    error = path + ": larger than " + std::to_string(limit) + " bytes";
-    return std::nullopt;
-  }
-  return content;
+  return std::move(file.text);
 }
 
 std::string trimmed(std::string s) {

@@ -99,9 +99,20 @@ std::string describeErrno(int error) {
 
 TextFile readSmallFile(const std::string& path, std::size_t maxBytes) {
   TextFile file;
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK and the type check: a FIFO or device in place of a /proc or /sys file must not
+  // hang the probe thread (the open of a FIFO waits for a writer) or feed it endless bytes.
+  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
   if (fd.get() < 0) {
     file.error = errno;
+    return file;
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    file.error = errno;
+    return file;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    file.error = EINVAL;
     return file;
   }
   char buffer[16 * 1024];
@@ -181,7 +192,9 @@ WriteProbeResult PosixFileSystem::writeProbe(const std::string& directory,
   if (::fsync(out.get()) != 0) return fail("fsync", errno);
   if (::close(out.release()) != 0) return fail("close", errno);
 
-  Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NOFOLLOW|O_NONBLOCK: the directory is shared; whatever replaced the file between close
+  // and open (a symlink, a FIFO) must not be followed or waited for.
+  Fd in(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (in.get() < 0) return fail("read", errno);
   // The pages are clean after fsync; dropping them makes the read-back come from the device
   // (best effort: tmpfs and some filesystems ignore it).

@@ -4,6 +4,7 @@
 
 #include <boost/json/array.hpp>
 
+#include "agent/secret_redaction.h"
 #include "agent/logging.h"
 #include "metrics/metrics.h"
 #include "probes/identity/jwks_cache.h"
@@ -172,6 +173,9 @@ boost::asio::awaitable<std::vector<ProbeResult>> IdentityProbe::check() {
   const SystemTime now = time_.systemTime();
   const identity::IdentityEnvironment env = identity::inspectEnvironment(config_, options_.env);
   identity::TokenFile file = identity::readTokenFile(env.tokenFile);
+  // The token (also the client assertion sent to Entra ID) and so its signature: cut out of
+  // every log line and served text, whatever path outside text takes to get there.
+  if (file.status == identity::TokenFile::Status::Read) secrets::remember("identity-token", file.text);
   identity::TokenCheckResult token = identity::checkToken(file, config_, options_.env, now, rotation_);
 
   std::string reason = token.ok() ? "" : identity::toString(token.reason);

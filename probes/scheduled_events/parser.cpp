@@ -88,6 +88,11 @@ class EventReader {
       problem = where() + ": Resources is " + describeBad(resources, "an array");
       return std::nullopt;
     }
+    if (resources.value->get_array().size() > kMaxEventResources) {
+      problem = where() + ": Resources lists " + std::to_string(resources.value->get_array().size()) +
+                " entries, more than " + std::to_string(kMaxEventResources);
+      return std::nullopt;
+    }
     for (const json::value& r : resources.value->get_array()) {
       if (!r.is_string()) {
         problem = where() + ": Resources holds a " + kindName(r) + ", not only strings";
@@ -227,6 +232,10 @@ ScheduledEventsParseResult parseDocument(std::string_view body) {
     return failure(std::string("Events is not an array but ") + kindName(*events.value));
   }
   const json::array& list = events.value->get_array();
+  if (list.size() > kMaxImdsEvents) {
+    return failure("Events has " + std::to_string(list.size()) + " entries, more than the " +
+                   std::to_string(kMaxImdsEvents) + " a Scheduled Events document can hold");
+  }
   doc.events.reserve(list.size());
   std::unordered_set<std::string> ids;
   for (std::size_t i = 0; i < list.size(); ++i) {

@@ -3,10 +3,12 @@
 //
 // Two levels of trouble, handled differently on purpose:
 //  * the document itself is unusable (too big, not JSON, not an object, DocumentIncarnation
-//    missing or not an integer, Events missing or not an array): an error, the poller counts
+//    missing or not an integer, Events missing, not an array or longer than kMaxImdsEvents):
+//    an error, the poller counts
 //    `bad_response` and keeps the events it already knows;
 //  * one event is unusable (EventId missing, not a string or empty; EventType not a string;
-//    Resources not an array of strings; a repeated EventId): that event alone is skipped and
+//    Resources not an array of at most kMaxEventResources strings; a repeated EventId): that
+//    event alone is skipped and
 //    described in `problems`, the rest of the document is used.
 // What is never a reason to drop an event: an unknown EventType (kept as Unknown, reported and
 // ignored for action by the tracker), an unreadable NotBefore (kept with notBeforeUnreadable,
@@ -34,6 +36,13 @@ inline constexpr std::size_t kMaxImdsBodyBytes = std::size_t{1} << 20;
 inline constexpr std::size_t kMaxImdsJsonDepth = 32;
 // An EventId is a GUID; anything much longer is not an id (and would flood the logs).
 inline constexpr std::size_t kMaxEventIdLength = 256;
+// Azure lists a handful of events per VM. A document with more is not one to act on: it is
+// refused as a whole (one bad_response, the known events kept) instead of being read element
+// by element, which for a 1 MiB `{"Events":[0,0,...]}` meant 524k problems and log lines.
+inline constexpr std::size_t kMaxImdsEvents = 100;
+// An event names the VMs it affects: at most an availability set or a scale set's placement
+// group (1000). More is refused for that event alone.
+inline constexpr std::size_t kMaxEventResources = 1000;
 
 struct ScheduledEventsParseResult {
   std::optional<ScheduledEventsDocument> document;  // set on success

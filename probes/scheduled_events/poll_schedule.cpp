@@ -23,8 +23,9 @@ MonotonicTime PollSchedule::next(MonotonicTime lastStart, MonotonicTime now, std
   for (int i = 1; i < consecutiveFailures && delay < kMaxBackoff; ++i) delay *= 2;
   delay = std::min<std::chrono::milliseconds>(delay, std::max(kMaxBackoff, interval));
   MonotonicTime due = std::max(now, lastStart + delay);
-  // Retry-After counts from the answer, not from when the request was sent.
-  if (retryAfter) due = std::max(due, now + *retryAfter);
+  // Retry-After counts from the answer, not from when the request was sent; it may stretch
+  // the wait a little, never past kMaxRetryAfter.
+  if (retryAfter) due = std::max(due, now + std::min<std::chrono::seconds>(*retryAfter, kMaxRetryAfter));
   return due;
 }
 

@@ -54,6 +54,8 @@ ALLOWED_RBAC = {
     ("", "pods", "list"),
     ("", "pods/eviction", "create"),
     ("", "events", "create"),
+    ("coordination.k8s.io", "leases", "get"), ("coordination.k8s.io", "leases", "create"),
+    ("coordination.k8s.io", "leases", "update"),
 }
 # KubeClient method (agent/kube/kube_client.h) -> the grant its request needs.
 KUBE_CLIENT_GRANTS = {
@@ -62,7 +64,12 @@ KUBE_CLIENT_GRANTS = {
     "listPods": ("", "pods", "list"), "getPod": ("", "pods", "get"),
     "evictPod": ("", "pods/eviction", "create"),
     "createEvent": ("", "events", "create"), "patchEvent": ("", "events", "patch"),
+    "getLease": ("coordination.k8s.io", "leases", "get"),
+    "createLease": ("coordination.k8s.io", "leases", "create"),
+    "updateLease": ("coordination.k8s.io", "leases", "update"),
 }
+# Namespaced Roles: where each lives and the one resource it grants.
+ROLES = {"aks-node-agent-events": ("default", "events"), "aks-node-agent-leases": ("aks-node-agent", "leases")}
 NS = "aks-node-agent"
 SA = "aks-node-agent"
 RUNBOOK_BASE = "https://github.com/e6data/aks-node-agent/blob/main/docs/runbooks.md"
@@ -219,18 +226,21 @@ def check_rbac(objs, where):
                         check("*" not in (g, res, v), f"{where}: wildcard in {r['kind']} {r['metadata']['name']}")
                         got.add((g, res, v))
         if r["kind"] == "Role":
-            check(r["metadata"].get("namespace") == "default",
-                  f"{where}: Role {r['metadata']['name']} should be in namespace default (Node Events)")
-            check({x["resources"][0] for x in r["rules"]} == {"events"},
-                  f"{where}: the namespaced Role should grant events only")
+            want = ROLES.get(r["metadata"]["name"])
+            check(want is not None, f"{where}: unexpected Role {r['metadata']['name']}")
+            if want:
+                check(r["metadata"].get("namespace") == want[0],
+                      f"{where}: Role {r['metadata']['name']} should be in namespace {want[0]}")
+                check({x["resources"][0] for x in r["rules"]} == {want[1]},
+                      f"{where}: Role {r['metadata']['name']} should grant {want[1]} only")
     check(got == ALLOWED_RBAC, f"{where}: RBAC is not exactly the allowed list: extra {sorted(got - ALLOWED_RBAC)}, "
                                f"missing {sorted(ALLOWED_RBAC - got)}")
     for b in find(objs, "ClusterRoleBinding") + find(objs, "RoleBinding"):
         subs = b.get("subjects", [])
         check(subs == [{"kind": "ServiceAccount", "name": SA, "namespace": NS}],
               f"{where}: {b['kind']} {b['metadata']['name']} subjects {subs}")
-    check(len(find(objs, "ClusterRoleBinding")) == 1 and len(find(objs, "RoleBinding")) == 1,
-          f"{where}: expected one ClusterRoleBinding and one RoleBinding")
+    check(len(find(objs, "ClusterRoleBinding")) == 1 and len(find(objs, "RoleBinding")) == len(ROLES),
+          f"{where}: expected one ClusterRoleBinding and one RoleBinding per Role")
 
 
 def container_sc_ok(c, pod_sc, where):

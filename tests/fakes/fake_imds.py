@@ -1261,13 +1261,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             message = params.get("message") or STATUS_TEXT.get(status, "Error")
             if status == 404:
                 message = params.get("message") or f'API is not found: Path = "{entry["path"]}", Method = "{self.command}"'
-            self._finish(vm, entry, endpoint, Response.error(status, message))
+            resp = Response.error(status, message)
+            resp.headers = dict(params.get("headers") or {})  # e.g. {"Retry-After": "1000000000"}
+            self._finish(vm, entry, endpoint, resp)
         elif mode == "raw":
             unapplied(int(params.get("status", 200)))
             raw = params.get("body", "")
             self._finish(vm, entry, endpoint, Response(int(params.get("status", 200)),
                                                        raw.encode() if isinstance(raw, str) else json.dumps(raw).encode(),
-                                                       params.get("contentType", JSON_CT)))
+                                                       params.get("contentType", JSON_CT),
+                                                       headers=dict(params.get("headers") or {})))
         elif mode == "slow":
             delay = float(params.get("delayMs", 3000)) / 1000.0
             if params.get("dribble"):

@@ -100,6 +100,9 @@ RESOURCES = [
              table=tables.pdb_table),
     Resource("events.k8s.io", "v1", "events", "Event", True, ["ev"], [], event_fields, tables.event_table,
              storage=CORE_EVENTS),
+    # Node leases of the agents (one acting agent per node); update is a compare-and-swap on
+    # metadata.resourceVersion like every write of the store.
+    Resource("coordination.k8s.io", "v1", "leases", "Lease", True, [], []),
 ]
 
 BY_PATH = {(r.group, r.version, r.plural): r for r in RESOURCES}

@@ -167,6 +167,22 @@ TEST(ResolveNodeName, RefusesInvalidNames) {
   EXPECT_FALSE(resolveNodeName(CommandLine{}, Config{}, fakeEnv({{"NODE_NAME", "has space"}})).ok());
 }
 
+// Issue 19: --check-config passed `--node-name $'a\nb'` that the agent then refused.
+TEST(CheckNodeNameIfGiven, TheRunsValidatorWithoutRequiringAName) {
+  Config config;
+  CommandLine cli;
+  EXPECT_EQ(checkNodeNameIfGiven(cli, config, emptyEnvironment()), "") << "no name given: nothing to check";
+  cli.nodeName = "a\nb";
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).find("--node-name"), std::string::npos);
+  cli.nodeName = "aks-spot-1";
+  EXPECT_EQ(checkNodeNameIfGiven(cli, config, emptyEnvironment()), "");
+  cli.nodeName.reset();
+  config.nodeName = "Bad_Name";
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).find("nodeName"), std::string::npos);
+  config.nodeName.clear();
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, fakeEnv({{"NODE_NAME", "x y"}})).find("NODE_NAME"), std::string::npos);
+}
+
 TEST(KubernetesConfigured, KubeconfigOrInCluster) {
   Config config;
   EXPECT_FALSE(kubernetesConfigured(config, emptyEnvironment()));

@@ -399,11 +399,18 @@ const ErrorCase kErrorCases[] = {
     {"parallelism_high", "drain:\n  parallelism: 1001\n", "drain.parallelism", "between 1 and 1000"},
     {"parallelism_float", "drain:\n  parallelism: 2.5\n", "drain.parallelism", "expected an integer"},
     {"parallelism_huge", "drain:\n  parallelism: 99999999999999999999\n", "drain.parallelism", "between 1 and 1000"},
-    {"qps_zero", "kubernetes:\n  qps: 0\n", "kubernetes.qps", "greater than 0"},
-    {"qps_negative", "kubernetes:\n  qps: -1\n", "kubernetes.qps", "greater than 0"},
-    {"qps_inf", "kubernetes:\n  qps: inf\n", "kubernetes.qps", "greater than 0"},
-    {"burst_zero", "kubernetes:\n  burst: 0\n", "kubernetes.burst", "at least 1"},
-    {"burst_overflow", "kubernetes:\n  burst: 2147483648\n", "kubernetes.burst", "at least 1"},
+    {"qps_zero", "kubernetes:\n  qps: 0\n", "kubernetes.qps", "between 1 and 10000"},
+    {"qps_negative", "kubernetes:\n  qps: -1\n", "kubernetes.qps", "between 1 and 10000"},
+    {"qps_inf", "kubernetes:\n  qps: inf\n", "kubernetes.qps", "between 1 and 10000"},
+    // Issue 19: accepted before, and the agent never cordoned (one request per 1e300 s).
+    {"qps_tiny", "kubernetes:\n  qps: 1e-300\n", "kubernetes.qps", "between 1 and 10000"},
+    {"qps_huge", "kubernetes:\n  qps: 1e308\n", "kubernetes.qps", "between 1 and 10000"},
+    {"burst_zero", "kubernetes:\n  burst: 0\n", "kubernetes.burst", "between 1 and 100000"},
+    {"burst_huge", "kubernetes:\n  burst: 100001\n", "kubernetes.burst", "between 1 and 100000"},
+    {"burst_overflow", "kubernetes:\n  burst: 2147483648\n", "kubernetes.burst", "between 1 and 100000"},
+    // Issue 19: unknown YAML tags are refused, not read as strings.
+    {"tag_unknown", "kubernetes:\n  kubeconfig: !secret kc\n", "", "unknown YAML tag \"!secret\""},
+    {"tag_python", "drain: !!python/object:os.system {}\n", "", "unknown YAML tag"},
     {"threshold_zero", "healthThreshold: 0\n", "healthThreshold", "at least 1"},
     {"threshold_list", "healthThreshold: [1]\n", "healthThreshold", "expected an integer, got a list"},
     // Booleans.
@@ -553,6 +560,23 @@ class ConfigFile : public testing::Test {
   std::filesystem::path dir_;
 };
 
+// Issue 19, item 6: a 1 MiB `l: [a,a,...]` (524k nodes) was built into a yaml-cpp tree (246 MiB)
+// before being refused as an unknown key. The streaming pass stops at the node limit first.
+TEST(ConfigBounds, TooManyYamlNodesAreRefusedBeforeTheTreeIsBuilt) {
+  std::string text = "l: [a";
+  while (text.size() + 3 < kMaxConfigBytes) text += ",a";
+  text += "]\n";
+  const ConfigLoadResult r = loadConfigString(text, emptyEnvironment());
+  ASSERT_EQ(r.errors.size(), 1U) << r.errorText();
+  EXPECT_NE(r.errors[0].message.find("more than 10000 YAML nodes"), std::string::npos) << r.errorText();
+
+  std::string nested = "drain:\n  skipNamespaces: [";
+  for (std::size_t i = 0; i + 10 < kMaxConfigYamlNodes; ++i) nested += (i ? ",n" : "n") + std::to_string(i);
+  nested += "]\n";
+  const ConfigLoadResult fine = loadConfigString(nested, emptyEnvironment());
+  EXPECT_TRUE(fine.ok()) << fine.errorText();
+}
+
 TEST_F(ConfigFile, LoadsAFile) {
   const ConfigLoadResult result = loadConfigFile(write("a.yaml", "drain:\n  parallelism: 8\n"), emptyEnvironment());
   ASSERT_TRUE(result.ok()) << result.errorText();
@@ -590,7 +614,7 @@ Config everythingChanged() {
   c.imds.actions["Preempt"] = EventAction::None;
   c.imds.acknowledgeAfterDrain = {"Reboot", "Freeze"};
   c.kubernetes.kubeconfig = "/root/.kube/config";
-  c.kubernetes.qps = 0.1;
+  c.kubernetes.qps = 1.5;
   c.kubernetes.burst = 7;
   c.drain.timeout = seconds(90);
   c.drain.deadlineMargin = Duration{0};

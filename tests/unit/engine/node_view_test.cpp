@@ -118,7 +118,7 @@ TEST(NodeView, ReadsARealisticNode) {
 }
 
 TEST(NodeView, MinimalNodeHasDefaults) {
-  const auto v = parseNodeView(boost::json::parse(R"({"metadata":{"name":"n"}})"));
+  const auto v = parseNodeView(boost::json::parse(R"({"metadata":{"name":"n","resourceVersion":"1"}})"));
   ASSERT_TRUE(v);
   EXPECT_EQ(v->name, "n");
   EXPECT_FALSE(v->unschedulable);
@@ -135,21 +135,17 @@ TEST(NodeView, NotANodeIsNullopt) {
   }
 }
 
-TEST(NodeView, WrongTypesReadAsAbsent) {
+// Fields the agent only reads, never writes back, may be of the wrong type: they read as absent.
+TEST(NodeView, WrongTypesOfReadOnlyFieldsReadAsAbsent) {
   const auto v = parseNodeView(boost::json::parse(R"({
-    "metadata": {"name": "n", "uid": 5, "resourceVersion": ["1"], "annotations": {"aks-node-agent/state": {"eventId": "x"}}},
-    "spec": {"unschedulable": "true", "providerID": false,
-             "taints": [1, "x", null, [], {"key": 3, "value": {}, "effect": null}, {"key": "ok", "effect": "NoSchedule"}]},
+    "metadata": {"name": "n", "uid": 5, "resourceVersion": "9", "annotations": {"aks-node-agent/state": {"eventId": "x"}}},
+    "spec": {"providerID": false, "taints": [{"key": "ok", "effect": "NoSchedule"}]},
     "status": {"conditions": [7, null, {"type": 1}, {"type": ""}, {"status": "True"},
                               {"type": "X", "status": true, "reason": [], "lastHeartbeatTime": 5}]}
   })"));
   ASSERT_TRUE(v);
   EXPECT_EQ(v->uid, "");
-  EXPECT_EQ(v->resourceVersion, "");
   EXPECT_EQ(v->providerID, "");
-  EXPECT_FALSE(v->unschedulable);
-  // Non-object taints are dropped; object taints are kept raw (written back untouched).
-  EXPECT_EQ(v->taints.size(), 2u);
   EXPECT_TRUE(v->hasTaint("ok"));
   // An annotation value that is not a string is not ours to interpret (and cannot be: the API
   // server only stores strings).
@@ -157,16 +153,35 @@ TEST(NodeView, WrongTypesReadAsAbsent) {
   ASSERT_EQ(v->conditions.size(), 1u);
   EXPECT_EQ(v->conditions.at("X").status, "");
   EXPECT_EQ(v->conditions.at("X").lastHeartbeatTime, "");
+  const auto w = parseNodeView(boost::json::parse(R"({"metadata":{"name":"n","resourceVersion":"1"},"status":"x"})"));
+  EXPECT_TRUE(w);
 }
 
-TEST(NodeView, WrongContainerTypesReadAsAbsent) {
-  const auto v = parseNodeView(boost::json::parse(
-      R"({"metadata":{"name":"n","annotations":"x"},"spec":{"taints":{"key":"k"}},"status":{"conditions":{"type":"Ready"}}})"));
-  ASSERT_TRUE(v);
-  EXPECT_TRUE(v->taints.empty());
-  EXPECT_TRUE(v->conditions.empty());
-  const auto w = parseNodeView(boost::json::parse(R"({"metadata":{"name":"n"},"spec":7,"status":"x"})"));
-  ASSERT_TRUE(w);
+// Issue 19, item 4: the agent patches from what it read (taints rebuilt from the live list,
+// resourceVersion as the concurrency check). Read wrongly, the PATCH deleted others' taints.
+TEST(NodeView, ANodeThatCannotBeReadFaithfullyIsRefusedWithTheReason) {
+  const std::pair<const char*, const char*> cases[] = {
+      {R"({"metadata":{"name":"n"}})", "resourceVersion"},
+      {R"({"metadata":{"name":"n","resourceVersion":["1"]}})", "resourceVersion"},
+      {R"({"metadata":{"name":"n","resourceVersion":"1"},"spec":{"taints":{"key":"k"}}})", "spec.taints"},
+      {R"({"metadata":{"name":"n","resourceVersion":"1"},"spec":{"taints":"k=v:NoSchedule"}})", "spec.taints"},
+      {R"({"metadata":{"name":"n","resourceVersion":"1"},"spec":{"taints":[1,{"key":"k"}]}})", "spec.taints"},
+      {R"({"metadata":{"name":"n","resourceVersion":"1"},"spec":{"taints":[{"key":3,"effect":"NoSchedule"}]}})",
+       "without a key"},
+      {R"({"metadata":{"name":"n","resourceVersion":"1"},"spec":{"taints":[{"effect":"NoSchedule"}]}})",
+       "without a key"},
+      {R"({"metadata":{"name":"n","resourceVersion":"1"},"spec":{"unschedulable":"true"}})", "spec.unschedulable"},
+      {R"({"metadata":{"name":"n","resourceVersion":"1"},"spec":7})", "spec"},
+      {R"({"metadata":{"name":"n","resourceVersion":"1","annotations":"x"}})", "metadata.annotations"},
+  };
+  for (const auto& [text, why] : cases) {
+    std::string problem;
+    EXPECT_FALSE(parseNodeView(boost::json::parse(text), &problem)) << text;
+    EXPECT_THAT(problem, ::testing::HasSubstr(why)) << text;
+  }
+  // Null is the API server's way of saying "absent".
+  EXPECT_TRUE(parseNodeView(boost::json::parse(
+      R"({"metadata":{"name":"n","resourceVersion":"1","annotations":null},"spec":{"taints":null,"unschedulable":null}})")));
 }
 
 TEST(NodeView, UnreadableAnnotationIsFlagged) {

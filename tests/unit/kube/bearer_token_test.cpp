@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "unit/kube/temp_dir.h"
@@ -60,6 +62,16 @@ TEST_F(BearerTokenTest, KeepsTheLastGoodTokenWhenTheFileIsEmptyOrHostile) {
   EXPECT_EQ(token.current(), "first-token");
   dir.write("token", std::string(BearerToken::kMaxFileSize + 1, 'a'));
   EXPECT_FALSE(token.reload());
+  EXPECT_EQ(token.current(), "first-token");
+}
+
+// Issue 19, item 5: std::ifstream waited forever for a writer of a FIFO.
+TEST_F(BearerTokenTest, AFifoInPlaceOfTheFileIsRefusedWithoutBlocking) {
+  BearerToken token("", file, time);
+  std::filesystem::remove(file);
+  ASSERT_EQ(::mkfifo(file.c_str(), 0600), 0);
+  EXPECT_FALSE(token.reload());
+  EXPECT_TRUE(token.lastReadFailed());
   EXPECT_EQ(token.current(), "first-token");
 }
 

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <map>
 
 #include "unit/kube/temp_dir.h"
@@ -247,6 +249,24 @@ TEST(Kubeconfig, RefusesHugeFiles) {
   const auto r = parseKubeconfig(std::string((1 << 20) + 1, '#'), "");
   EXPECT_EQ(r.status, KubeConfigStatus::Invalid);
   EXPECT_THAT(r.reason, HasSubstr("1 MiB"));
+}
+
+// Issue 19, item 5: a FIFO without a writer blocked open(2) and with it the event loop.
+TEST(Kubeconfig, AFifoIsRefusedWithoutBlocking) {
+  testing::TempDir dir;
+  const std::string fifo = dir.file("kubeconfig");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const auto r = loadKubeConnection(fifo);
+  EXPECT_EQ(r.status, KubeConfigStatus::Invalid);
+  EXPECT_THAT(r.reason, HasSubstr("FIFO"));
+}
+
+TEST_F(InClusterTest, AFifoAsTheNamespaceFileIsNotRead) {
+  std::filesystem::remove(dir.file("namespace"));
+  ASSERT_EQ(::mkfifo(dir.file("namespace").c_str(), 0600), 0);
+  const auto r = loadInClusterConnection(environment());
+  ASSERT_TRUE(r.ok()) << r.reason;
+  EXPECT_EQ(r.connection->ns, "");
 }
 
 TEST(Base64, DecodesAndRejects) {

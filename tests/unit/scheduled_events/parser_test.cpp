@@ -507,16 +507,45 @@ TEST(ParserTolerates, EscapesAndUnicodeInStrings) {
 
 TEST(Parser, ManyEventsStayInDocumentOrder) {
   std::string body = R"({"DocumentIncarnation":1,"Events":[)";
-  for (int i = 0; i < 500; ++i) {
+  for (std::size_t i = 0; i < kMaxImdsEvents; ++i) {
     if (i) body += ',';
     body += R"({"EventId":"id-)" + std::to_string(i) + R"(","EventType":"Freeze","Resources":["vm-)" +
             std::to_string(i) + R"("]})";
   }
   body += "]}";
   const auto doc = parseOk(body);
-  ASSERT_EQ(doc.events.size(), 500u);
+  ASSERT_EQ(doc.events.size(), kMaxImdsEvents);
   EXPECT_EQ(doc.events[0].eventId, "id-0");
-  EXPECT_EQ(doc.events[499].eventId, "id-499");
+  EXPECT_EQ(doc.events[kMaxImdsEvents - 1].eventId, "id-" + std::to_string(kMaxImdsEvents - 1));
+}
+
+// Issue 19, item 3: a 1 MiB `{"Events":[0,0,...]}` (524k entries) was read element by element
+// into 524k problems (one log line each). It is one bad document now.
+TEST(Parser, RefusesADocumentWithMoreEventsThanAzureSends) {
+  std::string body = R"({"DocumentIncarnation":1,"Events":[0)";
+  while (body.size() + 4 < kMaxImdsBodyBytes) body += ",0";
+  body += "]}";
+  const auto r = parseScheduledEvents(body);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error, HasSubstr("more than the " + std::to_string(kMaxImdsEvents)));
+  EXPECT_LT(r.error.size(), 200u);
+
+  std::string justOver = R"({"DocumentIncarnation":1,"Events":[0)";
+  for (std::size_t i = 0; i < kMaxImdsEvents; ++i) justOver += ",0";
+  justOver += "]}";
+  EXPECT_FALSE(parseScheduledEvents(justOver).ok());
+}
+
+TEST(Parser, AnEventNamingTooManyVmsIsSkippedAlone) {
+  std::string many = "[";
+  for (std::size_t i = 0; i <= kMaxEventResources; ++i) many += (i ? ",\"v" : "\"v") + std::to_string(i) + "\"";
+  many += "]";
+  const auto doc = parseOk(R"({"DocumentIncarnation":1,"Events":[{"EventId":"a","EventType":"Preempt","Resources":)" +
+                           many + R"(},{"EventId":"b","EventType":"Preempt","Resources":["vm"]}]})");
+  ASSERT_EQ(doc.events.size(), 1u);
+  EXPECT_EQ(doc.events[0].eventId, "b");
+  ASSERT_EQ(doc.problems.size(), 1u);
+  EXPECT_THAT(doc.problems[0], HasSubstr("more than " + std::to_string(kMaxEventResources)));
 }
 
 // --- acknowledgement body ---------------------------------------------------------------------

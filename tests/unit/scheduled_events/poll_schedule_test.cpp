@@ -58,12 +58,22 @@ TEST(PollSchedule, BackoffCountsFromTheStartButNeverBeforeNow) {
   EXPECT_EQ(msAfterT0(next(t0, t0 + 2000ms, 1000ms, 3)), 4000);
 }
 
-TEST(PollSchedule, RetryAfterIsRespectedEvenAboveTheCap) {
+TEST(PollSchedule, RetryAfterIsRespectedUpToFiveSeconds) {
   EXPECT_EQ(msAfterT0(next(t0, t0 + 5ms, 1000ms, 1, 3s)), 3005);
-  EXPECT_EQ(msAfterT0(next(t0, t0 + 5ms, 1000ms, 1, 30s)), 30005);
+  EXPECT_EQ(msAfterT0(next(t0, t0 + 5ms, 1000ms, 1, 5s)), 5005);
   // A shorter Retry-After does not shorten the backoff.
   EXPECT_EQ(msAfterT0(next(t0, t0 + 5ms, 1000ms, 4, 1s)), 5000);
   EXPECT_EQ(msAfterT0(next(t0, t0 + 5ms, 1000ms, 1, 0s)), 1000);
+}
+
+// Issue 19, item 2: one 429 with Retry-After: 1000000000 stopped polling for 300 s; a 30 s
+// notice allows a few seconds at most.
+TEST(PollSchedule, AHugeRetryAfterStretchesTheWaitAFewSecondsAtMost) {
+  EXPECT_EQ(PollSchedule::kMaxRetryAfter, 5s);
+  for (std::chrono::seconds ra : {6s, 30s, 300s, std::chrono::seconds(1000000000)}) {
+    EXPECT_EQ(msAfterT0(next(t0, t0 + 5ms, 1000ms, 1, ra)), 5005) << ra.count();
+    EXPECT_EQ(msAfterT0(next(t0, t0 + 5ms, 1000ms, 9, ra)), 5005) << ra.count();
+  }
 }
 
 TEST(PollSchedule, RetryAfterCountsFromTheAnswer) {
