@@ -60,9 +60,10 @@ class LeaseStore final : public KubeClient {
   boost::asio::awaitable<KubeResult> patchNodeStatus(std::string, boost::json::value) override {
     co_return status(501, "");
   }
-  boost::asio::awaitable<KubeResult> listPods(std::string) override { co_return status(501, ""); }
+  boost::asio::awaitable<KubeResult> listPods(std::string, ListSource) override { co_return status(501, ""); }
   boost::asio::awaitable<KubeResult> getPod(std::string, std::string) override { co_return status(501, ""); }
-  boost::asio::awaitable<EvictionResult> evictPod(std::string, std::string, std::optional<int>) override {
+  boost::asio::awaitable<EvictionResult> evictPod(std::string, std::string, std::string,
+                                                  std::optional<int>) override {
     co_return EvictionResult{};
   }
   boost::asio::awaitable<KubeResult> createEvent(std::string, boost::json::value) override {
