@@ -115,7 +115,7 @@ class PreemptDrainsThroughTheRealControllers(E2ECase):
         # While waiting for pods to go, the agent reads the pod list from the watch cache
         # (resourceVersion=0), not from etcd twice a second (a fleet of drains would multiply it).
         lists = [e["requestURI"] for e in self.cp.audit(AGENT_USER) if e["verb"] == "list"
-                 and e["objectRef"].get("resource") == "pods"]
+                 and e["objectRef"].get("resource") == "pods" and victim.name in e["requestURI"]]
         self.assertGreater(len(lists), 1)
         quorum = [u for u in lists[1:] if "resourceVersion=0" not in u and "watch=" not in u]
         self.assertEqual(quorum, [], f"{len(quorum)} of {len(lists)} pod LISTs were quorum reads")
