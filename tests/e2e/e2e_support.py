@@ -202,14 +202,15 @@ class E2ECase(unittest.TestCase):
 
     # -- the agent ---------------------------------------------------------------------------
 
-    def start_agent(self, node: AksNode, overrides: Optional[dict] = None, name: str = "agent") -> AgentProcess:
+    def start_agent(self, node: AksNode, overrides: Optional[dict] = None, name: str = "agent",
+                    pod_name: Optional[str] = None) -> AgentProcess:
         imds = ENV.imds.vm(node.vm_name)
         cfg = agent_config(imds.url, node.name, overrides)
         # The agent's own pod is the shipped DaemonSet's pod on this node (skipped by the drain).
         own = [p for p in self.api.pods(AGENT_NS, node=node.name)]
         env = clean_env()
-        if own:
-            env.update(POD_NAME=own[0]["metadata"]["name"], POD_NAMESPACE=AGENT_NS)
+        if own or pod_name:
+            env.update(POD_NAME=pod_name or own[0]["metadata"]["name"], POD_NAMESPACE=AGENT_NS)
         agent = AgentProcess(self.workdir, cfg, env=env, name=f"{name}-{len(self.agents)}")
         self.agents.append(agent)
         agent.wait_serving(30)

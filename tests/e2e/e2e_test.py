@@ -448,6 +448,33 @@ class RecreatedStatefulSetPodIsNotEvicted(E2ECase):
             self.assertEqual(pre.get("uid"), old["metadata"]["uid"], e.get("requestObject"))
 
 
+class TwoAgentsOneNode(E2ECase):
+    """Two agents for one node (a rollout overlap, a stray copy): the per-node Lease in the
+    agent's namespace lets one act; the other stands by, with the shipped Role for leases."""
+
+    def test_only_the_lease_holder_drains(self) -> None:
+        victim, spare = AksNode("spot9", 1), AksNode("spot9", 2)
+        self.make_nodes(victim, spare, unschedulable=(spare,))
+        ns = self.namespace("s9")
+        self.create(deployment(ns, "w", 6))
+        self.wait_running(ns, 6, node=victim.name)
+        self.set_unschedulable(spare.name, False)
+        first = self.start_agent(victim, {"drain": {"timeout": "30s"}})
+        # Another pod (a stray copy); a restarted container of the same pod keeps its name and
+        # holds the lease at once, by design.
+        second = self.start_agent(victim, {"drain": {"timeout": "30s"}}, name="second",
+                                  pod_name="aks-node-agent-stray")
+        ENV.imds.vm(victim.vm_name).add_event("Preempt", not_before_in=30)
+        wait_until(lambda: (self.annotation_state(victim.name) or {}).get("phase") == "drained", 30, "drained")
+        evicted = [a.metrics().sum("aksnode_pod_evictions_total", result="evicted") for a in (first, second)]
+        self.assertEqual(sorted(evicted), [0, 6], f"evictions per agent: {evicted}")
+        lease = self.api.must("GET", f"/apis/coordination.k8s.io/v1/namespaces/aks-node-agent/leases/"
+                                     f"aks-node-agent-{victim.name}")
+        self.assertTrue(lease["spec"].get("holderIdentity"))
+        started = [e for e in self.agent_events(victim.name) if e["reason"] == "DrainStarted"]
+        self.assertEqual(sum(e.get("count", 1) for e in started), 1, "both agents announced a drain")
+
+
 class ImmediateResult(unittest.TextTestResult):
     """Prints a failure as it happens (a long run killed by CI's timeout still shows why)."""
 
