@@ -139,6 +139,18 @@ class E2ECase(unittest.TestCase):
         for n in nodes:
             wait_until(lambda n=n: self.node_ready(n.name), 60, f"kwok to make {n.name} Ready")
 
+    def fill_victim(self, victim: AksNode, spare: AksNode, ns: str, *objs: dict, running: int,
+                    pdbs: tuple = (), timeout: float = 120) -> None:
+        """The usual stage: `victim` and `spare` nodes, the workload placed on the victim (the
+        spare stays cordoned until then), PDB statuses computed, then the spare opened for the
+        replacements."""
+        self.make_nodes(victim, spare, unschedulable=(spare,))
+        self.create(*objs, nodes=[victim.name, spare.name])
+        self.wait_running(ns, running, node=victim.name, timeout=timeout)
+        for name in pdbs:
+            self.wait_pdb_ready(ns, name)
+        self.set_unschedulable(spare.name, False)
+
     def node_ready(self, name: str) -> bool:
         node = self.api.node(name)
         ready = [c for c in node.get("status", {}).get("conditions", []) if c["type"] == "Ready"]

@@ -46,13 +46,10 @@ class PreemptDrainsThroughTheRealControllers(E2ECase):
 
     def test_preempt_drains_respecting_the_pdb_and_pods_move_to_another_node(self) -> None:
         victim, spare = AksNode("spot1", 1, "arm64"), AksNode("spot1", 2, "amd64")
-        self.make_nodes(victim, spare, unschedulable=(spare,))
         ns = self.namespace("s1")
-        self.create(deployment(ns, "web", 20), deployment(ns, "cache", 7), statefulset(ns, "db", 3),
-                    daemonset(ns, "logs"), pdb(ns, "db", "db", max_unavailable=1))
-        self.wait_running(ns, 28 + 3 - 1 + 1, node=victim.name)  # 20 + 7 + 3 + 1 DaemonSet pod
-        self.wait_pdb_ready(ns, "db")
-        self.set_unschedulable(spare.name, False)
+        self.fill_victim(victim, spare, ns, deployment(ns, "web", 20), deployment(ns, "cache", 7),
+                         statefulset(ns, "db", 3), daemonset(ns, "logs"), pdb(ns, "db", "db", max_unavailable=1),
+                         running=20 + 7 + 3 + 1, pdbs=("db",))  # + 1 DaemonSet pod
         agent = self.start_agent(victim, {"drain": {"timeout": "60s"}})
 
         # Watch the PDB from outside while the drain runs: never more than one db pod down.
@@ -127,10 +124,8 @@ class DrainOf250Pods(E2ECase):
     PODS = 250
 
     def _fill(self, ns: str, victim: AksNode, spare: AksNode) -> None:
-        self.make_nodes(victim, spare, unschedulable=(spare,))
-        self.create(deployment(ns, "batch", self.PODS, grace_seconds=1), nodes=[victim.name, spare.name])
-        self.wait_running(ns, self.PODS, node=victim.name, timeout=240)
-        self.set_unschedulable(spare.name, False)
+        self.fill_victim(victim, spare, ns, deployment(ns, "batch", self.PODS, grace_seconds=1),
+                         running=self.PODS, timeout=240)
 
     def _watch_evictions(self, ns: str, node: str, marks: dict) -> threading.Event:
         """Record when each pod on node first shows a deletionTimestamp (eviction accepted),
@@ -307,12 +302,9 @@ class RestartMidDrain(E2ECase):
 
     def test_sigkill_mid_drain_resumes(self) -> None:
         victim, spare = AksNode("spot5", 1), AksNode("spot5", 2)
-        self.make_nodes(victim, spare, unschedulable=(spare,))
         ns = self.namespace("s5")
-        self.create(deployment(ns, "free", 4), deployment(ns, "held", 2), pdb(ns, "held", "held", min_available=2))
-        self.wait_running(ns, 6, node=victim.name)
-        self.wait_pdb_ready(ns, "held")
-        self.set_unschedulable(spare.name, False)
+        self.fill_victim(victim, spare, ns, deployment(ns, "free", 4), deployment(ns, "held", 2),
+                         pdb(ns, "held", "held", min_available=2), running=6, pdbs=("held",))
         first = self.start_agent(victim, {"drain": {"timeout": "300s"}})
         ENV.imds.vm(victim.vm_name).add_event("Preempt", not_before_in=600)
         wait_until(lambda: first.metrics().sum("aksnode_pod_evictions_total", result="blocked_pdb") >= 2, 30,
@@ -415,12 +407,9 @@ class RecreatedStatefulSetPodIsNotEvicted(E2ECase):
 
     def test_uid_precondition(self) -> None:
         victim, spare = AksNode("spot8", 1), AksNode("spot8", 2)
-        self.make_nodes(victim, spare, unschedulable=(spare,))
         ns = self.namespace("s8")
-        self.create(statefulset(ns, "st", 2, grace_seconds=1), pdb(ns, "st", "st", min_available=2))
-        self.wait_running(ns, 2, node=victim.name)
-        self.wait_pdb_ready(ns, "st")
-        self.set_unschedulable(spare.name, False)
+        self.fill_victim(victim, spare, ns, statefulset(ns, "st", 2, grace_seconds=1),
+                         pdb(ns, "st", "st", min_available=2), running=2, pdbs=("st",))
         agent = self.start_agent(victim, {"drain": {"timeout": "120s"}})
         ENV.imds.vm(victim.vm_name).add_event("Preempt", not_before_in=600)
         wait_until(lambda: agent.metrics().sum("aksnode_pod_evictions_total", result="blocked_pdb") >= 2, 30,
@@ -454,11 +443,8 @@ class TwoAgentsOneNode(E2ECase):
 
     def test_only_the_lease_holder_drains(self) -> None:
         victim, spare = AksNode("spot9", 1), AksNode("spot9", 2)
-        self.make_nodes(victim, spare, unschedulable=(spare,))
         ns = self.namespace("s9")
-        self.create(deployment(ns, "w", 6))
-        self.wait_running(ns, 6, node=victim.name)
-        self.set_unschedulable(spare.name, False)
+        self.fill_victim(victim, spare, ns, deployment(ns, "w", 6), running=6)
         first = self.start_agent(victim, {"drain": {"timeout": "30s"}})
         # Another pod (a stray copy); a restarted container of the same pod keeps its name and
         # holds the lease at once, by design.
