@@ -59,6 +59,21 @@ def agent_binary() -> str:
     return path
 
 
+_sanitized: Optional[bool] = None
+
+
+def sanitized_binary() -> bool:
+    """True for an ASan/TSan build of the agent: its memory figures (shadow memory, the
+    quarantine of freed blocks) say nothing about the agent's own, so memory bounds do not
+    apply to it; every other assertion does."""
+    global _sanitized
+    if _sanitized is None:
+        with open(agent_binary(), "rb") as f:
+            data = f.read()
+        _sanitized = b"__asan_init" in data or b"__tsan_init" in data
+    return _sanitized
+
+
 # -- waiting ----------------------------------------------------------------------------------
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition",

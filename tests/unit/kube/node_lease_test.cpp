@@ -49,7 +49,8 @@ class LeaseStore final : public KubeClient {
   }
   std::string holder() const { return lease ? jsonString(boost::json::value(*lease), {"spec", "holderIdentity"}) : ""; }
   long long transitions() const {
-    const auto* t = jsonAt(boost::json::value(*lease), {"spec", "leaseTransitions"});
+    const boost::json::value doc(*lease);  // jsonAt points into it: it must outlive t
+    const auto* t = jsonAt(doc, {"spec", "leaseTransitions"});
     return t && t->is_int64() ? t->get_int64() : -1;
   }
 
