@@ -6,10 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "agent/config/config.h"
-#include "metrics/metrics.h"
-#include "unit/kube/fake_kube_client.h"
-#include "unit/kube/sim_timers.h"
+#include "unit/kube/drainer_fixture.h"
 
 namespace aksnode {
 namespace {
@@ -20,24 +17,9 @@ using ::testing::HasSubstr;
 using ::testing::UnorderedElementsAre;
 using testing::PodBuilder;
 
-struct DrainerTest : ::testing::Test {
-  boost::asio::io_context io;
-  SimulatedTimeSource time;
-  testing::SimulatedTimers timers{io, time};
-  testing::FakeKubeClient kube{timers};
-  Config config;
-  Metrics metrics{config};
-  DrainerImpl drainer{kube, timers, &metrics};
-  MonotonicTime start = time.monotonicTime();
+struct DrainerTest : testing::DrainerFixture {
   std::vector<DrainProgress> reports;
-  std::shared_ptr<CancelFlag> cancel = std::make_shared<CancelFlag>();
 
-  DrainOptions options(std::chrono::milliseconds timeout = 60s) {
-    DrainOptions o;
-    o.nodeName = "node-1";
-    o.deadline = start + timeout;
-    return o;
-  }
   DrainOutcome drain(DrainOptions o) {
     return timers.run(drainer.drain(std::move(o), cancel, [this](const DrainProgress& p) {
       reports.push_back(p);
@@ -45,7 +27,6 @@ struct DrainerTest : ::testing::Test {
       EXPECT_EQ(metrics.drainPodsRemaining().Value(), p.podsRemaining);
     }));
   }
-  long long ms(MonotonicTime t) const { return (t - start) / 1ms; }
   double evictions(const char* result) { return metrics.podEvictions(result).Value(); }
   bool everBlocked(const std::string& name, const std::string& reason) const {
     for (const auto& r : reports) {

@@ -4,12 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "agent/config/config.h"
-#include "agent/kube/drainer_impl.h"
 #include "agent/kube/pod_info.h"
-#include "metrics/metrics.h"
-#include "unit/kube/fake_kube_client.h"
-#include "unit/kube/sim_timers.h"
+#include "unit/kube/drainer_fixture.h"
 
 namespace aksnode {
 namespace {
@@ -18,26 +14,8 @@ using namespace std::chrono_literals;
 using ::testing::Each;
 using testing::PodBuilder;
 
-struct DrainerNeighboursTest : ::testing::Test {
-  boost::asio::io_context io;
-  SimulatedTimeSource time;
-  testing::SimulatedTimers timers{io, time};
-  testing::FakeKubeClient kube{timers};
-  Config config;
-  Metrics metrics{config};
-  DrainerImpl drainer{kube, timers, &metrics};
-  MonotonicTime start = time.monotonicTime();
-
-  DrainOptions options(std::chrono::milliseconds timeout = 60s) {
-    DrainOptions o;
-    o.nodeName = "node-1";
-    o.deadline = start + timeout;
-    return o;
-  }
-  DrainOutcome drain(DrainOptions o) {
-    return timers.run(drainer.drain(std::move(o), std::make_shared<CancelFlag>(), nullptr));
-  }
-  long long ms(MonotonicTime t) const { return (t - start) / 1ms; }
+struct DrainerNeighboursTest : testing::DrainerFixture {
+  DrainOutcome drain(DrainOptions o) { return timers.run(drainer.drain(std::move(o), cancel, nullptr)); }
 };
 
 TEST_F(DrainerNeighboursTest, EveryEvictionNamesTheListedPodsUid) {
