@@ -15,7 +15,8 @@ from agent_harness import AgentTestCase, FakeKube, free_port, main, wait_until  
 
 
 def imds_count(agent, result: str, endpoint: str = "scheduledevents") -> float:
-    return agent.metric("aksnode_imds_requests_total", endpoint=endpoint, result=result) or 0
+    return agent.metric("aksnode_imds_requests_total", endpoint=endpoint, imds_endpoint=endpoint,
+                        result=result) or 0
 
 
 class ImdsFaultsTest(AgentTestCase):

@@ -78,6 +78,7 @@ class HugeEventListTest(AgentTestCase):
         self.imds.fault("raw", status=200, body=body)
         polls = 5
         wait_until(lambda: (agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents",
+                                         imds_endpoint="scheduledevents",
                                          result="bad_response") or 0) >= polls, 60, f"{polls} bad documents")
         hwm = proc_status_kib(agent.proc.pid, "VmHWM")
         rss = proc_status_kib(agent.proc.pid, "VmRSS")

@@ -329,6 +329,7 @@ class ImdsDownTest(AgentTestCase):
         port = free_port()
         agent = self.start_agent({"imds": {"endpoint": f"http://127.0.0.1:{port}"}})
         count = lambda: agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents",  # noqa: E731
+                                     imds_endpoint="scheduledevents",
                                      result="unreachable") or 0
         wait_until(lambda: count() >= 2, 15, 'imds_requests_total{result="unreachable"} >= 2')
         code, body = agent.get("/readyz")

@@ -62,7 +62,8 @@ class SpecialFilesTest(AgentTestCase):
         self.assertIn("FIFO", body)
         self.assertIn("FIFO", agent.status()["kubernetes"]["lastError"])
         # IMDS is still watched.
-        wait_until(lambda: agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents", result="ok"),
+        wait_until(lambda: agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents",
+                                        imds_endpoint="scheduledevents", result="ok"),
                    10, "an IMDS poll")
         self.assert_no_crash(agent)
 
