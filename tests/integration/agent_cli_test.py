@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The real agent's command line, exit codes, --once report, signals and HTTP surface
-(CONTRACT sections 1, 2 and 3).
+(docs/interface.md, docs/configuration.md).
 
 Run: python3 tests/integration/agent_cli_test.py (AKSNODE_BINARY = the agent).
 """

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Hostile IMDS answers that used to blind or bloat the agent (issue 19, items 2 and 3).
+"""Hostile IMDS answers that used to blind or bloat the agent (arch/FAULTS.md, "Attacks on the
+running binary").
 
 * One 429 or 503 with `Retry-After: 1000000000` stopped polling for 300 s. A Retry-After may
   stretch the next poll by a few seconds at most: a Preempt announced right after it is acted

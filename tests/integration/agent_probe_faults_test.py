@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fault matrix of the real agent, part two (CONTRACT section 6, issue 9): the node's own disks
+"""Fault matrix of the real agent, part two (arch/FAULTS.md): the node's own disks
 and the workload identity token go bad, IMDS is down, and a 250-pod drain list comes in pages.
 
 Disks are real filesystems, not mocks: a 4 MiB tmpfs filled to the last block (full), the same

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The real agent against the fake IMDS and fake API server: which scheduled events it acts on
-and what it does to the Node (CONTRACT sections 2, 4, 5; issue 3).
+and what it does to the Node (docs/configuration.md, docs/interface.md, docs/metrics.md).
 
 Run: python3 tests/integration/agent_scheduled_events_test.py (AKSNODE_BINARY = the agent).
 """

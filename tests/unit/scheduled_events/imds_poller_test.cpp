@@ -400,7 +400,8 @@ TEST_F(ImdsTest, StopDuringAPollEndsTheLoopWithoutWaiting) {
 namespace aksnode {
 namespace {
 
-// The first Scheduled Events call enables the service and may take up to 2 minutes (issue 14).
+// The first Scheduled Events call enables the service and may take up to 2 minutes
+// (docs/configuration.md, `imds.firstCallTimeout`).
 class FirstCallTest : public ImdsTest {};
 
 TEST_F(FirstCallTest, EveryCallUntilTheFirstAnswerGetsTheFirstCallTimeout) {
