@@ -94,7 +94,7 @@ bool enabled(Level level) { return spdlog::default_logger_raw()->should_log(toSp
 
 namespace {
 // Every string that reaches the log may carry outside text; credentials are cut out here, so
-// no call site can forget it (issue 19, item 8).
+// no call site can forget it (arch/FAULTS.md, "Attacks on the running binary": echoed bearer token).
 void writeLine(spdlog::logger& logger, Level level, std::string_view message, Fields fields) {
   std::string line;
   line.reserve(64 + message.size());

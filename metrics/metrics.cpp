@@ -51,7 +51,7 @@ struct Metrics::Families {
                       .Register(r)),
         imdsRequests(BuildCounter()
                          .Name("aksnode_imds_requests_total")
-                         .Help("IMDS requests by endpoint and result.")
+                         .Help("IMDS requests by endpoint and result (imds_endpoint = endpoint).")
                          .Register(r)),
         imdsDuration(BuildHistogram()
                          .Name("aksnode_imds_request_duration_seconds")
@@ -159,7 +159,7 @@ struct Metrics::Families {
         podsMisconfigured(BuildGauge()
                               .Name("aksnode_identity_pods_misconfigured")
                               .Help("Pods on this node using workload identity without a "
-                                    "working projection, by namespace.")
+                                    "working projection, by namespace (pod_namespace = namespace).")
                               .Register(r)),
         nodeUnreadable(BuildCounter()
                            .Name("aksnode_node_unreadable_total")
@@ -280,11 +280,17 @@ std::string Metrics::serialize() const {
   return out.str();
 }
 
+// `endpoint` and `namespace` are also target labels the Prometheus operator sets; with
+// honorLabels off Prometheus renames the agent's to exported_*. Each such label is therefore
+// doubled by one no scrape config sets (imds_endpoint, pod_namespace), with the same value; the
+// old names stay for existing queries. See docs/metrics.md.
 prometheus::Counter& Metrics::imdsRequest(const std::string& endpoint, const std::string& result) {
-  return f_->imdsRequests.Add({{"endpoint", endpoint}, {"result", result}});
+  return f_->imdsRequests.Add(
+      {{"endpoint", endpoint}, {"imds_endpoint", endpoint}, {"result", result}});
 }
 prometheus::Histogram& Metrics::imdsDuration(const std::string& endpoint) {
-  return f_->imdsDuration.Add({{"endpoint", endpoint}}, imdsLatencyBuckets());
+  return f_->imdsDuration.Add({{"endpoint", endpoint}, {"imds_endpoint", endpoint}},
+                              imdsLatencyBuckets());
 }
 prometheus::Gauge& Metrics::imdsDocumentIncarnation() { return f_->imdsIncarnation.Add({}); }
 prometheus::Gauge& Metrics::scheduledEvents(const std::string& type, const std::string& status) {
@@ -355,7 +361,7 @@ prometheus::Counter& Metrics::identityExchange(const std::string& result) {
   return f_->identityExchange.Add({{"result", result}});
 }
 prometheus::Gauge& Metrics::identityPodsMisconfigured(const std::string& ns) {
-  return f_->podsMisconfigured.Add({{"namespace", ns}});
+  return f_->podsMisconfigured.Add({{"namespace", ns}, {"pod_namespace", ns}});
 }
 
 std::string kubeCodeClass(int httpStatus) {

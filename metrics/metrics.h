@@ -1,7 +1,8 @@
 #pragma once
-// Every metric of the agent, defined in one place (CONTRACT.md section 5).
-// Label values are bounded by construction: the helpers below take enums or config-derived
-// strings (paths, event types), never pod names, event ids or token content.
+// Every metric of the agent, defined in one place (docs/metrics.md lists them;
+// tests/integration/agent_metrics_doc_test.py holds the two together). Label values are bounded
+// by construction: the helpers below take enums or config-derived strings (paths, event types),
+// never pod names, event ids or token content.
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>

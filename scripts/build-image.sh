@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the aks-node-agent container image from ./Dockerfile with buildah, with
 # no Docker engine and no image registry: the Debian base images are made
-# locally with debootstrap (../shared/reference/FACTS.md, "Building the
-# container image"). Then check the image: the agent's --version and an ldd
+# locally with debootstrap (the steps are below; the Dockerfile's FROM names
+# the images this script makes). Then check the image: the agent's --version and an ldd
 # check run inside it as the non-root user 65532.
 #
 # usage: scripts/build-image.sh [--arch amd64|arm64] [--tag NAME:TAG] [--committed]

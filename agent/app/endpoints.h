@@ -1,5 +1,5 @@
 #pragma once
-// What the HTTP endpoints answer (CONTRACT.md section 3), separate from the server so the
+// What the HTTP endpoints answer (docs/interface.md, "HTTP endpoints"), separate from the server so the
 // rules are unit-tested without sockets:
 //   /metrics  Prometheus text format 0.0.4
 //   /healthz  200 while the event loop turns (last tick younger than 3 poll intervals), else 503

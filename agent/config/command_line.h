@@ -1,5 +1,5 @@
 #pragma once
-// The command line of CONTRACT.md section 1, parsed without side effects: the caller decides
+// The command line of docs/interface.md, parsed without side effects: the caller decides
 // what to print and which exit code to use (2 for any error here).
 #include <optional>
 #include <span>
@@ -42,7 +42,7 @@ std::string commandLineHelp(std::string_view programName);
 // environment (KUBERNETES_SERVICE_HOST set and non-empty).
 bool kubernetesConfigured(const Config& config, const EnvLookup& env);
 
-// The node name (CONTRACT.md section 1): --node-name, else the config's nodeName, else env
+// The node name (docs/interface.md): --node-name, else the config's nodeName, else env
 // NODE_NAME; the first non-empty one wins and must be a valid Kubernetes node name. With none,
 // "" is fine only for --once without Kubernetes (nothing to act on); otherwise an error.
 ParseResult<std::string> resolveNodeName(const CommandLine& cli, const Config& config, const EnvLookup& env);

@@ -1,5 +1,5 @@
 #pragma once
-// The agent's configuration: CONTRACT.md section 2, one field per key, with its default.
+// The agent's configuration: docs/configuration.md, one field per key, with its default.
 // Loaded and validated by config_loader.h; everything else reads this plain struct.
 #include <chrono>
 #include <cstdint>

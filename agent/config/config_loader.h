@@ -1,5 +1,5 @@
 #pragma once
-// Loads and validates the YAML configuration (CONTRACT.md section 2) into Config.
+// Loads and validates the YAML configuration (docs/configuration.md) into Config.
 //
 // Strict: an unknown key (with the closest valid key suggested), a wrong type or an out-of-range
 // value is an error naming its key path ("drain.timeout: expected a duration like 30s",

@@ -1,6 +1,6 @@
 #pragma once
 // Durations ("500ms", "2s", "5m", "1h", "1m30s") and byte sizes ("200Gi", "10G", "1024") as
-// they appear in the configuration (CONTRACT.md section 2), parsed from untrusted text.
+// they appear in the configuration (docs/configuration.md), parsed from untrusted text.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -10,7 +10,7 @@
 
 namespace aksnode {
 
-// Every duration error message starts with this (CONTRACT.md section 1 quotes it).
+// Every duration error message starts with this (docs/interface.md quotes it).
 inline constexpr std::string_view kDurationExpected = "expected a duration like 30s";
 // Every byte size error message starts with this.
 inline constexpr std::string_view kBytesExpected = "expected a byte size like 200Gi";

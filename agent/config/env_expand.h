@@ -1,5 +1,5 @@
 #pragma once
-// ${VAR} and ${VAR:-default} in configuration values (CONTRACT.md section 2), from an injectable
+// ${VAR} and ${VAR:-default} in configuration values (docs/configuration.md), from an injectable
 // environment so tests never touch the process environment.
 #include <functional>
 #include <optional>

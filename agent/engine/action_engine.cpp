@@ -248,8 +248,8 @@ asio::awaitable<bool> ActionEngine::readNode() {
     problem = "metadata.name is not " + deps_.nodeName;
   }
   if (!view) {
-    // Not patched: every write is computed from this object (issue 19, item 4). Retried with
-    // the reconcile backoff like any failed GET.
+    // Not patched: every write is computed from this object (arch/FAULTS.md: a Node that cannot be
+    // read faithfully is never patched). Retried with the reconcile backoff like any failed GET.
     deps_.metrics.nodeUnreadable().Increment();
     std::string what = "GET node " + deps_.nodeName + ": the API server's answer cannot be read faithfully (" +
                        problem + "); not patching the node";

@@ -1,7 +1,7 @@
 #pragma once
-// The `aks-node-agent/state` annotation (CONTRACT.md section 4): what the agent did to the
-// node for which event. It is the agent's memory across restarts: a new agent reads it to
-// resume a drain, and to know which cordon it may undo (only one it made itself).
+// The `aks-node-agent/state` annotation (docs/interface.md, "What the agent writes on the Node"):
+// what the agent did to the node for which event. It is the agent's memory across restarts: a new
+// agent reads it to resume a drain, and to know which cordon it may undo (only one it made itself).
 #include <optional>
 #include <string>
 

@@ -1,10 +1,10 @@
 #pragma once
-// Kubernetes Events on the Node (CONTRACT.md section 4): core/v1 in namespace `default`,
-// involvedObject the Node with its UID, source component `aks-node-agent`. Sent in the
-// background: an Event that cannot be written is logged and counted, never waited for.
-// Rate-limited per reason (a token bucket of kBurst, one more every kRefill), like the
-// kubelet's event recorder: a peer that invents 200 new event ids per poll made the agent POST
-// 1,250 Events in 10 s. Dropped Events are logged (and that log line is rate-limited too).
+// Kubernetes Events on the Node (docs/interface.md, "What the agent writes on the Node"): core/v1
+// in namespace `default`, involvedObject the Node with its UID, source component `aks-node-agent`.
+// Sent in the background: an Event that cannot be written is logged and counted, never waited for.
+// Rate-limited per reason (a token bucket of kBurst, one more every kRefill), like the kubelet's
+// event recorder: a peer that invents 200 new event ids per poll made the agent POST 1,250 Events
+// in 10 s. Dropped Events are logged (and that log line is rate-limited too).
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>

@@ -19,7 +19,7 @@ struct HttpRequest {
   std::string body;
   // Whole-exchange deadline: connect + TLS + write + read.
   std::chrono::milliseconds timeout{2000};
-  // Responses with a larger body are refused (BodyTooLarge); CONTRACT.md section 6 says 1 MiB.
+  // Responses with a larger body are refused (BodyTooLarge); arch/SECURITY.md "Bounded inputs" says 1 MiB.
   std::size_t bodyLimit = std::size_t{1} << 20;
 };
 

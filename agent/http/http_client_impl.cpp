@@ -72,7 +72,8 @@ HttpResult failure(HttpError e, std::string message) {
   return r;
 }
 
-// Maps an I/O error to the contract's vocabulary (CONTRACT.md section 6).
+// Maps an I/O error to the few kinds of failure callers and metrics tell apart (timeout, refused
+// body, cancelled, TLS, connection); arch/FAULTS.md lists the faults behind each.
 HttpError classify(const beast::error_code& ec, bool headerSeen) {
   if (ec == beast::error::timeout) return HttpError::Timeout;
   if (ec == http::error::body_limit) return HttpError::BodyTooLarge;

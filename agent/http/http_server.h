@@ -3,8 +3,8 @@
 // .cpp; the app only sees this interface. Request headers are limited to 8 KiB (431 beyond),
 // bodies are read up to a small limit and ignored.
 //
-// It must keep answering the kubelet's liveness probe under any connection flood (issue 19,
-// item 1: 130 idle sockets made /healthz answer 1 time in 40). So:
+// It must keep answering the kubelet's liveness probe under any connection flood (arch/FAULTS.md,
+// "Attacks on the running binary": 130 idle sockets once made /healthz answer 1 time in 40). So:
 //  * a connection waiting for a request has headerTimeout to deliver all its headers, counted
 //    from when it started waiting (an idle keep-alive connection and a slowloris trickle alike);
 //  * at maxConnections a new connection is not refused: the connection that has been waiting

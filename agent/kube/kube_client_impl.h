@@ -40,7 +40,7 @@ struct KubeClientOptions {
   // API server made one node GET take 4 x 10 s while the cordon waited.
   std::chrono::milliseconds callDeadline{15'000};
   std::chrono::milliseconds evictionTimeout{5'000};
-  std::size_t bodyLimit = std::size_t{1} << 20;       // CONTRACT.md section 6
+  std::size_t bodyLimit = std::size_t{1} << 20;       // arch/SECURITY.md "Bounded inputs"
   std::size_t listBodyLimit = std::size_t{16} << 20;  // one page of up to listPageSize pods
   int listPageSize = 500;
   int maxListPages = 100;

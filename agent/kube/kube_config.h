@@ -1,6 +1,6 @@
 #pragma once
 // Where the API server is and how to authenticate to it: in-cluster service account or a
-// kubeconfig file (CONTRACT.md section 2 `kubernetes.kubeconfig`). Neither available is not a
+// kubeconfig file (docs/configuration.md `kubernetes.kubeconfig`). Neither available is not a
 // crash: the result says NotConfigured and why, the agent keeps watching IMDS and /readyz
 // reports the reason.
 #include <functional>

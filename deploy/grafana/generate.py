@@ -3,7 +3,7 @@
 
 Edit this file, then run `python3 deploy/grafana/generate.py` (tests/deploy
 checks that the JSON is up to date, that every query names only metric
-families of CONTRACT.md section 5, and that every query parses in promtool).
+families and labels of docs/metrics.md, and that every query parses in promtool).
 `--stdout` prints instead of writing.
 """
 import json
@@ -17,6 +17,8 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 # external label or a relabelling that adds `cluster`). With a single cluster the series
 # have no such label and the variable's "All" (.*) matches them.
 SEL = 'job="aks-node-agent", cluster=~"$cluster", node=~"$node"'
+# Labels of the agent's own are those no scrape config sets (imds_endpoint, pod_namespace, not
+# endpoint, namespace), so the panels work with honorLabels on or off (docs/metrics.md).
 UP = 'up{job="aks-node-agent", cluster=~"$cluster"}'
 
 
@@ -191,13 +193,13 @@ def build():
 
     L.row("Azure IMDS and Kubernetes API")
     L.add(timeseries("IMDS requests by result",
-                     [(f"sum by (endpoint, result) (rate(aksnode_imds_requests_total{{{SEL}}}[$__rate_interval]))",
-                       "{{endpoint}} {{result}}")], unit="reqps", stack=True), 8, 8)
+                     [(f"sum by (imds_endpoint, result) (rate(aksnode_imds_requests_total{{{SEL}}}[$__rate_interval]))",
+                       "{{imds_endpoint}} {{result}}")], unit="reqps", stack=True), 8, 8)
     L.add(timeseries("IMDS error ratio",
                      [(f'sum by (node) (rate(aksnode_imds_requests_total{{{SEL}, result!="ok"}}[$__rate_interval]))'
                        f" / sum by (node) (rate(aksnode_imds_requests_total{{{SEL}}}[$__rate_interval]))", "{{node}}")],
                      unit="percentunit", minv=0), 8, 8)
-    L.add(timeseries("IMDS latency", quantiles("aksnode_imds_request_duration_seconds", by="endpoint"), unit="s"), 8, 8)
+    L.add(timeseries("IMDS latency", quantiles("aksnode_imds_request_duration_seconds", by="imds_endpoint"), unit="s"), 8, 8)
     L.add(timeseries("Kubernetes API requests by code",
                      [(f"sum by (code) (rate(aksnode_kube_requests_total{{{SEL}}}[$__rate_interval]))", "{{code}}")],
                      unit="reqps", stack=True,
@@ -242,7 +244,7 @@ def build():
                      desc="Entra ID token requests (identity.exchange): ok, AADSTS<code>, http_error, unreachable."),
           12, 8)
     L.add(timeseries("Misconfigured workload identity pods",
-                     [(f"sum by (namespace) (aksnode_identity_pods_misconfigured{{{SEL}}})", "{{namespace}}")],
+                     [(f"sum by (pod_namespace) (aksnode_identity_pods_misconfigured{{{SEL}}})", "{{pod_namespace}}")],
                      stack=True), 12, 8)
 
     L.row("Agents")
@@ -258,7 +260,7 @@ def dashboard():
             "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
             "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]},
         "description": "aks-node-agent: spot evictions and scheduled events, drains, IMDS, local disks and caches, "
-                       "workload identity. Metrics: CONTRACT.md section 5.",
+                       "workload identity. Metrics: docs/metrics.md.",
         "editable": True,
         "graphTooltip": 1,
         "links": [],

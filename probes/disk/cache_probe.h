@@ -1,8 +1,8 @@
 #pragma once
-// The probe of `caches:` (CONTRACT.md section 2, issue 5): per cache directory, on a worker
-// thread with a deadline, whether it exists and is a directory, a write probe inside it, the
-// bytes it holds (a walk bounded in entries and time: partial rather than endless), its quota,
-// and the health of the filesystem it lives on.
+// The probe of `caches:` (docs/configuration.md; arch/ARCHITECTURE.md "Health probes"): per cache
+// directory, on a worker thread with a deadline, whether it exists and is a directory, a write
+// probe inside it, the bytes it holds (a walk bounded in entries and time: partial rather than
+// endless), its quota, and the health of the filesystem it lives on.
 #include <chrono>
 #include <cstdint>
 #include <memory>

@@ -1,7 +1,8 @@
 #pragma once
-// The probe of `disks:` (CONTRACT.md section 2, issue 5): per configured path, on a worker
-// thread with a deadline, whether it exists, which mount it is on, free space and inodes,
-// read-only state, and a timed write probe; plus I/O pressure of the device underneath.
+// The probe of `disks:` (docs/configuration.md; arch/ARCHITECTURE.md "Health probes"): per
+// configured path, on a worker thread with a deadline, whether it exists, which mount it is on,
+// free space and inodes, read-only state, and a timed write probe; plus I/O pressure of the device
+// underneath.
 #include <chrono>
 #include <cstdint>
 #include <memory>

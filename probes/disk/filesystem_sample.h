@@ -52,7 +52,7 @@ struct FilesystemLimits {
 
 // One reason a probe is unhealthy.
 struct Problem {
-  std::string reason;   // CamelCase, contract issue 5
+  std::string reason;   // CamelCase, the LocalDiskProblem/CacheProblem reason (docs/interface.md)
   std::string message;  // human-readable
 };
 

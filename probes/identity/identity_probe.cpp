@@ -82,7 +82,7 @@ IdentityProbe::IdentityProbe(IdentityConfig config, HttpClient& http, const Time
   cacheOptions.timeout = options_.discoveryTimeout;
   jwks_ = std::make_unique<identity::JwksCache>(http_, time_, cacheOptions);
 
-  // CONTRACT.md section 5: every known label set exposed from start-up at 0.
+  // docs/metrics.md: every known label set exposed from start-up at 0.
   metrics_.identityTokenValid();
   metrics_.identityTokenExpiry();
   metrics_.identityCheck("ok");

@@ -1,7 +1,7 @@
 #pragma once
-// The workload identity probe (issue 6): every healthInterval it reads the projected token
-// named by AZURE_FEDERATED_TOKEN_FILE, applies checkToken (token_check.h), optionally
-// verifies the RS256 signature against the issuer's published keys (jwks_cache.h), and
+// The workload identity probe (arch/ARCHITECTURE.md "Health probes"): every healthInterval it reads
+// the projected token named by AZURE_FEDERATED_TOKEN_FILE, applies checkToken (token_check.h),
+// optionally verifies the RS256 signature against the issuer's published keys (jwks_cache.h), and
 // every exchange.interval presents the token to Entra ID (token_exchange.h).
 //
 // One ProbeResult per check: kind "identity", target the token file, reason the first

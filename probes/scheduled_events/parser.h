@@ -30,7 +30,7 @@
 
 namespace aksnode {
 
-// CONTRACT.md section 6: bodies over 1 MiB are refused.
+// arch/SECURITY.md "Bounded inputs": bodies over 1 MiB are refused.
 inline constexpr std::size_t kMaxImdsBodyBytes = std::size_t{1} << 20;
 // The schema is 4 levels deep; unknown extra fields may nest a little, nothing needs more.
 inline constexpr std::size_t kMaxImdsJsonDepth = 32;

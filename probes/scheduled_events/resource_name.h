@@ -23,7 +23,7 @@ struct ResourceNameResolution {
   bool ok() const { return !name.empty(); }
 };
 
-// CONTRACT.md `imds.resourceName` if set, else IMDS compute.name, else the name derived from the
+// docs/configuration.md `imds.resourceName` if set, else IMDS compute.name, else the name derived from the
 // Node's spec.providerID. Surrounding whitespace is ignored; pass "" for an unknown input.
 ResourceNameResolution resolveResourceName(std::string_view configured, std::string_view imdsComputeName,
                                            std::string_view providerID);

@@ -1,7 +1,8 @@
 #pragma once
-// The IMDS Scheduled Events document, as the agent understands it (FACTS.md, Microsoft Learn
-// "Scheduled Events for Linux VMs"). Produced by parser.h, tracked across polls by
-// event_tracker.h, turned into node actions by agent/engine.
+// The IMDS Scheduled Events document, as the agent understands it (Microsoft Learn,
+// "Azure Metadata Service: Scheduled Events for Linux VMs",
+// https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events). Produced by parser.h,
+// tracked across polls by event_tracker.h, turned into node actions by agent/engine.
 #include <cstdint>
 #include <optional>
 #include <string>

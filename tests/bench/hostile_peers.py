@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Numbers for issue 19, items 1-3, measured the same way on any build of the agent.
+"""Numbers for the first three rows of arch/FAULTS.md, "Attacks on the running binary", measured the
+same way on any build of the agent.
 
     python3 tests/bench/hostile_peers.py [--binary build/aks-node-agent] [--only flood,retry,zeros]
 

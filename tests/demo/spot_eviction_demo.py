@@ -35,7 +35,7 @@ from harness import (CHILDREN, Agent, FakeImds, FakeKube, Prometheus, agent_bina
 
 EVENT_TYPES = ["Preempt", "Terminate", "Reboot", "Redeploy", "Freeze"]
 DEFAULT_ACTIONS = {"Preempt": "drain", "Terminate": "drain", "Reboot": "drain", "Redeploy": "drain",
-                   "Freeze": "notify"}  # CONTRACT section 2 defaults, which the demo keeps
+                   "Freeze": "notify"}  # docs/configuration.md defaults, which the demo keeps
 
 USE_COLOUR = sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
 

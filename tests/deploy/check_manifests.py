@@ -9,8 +9,11 @@ Checks: RBAC verbs exactly the allowed list; the DaemonSet's required fields
 (hostNetwork, tolerations, securityContext, probes, ...); config keys and
 paths; monitoring objects; PrometheusRule == plain rule file; every alert has
 a firing and a not-firing promtool test and a runbook section; every aksnode_
-metric (and label) in the alerts and the dashboard is in CONTRACT.md section 5;
-every dashboard query parses (promtool). Prints one line per failure.
+metric (and label) in the alerts and the dashboard is in docs/metrics.md (which
+tests/integration/agent_metrics_doc_test.py holds to the agent's /metrics); no
+alert or panel uses a label of the agent that a target label shadows when
+honorLabels is off (endpoint, namespace) where a twin exists; every dashboard
+query parses (promtool). Prints one line per failure.
 """
 import json
 import os
@@ -20,6 +23,9 @@ import sys
 import tempfile
 
 import yaml
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import metrics_doc  # noqa: E402  (docs/metrics.md as data, shared with the integration test)
 
 FAILURES = []
 
@@ -74,6 +80,9 @@ NS = "aks-node-agent"
 SA = "aks-node-agent"
 RUNBOOK_BASE = "https://github.com/e6data/aks-node-agent/blob/main/docs/runbooks.md"
 TARGET_LABELS = {"job", "instance", "node", "pod", "namespace", "container", "le", "cluster"}
+# The agent's labels that the operator's target labels shadow (exported_* with honorLabels
+# off), and their twins (docs/metrics.md): alerts and dashboard must use the twin.
+SHADOWED = {"endpoint": "imds_endpoint", "namespace": "pod_namespace"}
 
 
 # ------------------------------------------------------------------ contract
@@ -81,32 +90,9 @@ def contract_path(repo):
     return os.path.normpath(os.path.join(repo, "..", "shared", "CONTRACT.md"))
 
 
-def contract_metrics(repo):
-    """{family: {label: set(values) or None}} from CONTRACT.md section 5, or None."""
-    path = contract_path(repo)
-    if not os.path.exists(path):
-        return None
-    text = open(path).read()
-    sec = text.split("## 5.", 1)[1].split("## 6.", 1)[0]
-    fams = {}
-    for row in sec.splitlines():
-        if not row.startswith("| `aksnode_"):
-            continue
-        cells = [c.strip() for c in row.strip().strip("|").split("|")]
-        names = re.findall(r"`(aksnode_[a-z_]+)`", cells[0])
-        kind = cells[1]
-        labels = {}
-        if len(cells) > 2:
-            for m in re.finditer(r"`([a-z_]+)`(?:\s*\(([^)]*)\))?", cells[2]):
-                vals = m.group(2)
-                if vals is None:
-                    labels[m.group(1)] = None
-                else:
-                    open_ended = "<" in vals or " or " in vals
-                    labels[m.group(1)] = None if open_ended else set(re.findall(r"`([^`]+)`", vals))
-        for n in names:
-            fams[n] = {"type": kind, "labels": labels}
-    return fams
+def doc_metrics(repo):
+    """{family: {"type": ..., "labels": {label: set(values) or None}}} from docs/metrics.md."""
+    return metrics_doc.load(os.path.join(repo, "docs", "metrics.md"))
 
 
 def contract_config(repo):
@@ -134,6 +120,7 @@ def key_paths(obj, prefix=""):
 
 
 # --------------------------------------------------------------- PromQL bits
+SELECTOR_NAMES = re.compile(r"\b(aksnode_[a-z_]+)\b")
 SELECTOR = re.compile(r"\b(aksnode_[a-z_]+|up)\b\s*(\{([^}]*)\})?")
 MATCHER = re.compile(r'([a-zA-Z_]+)\s*(=~|!~|!=|=)\s*"([^"]*)"')
 
@@ -153,19 +140,34 @@ def check_expr_metrics(where, expr, fams):
         if name == "up":
             continue
         fam = family_of(name, fams)
-        if not check(fam is not None, f"{where}: metric {name} is not a family of CONTRACT.md section 5"):
+        if not check(fam is not None, f"{where}: metric {name} is not a family of docs/metrics.md"):
             continue
         allowed = fams[fam]["labels"]
         for lm in MATCHER.finditer(m.group(3) or ""):
             label, op, value = lm.groups()
+            if label in SHADOWED and SHADOWED[label] in allowed:
+                fail(f"{where}: {name}{{{label}}} is exported_{label} when honorLabels is off: "
+                     f"use {SHADOWED[label]}")
+                continue
             if label in TARGET_LABELS:
                 continue
-            if not check(label in allowed, f"{where}: {name} has no label {label!r} in CONTRACT.md"):
+            if not check(label in allowed, f"{where}: {name} has no label {label!r} in docs/metrics.md"):
                 continue
             values = allowed[label]
             if values and op in ("=", "!=", "=~", "!~"):
                 for v in (value.split("|") if op in ("=~", "!~") else [value]):
-                    check(v in values, f"{where}: {name}{{{label}}} value {v!r} not in CONTRACT.md {sorted(values)}")
+                    check(v in values, f"{where}: {name}{{{label}}} value {v!r} not in docs/metrics.md {sorted(values)}")
+
+
+def check_shadowed_grouping(where, text, fams):
+    """`by (endpoint)`, `{{ $labels.namespace }}`, legend `{{namespace}}` on a family that has a
+    twin of that label: with honorLabels off they name the target's label, not the agent's."""
+    families = {family_of(n, fams) for n in SELECTOR_NAMES.findall(text)} - {None}
+    twins = {lab for f in families for lab, twin in SHADOWED.items() if twin in fams[f]["labels"]}
+    for lab in sorted(twins):
+        for pat, what in ((r"\bby\s*\([^)]*\b%s\b" % lab, "by (...)"),
+                          (r"\$labels\.%s\b" % lab, "$labels"), (r"\{\{\s*%s\s*\}\}" % lab, "legend")):
+            check(not re.search(pat, text), f"{where}: {what} uses {lab!r}: use {SHADOWED[lab]} (honorLabels off)")
 
 
 def promtool_parse(exprs):
@@ -431,6 +433,8 @@ def check_rules(repo, fams, runbook_anchors):
             check(name in quiet, f"{where}: no promtool test where it must not fire")
             if fams is not None:
                 check_expr_metrics(where, r["expr"], fams)
+                check_shadowed_grouping(where, r["expr"] + " " + ann.get("description", "") + " "
+                                        + ann.get("summary", ""), fams)
     check(len(alerts) == len(set(alerts)), "duplicate alert names")
     required = {"AKSNodeSpotEvictionPending", "AKSNodeDrainFailed", "AKSNodeEvictionBlockedByPDB",
                 "AKSNodeDrainBlockedNearDeadline", "AKSNodeLeftCordoned", "AKSNodeIMDSErrors",
@@ -460,7 +464,7 @@ def check_dashboard(repo, fams):
     cq = cq.get("query") if isinstance(cq, dict) else cq
     check(cq == "label_values(aksnode_build_info, cluster)" and vars_["cluster"].get("allValue") == ".*",
           "dashboard: cluster variable (All = .*, so single-cluster series without the label match)")
-    exprs, ids = [], []
+    exprs, ids, legends = [], [], []
 
     def walk(panels):
         for p in panels:
@@ -469,6 +473,7 @@ def check_dashboard(repo, fams):
                 check(p.get("datasource", {}).get("uid") == "${datasource}", f"dashboard panel {p.get('title')}: datasource")
             for t in p.get("targets", []):
                 exprs.append((p.get("title"), t["expr"]))
+                legends.append((p.get("title"), t["expr"] + " " + t.get("legendFormat", "")))
             walk(p.get("panels", []))
 
     walk(d.get("panels", []))
@@ -487,6 +492,8 @@ def check_dashboard(repo, fams):
     if fams is not None:
         for title, e in exprs:
             check_expr_metrics(f"dashboard panel {title!r}", e, fams)
+        for title, e in legends:
+            check_shadowed_grouping(f"dashboard panel {title!r}", e, fams)
     promtool_parse([e.replace("$__rate_interval", "1m").replace("$__range", "1h").replace("$node", ".*")
                     .replace("$cluster", ".*") for _, e in exprs])
 
@@ -519,9 +526,8 @@ def runbook_anchors(repo):
 
 def main():
     repo, rdir = sys.argv[1], sys.argv[2]
-    fams = contract_metrics(repo)
-    if fams is None:
-        print(f"note: {contract_path(repo)} not found: metric names not checked against the contract")
+    fams = doc_metrics(repo)
+    check(len(fams) > 20, "docs/metrics.md: no metric tables found")
     ccfg = contract_config(repo)
     anchors = runbook_anchors(repo)
 

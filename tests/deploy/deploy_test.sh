@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks everything under deploy/ (issue 7), offline:
+# Checks everything under deploy/, offline:
 #   1. yamllint (deploy/.yamllint)
 #   2. kubectl kustomize of base, monitoring (+ ServiceMonitor and Azure
 #      Managed Prometheus variants), grafana, overlays/e6data
@@ -10,7 +10,7 @@
 #   4. promtool check rules + promtool test rules (every alert fires and not)
 #   5. semantic checks (check_manifests.py): RBAC verbs exactly the allowed
 #      list, DaemonSet fields, config keys vs CONTRACT.md section 2, every
-#      aksnode_ metric/label of alerts and dashboard in CONTRACT.md section 5,
+#      aksnode_ metric/label of alerts and dashboard in docs/metrics.md,
 #      dashboard queries parse, runbook section per alert
 #   6. schema validation of every rendered object (kubernetes-models,
 #      @kubernetes-models/prometheus-operator), installed into

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Helm chart deploy/helm/aks-node-agent, offline (issue 16):
+# The Helm chart deploy/helm/aks-node-agent, offline:
 #   1. helm lint (strict) with default values, with every toggle on, Azure Managed Prometheus
 #   2. one source of truth: helm template with default values renders the same objects as
 #      kubectl kustomize deploy/base (check_helm_equivalence.py)

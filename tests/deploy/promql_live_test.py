@@ -28,7 +28,7 @@ import time
 import urllib.parse
 import urllib.request
 
-# CONTRACT.md section 5: families that have series only once something ran.
+# docs/metrics.md: families that have series only once something ran.
 SERIES_AFTER_POD_SCAN = {"aksnode_identity_pods_misconfigured"}
 
 import yaml
@@ -218,7 +218,7 @@ def main():
                 if not name.startswith("aksnode_"):
                     continue
                 fam = re.sub(r"_(bucket|count|sum)$", "", name)
-                # CONTRACT.md section 5: this family has series only once a pod scan ran
+                # docs/metrics.md: this family has series only once a pod scan ran
                 # (identity.podScan, off in this test's config).
                 if name in SERIES_AFTER_POD_SCAN:
                     continue
@@ -230,7 +230,7 @@ def main():
                         continue
                     if not any(s.get(label) == value for s in series[name]):
                         fail(f"{where}: no {name}{{{label}=\"{value}\"}} series in the agent's output "
-                             f"(CONTRACT.md 5: known label sets are initialised to 0)")
+                             f"(docs/metrics.md: known label sets are initialised to 0)")
         rules = json.loads(get(f"{api}/rules"))["data"]["groups"]
         nrules = 0
         for g in rules:

@@ -1,6 +1,6 @@
 // Validate every object of the rendered manifests against the Kubernetes and
 // prometheus-operator OpenAPI schemas, offline (npm packages kubernetes-models
-// and @kubernetes-models/prometheus-operator; ../shared/reference/FACTS.md).
+// and @kubernetes-models/prometheus-operator, pinned in package.json).
 //   node tests/deploy/validate-schemas.mjs RENDERED.yaml...
 // Exit 0: every object valid; 1: a schema error or an unknown kind (named).
 import { readFileSync } from "node:fs";

@@ -95,7 +95,7 @@ class PreemptDrainsThroughTheRealControllers(E2ECase):
         self.assertGreater(m.sum("aksnode_pod_evictions_total", result="blocked_pdb"), 0)
         self.assertEqual(m.sum("aksnode_pod_evictions_total", result="evicted"), 30)
 
-        # Conditions as CONTRACT section 4 says, accepted by the real nodes/status validation.
+        # Conditions as docs/interface.md says, accepted by the real nodes/status validation.
         vm_cond = self.condition(victim.name, "VMEventScheduled")
         self.assertEqual((vm_cond["status"], vm_cond["reason"]), ("True", "VMEventScheduled"))
         self.assertRegex(vm_cond["message"], r"^Preempt Scheduled: \w{3}, \d\d \w{3} \d{4} [\d:]{8} GMT\. "

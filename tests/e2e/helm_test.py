@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The Helm chart on a real control plane (issue 16): kubectl apply --dry-run=server of the
+"""The Helm chart on a real control plane: kubectl apply --dry-run=server of the
 rendered chart, then helm install, upgrade and uninstall, with a kwok node so that the
 DaemonSet really schedules a pod.
 

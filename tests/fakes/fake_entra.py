@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A fake of Microsoft Entra ID's token endpoint and of a Kubernetes OIDC issuer, for the
-aks-node-agent workload identity probe (issue 6). Python 3 standard library plus the
-`openssl` command line tool (RSA keys, signatures, the TLS certificate).
+aks-node-agent workload identity probe (arch/ARCHITECTURE.md, "Health probes"). Python 3 standard
+library plus the `openssl` command line tool (RSA keys, signatures, the TLS certificate).
 
     python3 tests/fakes/fake_entra.py --port 0 --port-file /tmp/entra.port --ca-file /tmp/entra-ca.pem
     -> prints "LISTENING <port>" on stdout once the socket accepts connections.

@@ -3,7 +3,7 @@
 
 Serves the two IMDS APIs the agent uses, with the validation rules of the real service,
 plus a JSON control API under /fake/ that tests use to script events and inject faults
-(CONTRACT.md section 6). Python 3 standard library only.
+(arch/FAULTS.md). Python 3 standard library only.
 
     python3 tests/fakes/fake_imds.py --port 0 --port-file /tmp/imds.port --vm-name aks-spot-1
     -> prints "LISTENING <port>" on stdout once the socket accepts connections.

@@ -181,7 +181,7 @@ class ImdsControl:
     # -- faults -----------------------------------------------------------------------
 
     def fault(self, mode: str, endpoint: str = "scheduledevents", count: int = -1, **params: Any) -> dict:
-        """Inject a fault (CONTRACT section 6), e.g. fault("status", status=503, count=3)."""
+        """Inject a fault (arch/FAULTS.md), e.g. fault("status", status=503, count=3)."""
         return self._control("POST", "/fault", {"endpoint": endpoint, "mode": mode, "count": count, **params})
 
     def faults(self) -> list:

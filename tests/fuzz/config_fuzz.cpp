@@ -1,4 +1,4 @@
-// libFuzzer target: untrusted bytes into the YAML configuration loader (CONTRACT.md section 6:
+// libFuzzer target: untrusted bytes into the YAML configuration loader (arch/FAULTS.md:
 // the config file is an outside input). Beyond "no crash, no hang, no sanitizer report" it checks
 // one property: whatever loads cleanly prints (--check-config) to YAML that loads back equal.
 // Seeds: tests/fuzz/corpus/config/.

@@ -1,4 +1,4 @@
-// libFuzzer target: untrusted bytes as the body of GET /metadata/instance (CONTRACT.md section 6).
+// libFuzzer target: untrusted bytes as the body of GET /metadata/instance (arch/FAULTS.md).
 // Beyond "no crash, no hang, no sanitizer report": a successful parse always yields a usable
 // struct and resolving the VM name from it never names a VM that none of the inputs named.
 // Seeds: tests/fuzz/corpus/instance_metadata/.

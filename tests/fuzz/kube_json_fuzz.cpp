@@ -1,5 +1,5 @@
-// libFuzzer target: untrusted bytes as what the API server sends the agent (CONTRACT.md
-// section 6): a Node, a pod list page, a Pod, a metav1.Status error body, an eviction answer.
+// libFuzzer target: untrusted bytes as what the API server sends the agent (arch/FAULTS.md):
+// a Node, a pod list page, a Pod, a metav1.Status error body, an eviction answer.
 // Beyond "no crash, no hang, no sanitizer report" it checks properties the agent relies on:
 //  * text taken from the API server is bounded and free of control characters (it goes into
 //    logs, Events and /status);

@@ -1,4 +1,4 @@
-// libFuzzer target: the kubeconfig file (kubernetes.kubeconfig; CONTRACT.md section 6 counts
+// libFuzzer target: the kubeconfig file (kubernetes.kubeconfig; arch/FAULTS.md counts
 // configuration files as outside input). Beyond "no crash, no hang, no sanitizer report":
 //  * a kubeconfig that loads names an http(s) server without a trailing slash and a token that
 //    can go into an HTTP header;

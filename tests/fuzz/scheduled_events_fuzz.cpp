@@ -1,5 +1,5 @@
-// libFuzzer target: untrusted bytes as the body of GET /metadata/scheduledevents (CONTRACT.md
-// section 6). Beyond "no crash, no hang, no sanitizer report" it checks properties the agent
+// libFuzzer target: untrusted bytes as the body of GET /metadata/scheduledevents (arch/FAULTS.md).
+// Beyond "no crash, no hang, no sanitizer report" it checks properties the agent
 // relies on:
 //  * every kept event has a non-empty EventId within the length limit, and no repeated id;
 //  * every NotBefore that was read formats (RFC 3339) and reads back to the same second;

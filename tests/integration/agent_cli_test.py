@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The real agent's command line, exit codes, --once report, signals and HTTP surface
-(CONTRACT sections 1, 2 and 3).
+(docs/interface.md, docs/configuration.md).
 
 Run: python3 tests/integration/agent_cli_test.py (AKSNODE_BINARY = the agent).
 """
@@ -233,7 +233,8 @@ class CommandLineTest(AgentTestCase):
                        "aksnode_eviction_not_before_timestamp_seconds"):
             self.assertTrue(m.has(family), f"{family} not exported from start-up")
         for result in ("ok", "http_error", "throttled", "timeout", "bad_response", "unreachable"):
-            self.assertIsNotNone(m.value("aksnode_imds_requests_total", endpoint="scheduledevents", result=result),
+            self.assertIsNotNone(m.value("aksnode_imds_requests_total", endpoint="scheduledevents",
+                                         imds_endpoint="scheduledevents", result=result),
                                  result)
         # Headers over 8 KiB are refused; the server survives.
         conn = http.client.HTTPConnection("127.0.0.1", agent.port, timeout=5)

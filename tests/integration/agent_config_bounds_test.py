@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Bad configurations fail fast and small, and --check-config refuses what a run refuses
-(issue 19: item 6 and the configuration items of the degraded list).
+(arch/FAULTS.md, "Attacks on the running binary": the configuration rows).
 
 * A 1 MiB `l: [a,a,...]` peaked at 246 MiB before exit 2: the YAML node count is bounded by a
   streaming pass before any tree is built.

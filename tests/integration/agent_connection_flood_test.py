@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""/healthz keeps answering under a connection flood (issue 19, item 1).
+"""/healthz keeps answering under a connection flood (arch/FAULTS.md, "Attacks on the running binary").
 
 Before the fix the metrics server kept at most 128 connections, refused newcomers and let idle
 ones live 10 s: 130 idle sockets made /healthz answer 1 time in 40, 150 slowloris connections

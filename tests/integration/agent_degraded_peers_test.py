@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peers that degrade the agent without breaking it (issue 19, the "degraded" list).
+"""Peers that degrade the agent without breaking it (arch/FAULTS.md, "Attacks on the running binary").
 
 * 409 on every node PATCH: 432 PATCH + 479 GET in 25 s, forever. Now the retries are spread
   and the passes back off.

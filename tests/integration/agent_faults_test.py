@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fault matrix of the real agent (CONTRACT section 6, issue 9): every fake IMDS fault mode and
+"""Fault matrix of the real agent (arch/FAULTS.md): every fake IMDS fault mode and
 the API server failing, absent or not configured. Each row asserts that the agent keeps running,
 reports the fault (metric, log, /readyz or /status) and recovers when the fault ends.
 
@@ -15,7 +15,8 @@ from agent_harness import AgentTestCase, FakeKube, free_port, main, wait_until  
 
 
 def imds_count(agent, result: str, endpoint: str = "scheduledevents") -> float:
-    return agent.metric("aksnode_imds_requests_total", endpoint=endpoint, result=result) or 0
+    return agent.metric("aksnode_imds_requests_total", endpoint=endpoint, imds_endpoint=endpoint,
+                        result=result) or 0
 
 
 class ImdsFaultsTest(AgentTestCase):

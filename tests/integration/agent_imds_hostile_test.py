@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Hostile IMDS answers that used to blind or bloat the agent (issue 19, items 2 and 3).
+"""Hostile IMDS answers that used to blind or bloat the agent (arch/FAULTS.md, "Attacks on the
+running binary").
 
 * One 429 or 503 with `Retry-After: 1000000000` stopped polling for 300 s. A Retry-After may
   stretch the next poll by a few seconds at most: a Preempt announced right after it is acted
@@ -78,6 +79,7 @@ class HugeEventListTest(AgentTestCase):
         self.imds.fault("raw", status=200, body=body)
         polls = 5
         wait_until(lambda: (agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents",
+                                         imds_endpoint="scheduledevents",
                                          result="bad_response") or 0) >= polls, 60, f"{polls} bad documents")
         hwm = proc_status_kib(agent.proc.pid, "VmHWM")
         rss = proc_status_kib(agent.proc.pid, "VmRSS")

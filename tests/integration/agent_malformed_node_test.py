@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A Node the agent cannot read faithfully is never patched (issue 19, item 4).
+"""A Node the agent cannot read faithfully is never patched (arch/FAULTS.md, "Attacks on the running binary").
 
 The agent rebuilds the taint list from the live Node and sends the resourceVersion it read as
 the concurrency check. Before the fix, `spec.taints` as an object read as "no taints" and the

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""The real agent among the real neighbours of an AKS node (issue 14), each played by the fakes:
-node-problem-detector re-asserting its conditions, Karpenter's node repair acting on
-PreemptionScheduled, an API server that enforces eviction UID preconditions, answers 429 with
+"""The real agent among the real neighbours of an AKS node (arch/ARCHITECTURE.md, "Neighbours";
+docs/operators.md), each played by the fakes: node-problem-detector re-asserting its conditions,
+Karpenter's node repair acting on PreemptionScheduled, an API server that enforces eviction UID preconditions, answers 429 with
 Retry-After when overloaded and serves LISTs from its watch cache, a kubelet that stops
 reporting Ready, and an IMDS whose first Scheduled Events call enables the service slowly.
 

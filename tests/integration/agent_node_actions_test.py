@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The real agent's node actions against the fake API server: drain with kubectl semantics,
 PodDisruptionBudgets, deadlines, conflicts, restart mid-drain, dry run, Events
-(CONTRACT sections 1, 4, 5; issue 4).
+(docs/interface.md, docs/metrics.md).
 
 Run: python3 tests/integration/agent_node_actions_test.py (AKSNODE_BINARY = the agent).
 """

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Two agents for one node: one acts, the other stands by and takes over (issue 19).
+"""Two agents for one node: one acts, the other stands by and takes over (arch/FAULTS.md, "Attacks
+on the running binary").
 
 Before the fix both cordoned, both drained and both wrote Events. Now they share the Lease
 `aks-node-agent-<node>` (coordination.k8s.io/v1) in the agent's namespace: the holder acts,

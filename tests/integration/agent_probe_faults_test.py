@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fault matrix of the real agent, part two (CONTRACT section 6, issue 9): the node's own disks
+"""Fault matrix of the real agent, part two (arch/FAULTS.md): the node's own disks
 and the workload identity token go bad, IMDS is down, and a 250-pod drain list comes in pages.
 
 Disks are real filesystems, not mocks: a 4 MiB tmpfs filled to the last block (full), the same
@@ -329,6 +329,7 @@ class ImdsDownTest(AgentTestCase):
         port = free_port()
         agent = self.start_agent({"imds": {"endpoint": f"http://127.0.0.1:{port}"}})
         count = lambda: agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents",  # noqa: E731
+                                     imds_endpoint="scheduledevents",
                                      result="unreachable") or 0
         wait_until(lambda: count() >= 2, 15, 'imds_requests_total{result="unreachable"} >= 2')
         code, body = agent.get("/readyz")

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The real agent against the fake IMDS and fake API server: which scheduled events it acts on
-and what it does to the Node (CONTRACT sections 2, 4, 5; issue 3).
+and what it does to the Node (docs/configuration.md, docs/interface.md, docs/metrics.md).
 
 Run: python3 tests/integration/agent_scheduled_events_test.py (AKSNODE_BINARY = the agent).
 """
@@ -331,7 +331,8 @@ class ScaleSetVmTest(EventHelpers, AgentTestCase):
         agent = self.start_agent()
         st = wait_until(lambda: (s := agent.status())["vmResourceName"] and s, 15, "VM name from providerID")
         self.assertEqual((st["vmResourceName"], st["vmResourceNameSource"]), (VMSS_VM, "providerID"))
-        self.assertGreaterEqual(agent.metric("aksnode_imds_requests_total", endpoint="instance", result="http_error"), 1)
+        self.assertGreaterEqual(agent.metric("aksnode_imds_requests_total", endpoint="instance",
+                                             imds_endpoint="instance", result="http_error"), 1)
         ev = self.imds.add_event("Preempt", not_before_in=60)
         node = self.wait_node(lambda n: n["spec"].get("unschedulable"), 10, "cordon")
         self.assertEqual(self.agent_state(node)["eventId"], ev["EventId"])

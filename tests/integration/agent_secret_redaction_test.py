@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A credential echoed by a peer never reaches the log, /status or /readyz (issue 19, item 8).
+"""A credential echoed by a peer never reaches the log, /status or /readyz (arch/FAULTS.md, "Attacks
+on the running binary").
 
 An API server or a proxy in front of it may quote the request's Authorization header in an
 error message: whole, cut to a length, wrapped over lines (CR/LF) or split by spaces. Before

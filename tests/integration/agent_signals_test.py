@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Signals other than SIGTERM/SIGINT never kill the agent silently (issue 19, item 7).
+"""Signals other than SIGTERM/SIGINT never kill the agent silently (arch/FAULTS.md, "Attacks on the
+running binary").
 
 SIGPIPE is ignored (a write to a closed socket or log pipe is an error, not a death); SIGHUP,
 SIGUSR1, SIGUSR2, SIGQUIT and SIGALRM are logged and ignored. Before the fix each of them

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Input files that are not regular files (issue 19, item 5).
+"""Input files that are not regular files (arch/FAULTS.md, "Attacks on the running binary").
 
 A FIFO, a device or a socket given as the config or the kubeconfig is refused with a clear
 error. Before the fix `--check-config --config FIFO` waited forever for a writer, and
@@ -62,7 +62,8 @@ class SpecialFilesTest(AgentTestCase):
         self.assertIn("FIFO", body)
         self.assertIn("FIFO", agent.status()["kubernetes"]["lastError"])
         # IMDS is still watched.
-        wait_until(lambda: agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents", result="ok"),
+        wait_until(lambda: agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents",
+                                        imds_endpoint="scheduledevents", result="ok"),
                    10, "an IMDS poll")
         self.assert_no_crash(agent)
 

@@ -2,8 +2,8 @@
 """Checks that tests/fakes/fake_imds.py behaves like the documented Azure IMDS.
 
 The agent's integration tests trust this fake, so its behaviour is pinned here: validation,
-DocumentIncarnation, the event lifecycle, per-VM routing, every fault mode of CONTRACT
-section 6, and the rate limit. Runs the fake as a subprocess on port 0, talks to it with
+DocumentIncarnation, the event lifecycle, per-VM routing, every fault mode of
+arch/FAULTS.md, and the rate limit. Runs the fake as a subprocess on port 0, talks to it with
 http.client / raw sockets. No sleeps for synchronisation: waits poll with a deadline.
 
     python3 tests/integration/fake_imds_test.py [-v]

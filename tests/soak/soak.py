@@ -5,7 +5,7 @@
 
 The agent polls the fake IMDS every 200 ms and talks to the fake API server, probes a disk
 and a cache directory and checks a workload-identity token file every second. A fixed cycle of
-steps injects one kind of trouble after another (CONTRACT.md section 6):
+steps injects one kind of trouble after another (arch/FAULTS.md):
 
     quiet            no fault, no event; the node is re-seeded with pods (the "quiet" samples)
     imds-500         IMDS answers 500

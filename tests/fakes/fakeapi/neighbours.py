@@ -1,4 +1,5 @@
-"""The other writers on an AKS node, so tests see what the agent lives with (issue 14):
+"""The other writers on an AKS node, so tests see what the agent lives with (arch/ARCHITECTURE.md,
+"Neighbours"; docs/operators.md):
 
 - ConditionWriter: node-problem-detector. It owns a node condition and re-asserts its value on
   every heartbeat (status, reason, message; lastHeartbeatTime always, lastTransitionTime only

@@ -87,7 +87,7 @@ TEST_F(EndpointsTest, MetricsIsPrometheusText) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.contentType, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_THAT(r.body, HasSubstr("# TYPE aksnode_imds_requests_total counter"));
-  EXPECT_THAT(r.body, HasSubstr(R"(aksnode_imds_requests_total{endpoint="scheduledevents",result="ok"} 3)"));
+  EXPECT_THAT(r.body, HasSubstr(R"(aksnode_imds_requests_total{endpoint="scheduledevents",imds_endpoint="scheduledevents",result="ok"} 3)"));
 }
 
 TEST_F(EndpointsTest, StatusIsJson) {

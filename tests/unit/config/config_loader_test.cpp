@@ -684,7 +684,7 @@ TEST(PrintEffectiveConfig, WritesEveryKeyReadably) {
         "clockSkew: 1m", "interval: 5m", "address: \"0.0.0.0:9810\"", "outOfServiceTaintAfterDrain: false"}) {
     EXPECT_NE(text.find(expected), std::string::npos) << "missing " << expected << " in\n" << text;
   }
-  // Contract order: sections appear as in CONTRACT.md section 2.
+  // Documented order: sections appear as in docs/configuration.md.
   std::size_t last = 0;
   for (const char* section : {"nodeName:", "\nimds:", "\nkubernetes:", "\ndrain:", "\nconditions:", "\ndisks:",
                               "\ncaches:", "\nhealthInterval:", "\nhealthThreshold:", "\nidentity:", "\nmetrics:"}) {

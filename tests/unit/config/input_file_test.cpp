@@ -1,5 +1,6 @@
 // readInputFile: a FIFO, device or socket in place of an input file is refused at once, never
-// read (issue 19, item 5: `--config FIFO` and `kubernetes.kubeconfig: FIFO` blocked forever).
+// read (arch/FAULTS.md, "Attacks on the running binary": `--config FIFO` and
+// `kubernetes.kubeconfig: FIFO` blocked forever).
 #include "agent/input_file.h"
 
 #include <gmock/gmock.h>

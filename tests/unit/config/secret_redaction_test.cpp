@@ -1,5 +1,5 @@
 // secrets::redactSecrets: a credential the agent holds never survives in outside text, whole,
-// cut short, wrapped over lines or split by spaces (issue 19, item 8).
+// cut short, wrapped over lines or split by spaces (arch/FAULTS.md, "Attacks on the running binary").
 #include "agent/secret_redaction.h"
 
 #include <gmock/gmock.h>

@@ -1,5 +1,5 @@
-// DiskProbe against the FakeFileSystem: every cause of issue 5, the hung-disk behaviour and
-// the metrics. Real filesystems are in disk_probe_real_test.cpp.
+// DiskProbe against the FakeFileSystem: every cause of LocalDiskProblem (docs/interface.md), the
+// hung-disk behaviour and the metrics. Real filesystems are in disk_probe_real_test.cpp.
 #include "probes/disk/disk_probe.h"
 
 #include <gtest/gtest.h>

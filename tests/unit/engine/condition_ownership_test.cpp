@@ -1,7 +1,8 @@
-// VMEventScheduled and PreemptionScheduled among their other writers (issue 14): the agent
-// writes node-problem-detector's shapes, leaves a condition in any other shape to its owner,
-// never fights over which pending event to name, and hands PreemptionScheduled (Karpenter's
-// forced node repair) over only as conditions.preemptionScheduled says.
+// VMEventScheduled and PreemptionScheduled among their other writers (arch/ARCHITECTURE.md,
+// "Neighbours"; docs/operators.md): the agent writes node-problem-detector's shapes, leaves a
+// condition in any other shape to its owner, never fights over which pending event to name, and
+// hands PreemptionScheduled (Karpenter's forced node repair) over only as
+// conditions.preemptionScheduled says.
 #include <gmock/gmock.h>
 #include <optional>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// NodeEventRecorder: the core/v1 Event it writes (CONTRACT.md section 4) and the message bound.
+// NodeEventRecorder: the core/v1 Event it writes (docs/interface.md) and the message bound.
 #include "agent/engine/node_events.h"
 
 #include <gtest/gtest.h>

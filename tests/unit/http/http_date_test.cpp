@@ -33,7 +33,7 @@ TEST_P(ParsesHttpDate, ToTheRightInstant) {
 INSTANTIATE_TEST_SUITE_P(
     Formats, ParsesHttpDate,
     ::testing::Values(
-        // RFC 1123 as documented, and as in the FACTS.md sample.
+        // RFC 1123 as documented, and as in the published simulate-eviction sample.
         GoodDate{"Tue, 09 Aug 2022 17:07:32 GMT", 1660064852},
         GoodDate{"Mon, 19 Sep 2016 18:29:47 GMT", 1474309787},
         // Azure/vm-scheduled-events README sample.

@@ -1,6 +1,7 @@
-// The drain among the API server's real behaviours (issue 14): UID preconditions on every
-// eviction, 409 as "that pod is gone", watch-cache LISTs while waiting, Retry-After on an
-// overloaded API server's 429, and never a grace period under 1 s.
+// The drain among the API server's real behaviours (arch/ARCHITECTURE.md, "Neighbours";
+// docs/operators.md): UID preconditions on every eviction, 409 as "that pod is gone", watch-cache
+// LISTs while waiting, Retry-After on an overloaded API server's 429, and never a grace period
+// under 1 s.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
-// NodeLease: one acting agent per node (issue 19). Two electors share an in-memory Lease with
-// the API server's compare-and-swap on resourceVersion; time is simulated.
+// NodeLease: one acting agent per node (arch/FAULTS.md, "Attacks on the running binary"). Two
+// electors share an in-memory Lease with the API server's compare-and-swap on resourceVersion; time
+// is simulated.
 #include "agent/kube/node_lease.h"
 
 #include <boost/json.hpp>

@@ -193,7 +193,7 @@ TEST_F(ImdsTest, EveryOutcomeIsCountedUnderItsResultLabel) {
   }
   // The exposition has the contract's labels.
   EXPECT_THAT(metrics.serialize(),
-              HasSubstr(R"(aksnode_imds_requests_total{endpoint="scheduledevents",result="bad_response"} 4)"));
+              HasSubstr(R"(aksnode_imds_requests_total{endpoint="scheduledevents",imds_endpoint="scheduledevents",result="bad_response"} 4)"));
   EXPECT_EQ(requests("instance", "ok") + requests("acknowledge", "ok"), 0);
 }
 
@@ -400,7 +400,8 @@ TEST_F(ImdsTest, StopDuringAPollEndsTheLoopWithoutWaiting) {
 namespace aksnode {
 namespace {
 
-// The first Scheduled Events call enables the service and may take up to 2 minutes (issue 14).
+// The first Scheduled Events call enables the service and may take up to 2 minutes
+// (docs/configuration.md, `imds.firstCallTimeout`).
 class FirstCallTest : public ImdsTest {};
 
 TEST_F(FirstCallTest, EveryCallUntilTheFirstAnswerGetsTheFirstCallTimeout) {

@@ -27,7 +27,7 @@ ScheduledEventsDocument parseOk(std::string_view body) {
 
 // --- published samples -------------------------------------------------------------------------
 
-// FACTS.md: an `az vm simulate-eviction` run published in mspnp/interruptible-workload-on-spot.
+// An `az vm simulate-eviction` run published in mspnp/interruptible-workload-on-spot.
 TEST(ParserSamples, SimulatedSpotEviction) {
   const auto doc = parseOk(
       R"({"DocumentIncarnation":1,"Events":[{"EventId":"C1BF8322-4CBF-4FC4-9C45-B40CF3106D0E","EventStatus":"Scheduled","EventType":"Preempt","ResourceType":"VirtualMachine","Resources":["vm-spot"],"NotBefore":"Tue, 09 Aug 2022 17:07:32 GMT","Description":"","EventSource":"Platform","DurationInSeconds":-1}]})");

@@ -10,7 +10,8 @@
   # A spot eviction gives 30 s notice: scrape often enough to see it.
   interval: {{ .interval }}
   scrapeTimeout: {{ .scrapeTimeout }}
-  # Keep the agent's endpoint/namespace labels (not exported_*).
+  # Keep the agent's endpoint/namespace labels (not exported_*); alerts and
+  # dashboard use imds_endpoint/pod_namespace, which no target label shadows.
   honorLabels: true
   relabelings:
     - sourceLabels: [__meta_kubernetes_pod_node_name]
