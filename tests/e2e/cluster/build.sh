@@ -17,6 +17,11 @@ cache=${AKSNODE_E2E_CACHE:-$HOME/.cache/aks-node-agent/e2e}
 export GOTOOLCHAIN=local GOFLAGS=-mod=readonly CGO_ENABLED=0
 command -v go >/dev/null || { echo "build.sh: go is not on PATH (Go >= 1.26 is needed)" >&2; exit 1; }
 gover=$(go env GOVERSION)
+# One build at a time per cache: a second run (another suite, another clone) waits here and then
+# finds the binaries built, instead of building the same tool beside the first.
+mkdir -p "$cache"
+exec 9>"$cache/.build.lock"
+flock 9
 flags_tags="selinux,notest"
 
 # The key covers what decides the binary: the module's pins, the Go version, tags and ldflags.
@@ -34,8 +39,8 @@ build_one() {
     echo "build.sh: building $name ($pkg) into $dir" >&2
     local start=$SECONDS
     (cd "$here/build/$mod" && go build -trimpath -tags "$flags_tags" -ldflags "-s -w $ldflags" \
-      -o "$dir/$name.tmp" "$pkg")
-    mv "$dir/$name.tmp" "$dir/$name"
+      -o "$dir/$name.tmp.$$" "$pkg")
+    mv -f "$dir/$name.tmp.$$" "$dir/$name"
     echo "build.sh: $name built in $((SECONDS - start)) s" >&2
   fi
   mkdir -p "$cache/bin"
@@ -68,8 +73,8 @@ if [ ! -s "$kwok_dir/stages.yaml" ]; then
   for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
            pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/general/pod-delete.yaml; do
     echo "---"; cat "$src/$f"
-  done > "$kwok_dir/stages.yaml.tmp"
-  mv "$kwok_dir/stages.yaml.tmp" "$kwok_dir/stages.yaml"
+  done > "$kwok_dir/stages.yaml.tmp.$$"
+  mv -f "$kwok_dir/stages.yaml.tmp.$$" "$kwok_dir/stages.yaml"
 fi
 ln -sfn "$kwok_dir/stages.yaml" "$cache/bin/kwok-stages.yaml"
 echo "$cache/bin"
