@@ -1,7 +1,18 @@
-# Debian bookworm: libyaml-cpp-dev.
+# Debian bookworm: libyaml-cpp-dev (ships libyaml-cpp.a beside the .so; its CMake package
+# exports only the shared library, so the archive is imported here when linking statically).
 find_package(yaml-cpp REQUIRED CONFIG)
 if(TARGET yaml-cpp::yaml-cpp)
   set(AKSNODE_YAML_TARGET yaml-cpp::yaml-cpp)
 else()
   set(AKSNODE_YAML_TARGET yaml-cpp)
+endif()
+if(AKSNODE_YAML_STATIC)
+  find_library(AKSNODE_YAML_ARCHIVE NAMES libyaml-cpp.a REQUIRED)
+  get_target_property(yaml_includes ${AKSNODE_YAML_TARGET} INTERFACE_INCLUDE_DIRECTORIES)
+  add_library(aksnode_yaml_static STATIC IMPORTED)
+  set_target_properties(aksnode_yaml_static PROPERTIES IMPORTED_LOCATION ${AKSNODE_YAML_ARCHIVE})
+  if(yaml_includes)
+    set_target_properties(aksnode_yaml_static PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${yaml_includes}")
+  endif()
+  set(AKSNODE_YAML_TARGET aksnode_yaml_static)
 endif()

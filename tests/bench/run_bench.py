@@ -516,7 +516,7 @@ def bench_footprint(args, workdir: str, rows: Rows) -> dict:
     d = agent_drain(args, workdir, 250, False, sample_rss=True)
     out["drain250"] = d
     rows.add("footprint", "RSS steady (idle, 1 s poll, 250-pod node)", d["rssIdleKiB"] / 1024, "MiB",
-             goal="< 10 MiB", met=d["rssIdleKiB"] / 1024 < 10)
+             goal="<= 8 MiB", met=d["rssIdleKiB"] / 1024 <= 8)
     rows.add("footprint", "  of which anonymous (heap, stacks: RssAnon)", d["rssAnonIdleKiB"] / 1024, "MiB")
     rows.add("footprint", "  of which file-backed (binary, shared libs: RssFile)", d["rssFileIdleKiB"] / 1024, "MiB")
     rows.add("footprint", "PSS steady (shared pages divided among their users)", d["pssIdleKiB"] / 1024, "MiB")

@@ -45,6 +45,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 
 import e2e_support  # noqa: E402
 from e2e_support import AGENT_NS, ENV, E2ECase, start_world, stop_world, wait_until  # noqa: E402
+from e2e_test import eviction_latency  # noqa: E402
 from nodes import AksNode, deployment, pdb, statefulset  # noqa: E402
 
 BENCH_SA = "bench-kubectl"  # in the agent's namespace, so the audit policy records it
@@ -149,8 +150,11 @@ class AgentTool:
     name = "agent"
     user = e2e_support.AGENT_USER
 
+    def __init__(self, parallelism: int = 32):
+        self.parallelism = parallelism
+
     def start(self, stage: Stage, node: AksNode) -> dict:
-        agent = stage.start_agent(node, {"drain": {"timeout": "60s"},
+        agent = stage.start_agent(node, {"drain": {"timeout": "60s", "parallelism": self.parallelism},
                                          "imds": {"pollInterval": "1s", "timeout": "2s"}})
         return {"pid": agent.proc.pid, "agent": agent}
 
@@ -219,6 +223,7 @@ def drain_once(tool, pool: str, pods: int, with_pdb: bool) -> dict:
         handle = tool.start(stage, victim)
         obs = Observer(stage, ns, victim.name, guarded="db" if with_pdb else None, guarded_min=2)
         since = time.time()
+        server0 = eviction_latency(stage.api)
         obs.start()
         ENV.imds.vm(victim.vm_name).add_event("Preempt", not_before_in=30)
         at_not_before: dict = {}
@@ -233,7 +238,11 @@ def drain_once(tool, pool: str, pods: int, with_pdb: bool) -> dict:
         obs.stop.set()
         handle.get("stop", threading.Event()).set()
         last = max(obs.evicted.values()) if obs.evicted else None
-        return {"cordon": obs.rel(obs.cordon), "lastEviction": obs.rel(last), "finished": done - obs.t0,
+        server1 = eviction_latency(stage.api)
+        evictions = server1[1] - server0[1]
+        server_mean = (server1[0] * server1[1] - server0[0] * server0[1]) / evictions if evictions else None
+        return {"serverEvictionMean": server_mean, "cordonToLastEviction":
+                (last - obs.cordon) if last and obs.cordon else None,"cordon": obs.rel(obs.cordon), "lastEviction": obs.rel(last), "finished": done - obs.t0,
                 "evicted": len(obs.evicted), "atNotBefore": at_not_before["n"], "pdbViolations": obs.violations,
                 "apiRequests": audit_count(tool.user, since)}
     finally:
@@ -316,6 +325,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="a,b,c,d")
     ap.add_argument("--fleet", type=int, default=100)
     ap.add_argument("--idle", type=int, default=300)
+    ap.add_argument("--parallelism", default="64,128",
+                    help="extra agent runs of scenario b with these drain.parallelism values (the default is 32)")
     ap.add_argument("--markdown")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
@@ -340,6 +351,11 @@ def main(argv=None) -> int:
             if "d" in only:
                 log(f"{t.name}: scenario d ({args.idle} s idle)")
                 res[t.name]["d"] = idle(t, args.idle)
+        sweep = {}
+        if "b" in only:
+            for p in [int(x) for x in args.parallelism.split(",") if x]:
+                log(f"agent: scenario b with drain.parallelism={p}")
+                sweep[p] = drain_once(AgentTool(p), f"pp{p}", 250, False)
     finally:
         stop_world()
     names = [t.name for t in tools] + PEERS
@@ -357,6 +373,11 @@ def main(argv=None) -> int:
         row("pods still on the node at NotBefore (30 s)", s, "atNotBefore", "n")
         row("API requests by the tool", s, "apiRequests", "n")
     row("PDB violations (must be 0)", "a", "pdbViolations", "n")
+    row("cordon -> last eviction accepted", "b", "cordonToLastEviction")
+    row("API server's own latency per eviction (mean)", "b", "serverEvictionMean")
+    for p, r in sweep.items():
+        rows.append([f"(b) agent, drain.parallelism={p}: cordon -> last eviction; server latency",
+                     f"{fmt(r['cordonToLastEviction'])}; {fmt(r['serverEvictionMean'])}"] + [""] * (len(names) - 1))
     row(f"{args.fleet} nodes: event -> all cordoned", "c", "allCordoned")
     row(f"{args.fleet} nodes: event -> all drains finished", "c", "allFinished")
     row("API requests per drained node", "c", "apiRequestsPerNode", "n")
