@@ -77,6 +77,7 @@ class FakeEntra:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.proc.stdout.close()
 
 
 def make_untrusted_certificate(directory: str) -> tuple:
@@ -145,7 +146,9 @@ class ProxyTest(ProxiedAgentTestCase):
         return agent.metrics().sum("aksnode_identity_exchange_total", result=result)
 
     def assert_no_credentials(self, agent, *secrets_: str) -> None:
-        texts = {"log": open(agent.log_path, encoding="utf-8", errors="replace").read(),
+        with open(agent.log_path, encoding="utf-8", errors="replace") as f:
+            log_text = f.read()
+        texts = {"log": log_text,
                  "/status": agent.get("/status")[1], "/readyz": agent.get("/readyz")[1],
                  "/metrics": agent.get("/metrics")[1]}
         for where, text in texts.items():
