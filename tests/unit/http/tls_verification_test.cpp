@@ -4,20 +4,10 @@
 // reaches it; the same server with its certificate trusted is answered, which shows the refusals
 // come from verification and not from a broken test server.
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read_until.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/asio/streambuf.hpp>
-#include <boost/asio/write.hpp>
 
 #include <chrono>
-#include <memory>
 #include <string>
 
 #include "agent/http/http_client_impl.h"
@@ -32,8 +22,6 @@ using testing::Pem;
 using testing::TlsServer;
 
 namespace asio = boost::asio;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
 
 // The refusal must come from certificate verification, not from some other handshake failure.
 void expectVerificationFailure(const HttpResult& r) {
