@@ -207,8 +207,8 @@ class ProxyTest(ProxiedAgentTestCase):
         self.wait_ready(agent)
         self.imds.add_event("Preempt", not_before_in=30)
         self.wait_node(lambda n: n["spec"].get("unschedulable"), 10, "cordon")
-        wait_until(lambda: agent.metric("aksnode_imds_requests_total", endpoint="scheduledevents", result="ok") >= 3,
-                   10, "IMDS polls")
+        wait_until(lambda: agent.metrics().sum("aksnode_imds_requests_total", endpoint="scheduledevents",
+                                               result="ok") >= 3, 10, "IMDS polls")
         self.assertEqual(self.proxied(port_of(self.imds.url)), [])
         self.assertEqual(self.proxy.requests(), [])
         # The proxy would have forwarded it: the same URL through it works, so an empty record
