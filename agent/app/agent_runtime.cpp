@@ -18,6 +18,7 @@
 #include <set>
 
 #include "agent/app/endpoints.h"
+#include "agent/app/outbound_http.h"
 #include "agent/engine/action_engine.h"
 #include "agent/http/http_client_impl.h"
 #include "agent/http/http_server.h"
@@ -56,7 +57,7 @@ struct AgentRuntime::Impl {
         imdsHttp(io.get_executor()),
         imdsClient(imdsHttp, config.imds, metrics, time),
         poller(imdsClient, config.imds, metrics, time),
-        identityHttp(io.get_executor()),
+        identityHttp(io.get_executor(), TlsOptions{}, outboundProxy()),
         server(io.get_executor(), [this](std::string_view m, std::string_view p) { return endpoints->handle(m, p); }) {}
 
   RuntimeOptions options;
@@ -65,10 +66,10 @@ struct AgentRuntime::Impl {
   RealTimeSource time;
   Metrics metrics;
   AsioTimers timers;
-  HttpClientImpl imdsHttp;
+  HttpClientImpl imdsHttp;  // no proxy: IMDS is always direct (agent/app/outbound_http.h)
   ImdsClient imdsClient;
   ImdsPoller poller;
-  HttpClientImpl identityHttp;
+  HttpClientImpl identityHttp;  // Entra ID, OIDC discovery, JWKS: through the proxy variables
   std::unique_ptr<HttpClientImpl> kubeHttp;
   std::unique_ptr<BearerToken> kubeToken;
   std::unique_ptr<KubeClientImpl> kube;
@@ -194,7 +195,7 @@ void AgentRuntime::Impl::connectKubernetes() {
     return;
   }
   try {
-    kubeHttp = std::make_unique<HttpClientImpl>(io.get_executor(), conn.connection->tls);
+    kubeHttp = makeOutboundHttpClient(io.get_executor(), conn.connection->tls);
   } catch (const std::exception& e) {
     kubeNotConfigured = "TLS material of " + conn.connection->source + " is unusable: " + e.what();
     log::error("Kubernetes API server not available", {{"reason", kubeNotConfigured}});
@@ -460,6 +461,7 @@ std::string AgentRuntime::start() {
                                         {"node", a.options.nodeName},
                                         {"dryRun", a.options.dryRun},
                                         {"imds", a.config.imds.endpoint}});
+  logOutboundProxy();
   a.handleSignals();
   if (std::string error = a.startMetricsServer(); !error.empty()) return error;
   a.connectKubernetes();

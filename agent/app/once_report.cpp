@@ -7,6 +7,7 @@
 
 #include <iostream>
 
+#include "agent/app/outbound_http.h"
 #include "agent/http/http_client_impl.h"
 #include "agent/kube/bearer_token.h"
 #include "agent/kube/kube_client_impl.h"
@@ -41,8 +42,9 @@ asio::awaitable<void> collect(const Config& config, const std::string& nodeName,
                               boost::json::object& report, bool& healthy) {
   RealTimeSource time;
   Metrics metrics(config);
-  HttpClientImpl http(io.get_executor());
+  HttpClientImpl http(io.get_executor());  // IMDS: always direct
   ImdsClient imds(http, config.imds, metrics, time);
+  logOutboundProxy();
 
   // Instance metadata and the VM name.
   InstanceMetadataFetch instance = co_await imds.fetchInstanceMetadata(std::chrono::seconds(5));
@@ -53,7 +55,7 @@ asio::awaitable<void> collect(const Config& config, const std::string& nodeName,
   KubeConnectionResult conn = loadKubeConnection(config.kubernetes.kubeconfig);
   if (conn.status == KubeConfigStatus::Ok && !nodeName.empty()) {
     AsioTimers timers(io.get_executor(), time);
-    HttpClientImpl kubeHttp(io.get_executor(), conn.connection->tls);
+    HttpClientImpl kubeHttp(io.get_executor(), conn.connection->tls, outboundProxy());
     std::unique_ptr<BearerToken> token;
     if (!conn.connection->token.empty() || !conn.connection->tokenFile.empty()) {
       token = std::make_unique<BearerToken>(conn.connection->token, conn.connection->tokenFile, time);
@@ -109,11 +111,15 @@ asio::awaitable<void> collect(const Config& config, const std::string& nodeName,
                     {"pendingEvents", std::move(pending)}};
   if (!polled) healthy = false;
 
-  // Disk, cache and identity probes.
+  // Disk, cache and identity probes. Entra ID, OIDC discovery and JWKS follow the proxy
+  // variables (agent/app/outbound_http.h).
+  HttpClientImpl identityHttp(io.get_executor(), TlsOptions{}, outboundProxy());
   std::vector<std::unique_ptr<HealthCheck>> probes;
   if (!config.disks.empty()) probes.push_back(std::make_unique<disk::DiskProbe>(config.disks, metrics, time));
   if (!config.caches.empty()) probes.push_back(std::make_unique<disk::CacheProbe>(config.caches, config.disks, metrics, time));
-  if (config.identity.enabled) probes.push_back(std::make_unique<IdentityProbe>(config.identity, http, time, metrics));
+  if (config.identity.enabled) {
+    probes.push_back(std::make_unique<IdentityProbe>(config.identity, identityHttp, time, metrics));
+  }
   boost::json::array results;
   for (auto& probe : probes) {
     for (const auto& r : co_await probe->check()) {
@@ -123,6 +129,7 @@ asio::awaitable<void> collect(const Config& config, const std::string& nodeName,
   }
   report["probes"] = std::move(results);
   http.shutdown();
+  identityHttp.shutdown();
 }
 
 }  // namespace

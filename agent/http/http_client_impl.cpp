@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <variant>
 
+#include "agent/http/proxy_config.h"
 #include "agent/input_file.h"
 #include "build_info.h"
 
@@ -36,12 +37,22 @@ namespace {
 
 constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 constexpr std::size_t kHeaderLimit = 64 * 1024;
+// A proxy's answer to CONNECT is a status line and a few headers; more is refused.
+constexpr std::size_t kConnectHeaderLimit = 16 * 1024;
 
 struct Origin {
   bool tls = false;
   std::string host;  // without brackets for IPv6
   std::string port;
-  std::string key() const { return (tls ? "https://" : "http://") + host + ":" + port; }
+  std::optional<ProxyTarget> proxy;  // reached through this proxy (agent/http/proxy_config.h)
+  // host:port with brackets for IPv6: the CONNECT target and the pool key's origin part.
+  std::string hostPort() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+  }
+  std::string url() const { return (tls ? "https://" : "http://") + hostPort(); }
+  // Pool key: the origin, and the proxy it is reached through (never the credentials).
+  std::string key() const { return url() + via(); }
+  std::string via() const { return proxy ? " via proxy " + proxy->display() : std::string(); }
 };
 
 bool isIpLiteral(const std::string& host) {
@@ -115,7 +126,8 @@ bool isStaleKeepAlive(const beast::error_code& ec) {
 }  // namespace
 
 struct HttpClientImpl::State {
-  State(asio::any_io_executor ex, TlsOptions options) : executor(std::move(ex)), tls(std::move(options)) {
+  State(asio::any_io_executor ex, TlsOptions options, ProxyConfig proxies)
+      : executor(std::move(ex)), tls(std::move(options)), proxy(std::move(proxies)) {
     // Explicit CA or client certificate files fail at start-up, where a typo is easiest to see.
     // The system store (~140 certificates, over a MiB once parsed) is loaded on the first
     // https request instead: the IMDS client and a disabled identity check never need it.
@@ -181,6 +193,7 @@ struct HttpClientImpl::State {
 
   asio::any_io_executor executor;
   TlsOptions tls;
+  ProxyConfig proxy;  // empty: every request direct (IMDS)
   std::optional<ssl::context> ssl;  // see sslContext()
   std::map<std::string, std::vector<ConnectionPtr>> idle;
   std::vector<std::weak_ptr<Connection>> all;
@@ -189,30 +202,93 @@ struct HttpClientImpl::State {
 
 namespace {
 
-// Resolve and connect (and handshake for TLS) before the deadline.
+// CONNECT host:port through the proxy on conn->plain (RFC 9110 section 9.3.6), under the
+// stream's deadline. nullopt when the tunnel is open; otherwise the failure, naming the proxy.
+asio::awaitable<std::optional<HttpResult>> openTunnel(Connection& conn, const Origin& origin) {
+  const ProxyTarget& proxy = *origin.proxy;
+  const std::string where = "proxy " + proxy.display() + " (" + proxy.variable + ")";
+  http::request<http::empty_body> req{http::verb::connect, origin.hostPort(), 11};
+  req.set(http::field::host, origin.hostPort());
+  req.set(http::field::user_agent, std::string("aks-node-agent/") + build::kVersion);
+  if (!proxy.authorization.empty()) req.set(http::field::proxy_authorization, proxy.authorization);
+  auto [wec, written] = co_await http::async_write(*conn.plain, req, kUseTuple);
+  (void)written;
+  auto ioFailure = [&](const beast::error_code& ec, const char* doing) {
+    const HttpError e = ec == beast::error::timeout ? HttpError::Timeout
+                        : ec == asio::error::operation_aborted ? HttpError::Cancelled
+                                                               : HttpError::Unreachable;
+    std::string why = ec.message();
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      why = "its answer's header is over " + std::to_string(kConnectHeaderLimit / 1024) + " KiB";
+    } else if (ec == beast::error::timeout) {
+      why = "no answer before the request's deadline";
+    } else if (ec == http::error::end_of_stream || ec == http::error::partial_message || ec == asio::error::eof) {
+      why = "the proxy closed the connection";
+    }
+    return failure(e, where + " " + doing + " CONNECT " + origin.hostPort() + ": " + why);
+  };
+  if (wec) co_return ioFailure(wec, "did not take");
+  // The answer goes into a bounded buffer of its own: a proxy that sends an endless header
+  // stops at the limit, one that trickles it stops at the deadline.
+  beast::flat_buffer buffer(kConnectHeaderLimit + 1024);
+  http::response_parser<http::empty_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(kConnectHeaderLimit));
+  parser.skip(true);  // a 2xx answer to CONNECT has no body: the tunnel starts after the header
+  auto [rec, read] = co_await http::async_read_header(*conn.plain, buffer, parser, kUseTuple);
+  (void)read;
+  if (rec) co_return ioFailure(rec, "did not answer");
+  const unsigned status = parser.get().result_int();
+  if (status < 200 || status > 299) {
+    std::string reason(parser.get().reason().substr(0, 120));
+    std::string message = where + " refused CONNECT " + origin.hostPort() + ": HTTP " + std::to_string(status) +
+                          (reason.empty() ? "" : " " + reason);
+    if (status == 407) {
+      message += proxy.authorization.empty()
+                     ? " (the proxy wants credentials: put them in " + proxy.variable +
+                           " as http://user:password@host:port)"
+                     : " (the proxy refused the credentials in " + proxy.variable + ")";
+    }
+    co_return failure(HttpError::Unreachable, std::move(message));
+  }
+  if (buffer.size() != 0) {
+    // The target speaks only after our ClientHello: bytes here are the proxy's, not TLS.
+    co_return failure(HttpError::Unreachable,
+                      where + " sent data after its CONNECT " + origin.hostPort() + " answer, before the TLS handshake");
+  }
+  co_return std::nullopt;
+}
+
+// Resolve and connect (and handshake for TLS) before the deadline; through the origin's proxy
+// when it has one (plain http: the proxy is the peer; https: CONNECT, then TLS with the
+// target end to end: SNI and name verification of the target, never of the proxy).
 asio::awaitable<std::variant<ConnectionPtr, HttpResult>> connect(HttpClientImpl::State& state, const Origin& origin,
                                                                  Clock::time_point deadline) {
   auto ex = co_await asio::this_coro::executor;
   auto conn = std::make_shared<Connection>(origin);
+  const std::string& dialHost = origin.proxy ? origin.proxy->host : origin.host;
+  const std::string& dialPort = origin.proxy ? origin.proxy->port : origin.port;
+  const std::string peer = origin.proxy ? "proxy " + origin.proxy->display() + " (" + origin.proxy->variable + ")"
+                                        : origin.host + ":" + origin.port;
   tcp::resolver::results_type endpoints;
-  if (isIpLiteral(origin.host)) {
+  if (isIpLiteral(dialHost)) {
     boost::system::error_code ec;
-    auto address = asio::ip::make_address(origin.host, ec);
-    unsigned long port = std::stoul(origin.port);
+    auto address = asio::ip::make_address(dialHost, ec);
+    unsigned long port = std::stoul(dialPort);
     endpoints = tcp::resolver::results_type::create(tcp::endpoint(address, static_cast<unsigned short>(port)),
-                                                    origin.host, origin.port);
+                                                    dialHost, dialPort);
   } else {
     tcp::resolver resolver(ex);
     asio::steady_timer timer(ex, deadline);
     auto [order, ec, results, timerEc] = co_await asio::experimental::make_parallel_group(
-        resolver.async_resolve(origin.host, origin.port, asio::deferred),
+        resolver.async_resolve(dialHost, dialPort, asio::deferred),
         timer.async_wait(asio::deferred)).async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
     (void)timerEc;
-    if (order[0] == 1) co_return failure(HttpError::Timeout, "resolving " + origin.host + " timed out");
-    if (ec) co_return failure(HttpError::Unreachable, "cannot resolve " + origin.host + ": " + ec.message());
+    const std::string what = origin.proxy ? peer : dialHost;
+    if (order[0] == 1) co_return failure(HttpError::Timeout, "resolving " + what + " timed out");
+    if (ec) co_return failure(HttpError::Unreachable, "cannot resolve " + what + ": " + ec.message());
     endpoints = results;
   }
-  if (origin.tls) {
+  if (origin.tls && !origin.proxy) {
     std::string tlsSetupError;
     try {
       conn->secure.emplace(ex, state.sslContext());
@@ -231,9 +307,28 @@ asio::awaitable<std::variant<ConnectionPtr, HttpResult>> connect(HttpClientImpl:
   if (ec) {
     HttpError e = ec == beast::error::timeout ? HttpError::Timeout
                   : (ec == asio::error::operation_aborted ? HttpError::Cancelled : HttpError::Unreachable);
-    co_return failure(e, "connect to " + origin.host + ":" + origin.port + ": " + ec.message());
+    co_return failure(e, "connect to " + peer + (origin.proxy ? " for " + origin.url() : "") + ": " + ec.message());
   }
   tcpStream.socket().set_option(tcp::no_delay(true));
+  state.track(conn);  // from here on shutdown() can close it, tunnel or not
+  if (origin.tls && origin.proxy) {
+    if (auto refused = co_await openTunnel(*conn, origin)) {
+      conn->close();
+      co_return std::move(*refused);
+    }
+    std::string tlsSetupError;
+    try {
+      conn->secure.emplace(std::move(*conn->plain), state.sslContext());
+      conn->plain.reset();
+    } catch (const std::exception& e) {
+      tlsSetupError = e.what();
+    }
+    if (!tlsSetupError.empty()) {
+      conn->close();
+      co_return failure(HttpError::Tls, "TLS set-up failed: " + tlsSetupError);
+    }
+    conn->lowest().expires_at(deadline);
+  }
   if (origin.tls) {
     // SNI only for host names (RFC 6066 forbids IP literals); verify the name or IP always.
     if (!isIpLiteral(origin.host) && !setSni(conn->secure->native_handle(), origin.host)) {
@@ -242,11 +337,16 @@ asio::awaitable<std::variant<ConnectionPtr, HttpResult>> connect(HttpClientImpl:
     conn->secure->set_verify_callback(ssl::host_name_verification(origin.host));
     auto [hec] = co_await conn->secure->async_handshake(ssl::stream_base::client, kUseTuple);
     if (hec) {
-      co_return failure(hec == beast::error::timeout ? HttpError::Timeout : HttpError::Tls,
-                        "TLS handshake with " + origin.host + ": " + hec.message());
+      conn->close();
+      const bool tlsError = hec.category() == asio::error::get_ssl_category() ||
+                            hec.category() == asio::ssl::error::get_stream_category();
+      HttpError e = hec == beast::error::timeout ? HttpError::Timeout
+                    : hec == asio::error::operation_aborted ? HttpError::Cancelled
+                    : (tlsError || !origin.proxy)          ? HttpError::Tls
+                                                           : HttpError::Unreachable;  // the tunnel broke
+      co_return failure(e, "TLS handshake with " + origin.host + origin.via() + ": " + hec.message());
     }
   }
-  state.track(conn);
   co_return conn;
 }
 
@@ -264,8 +364,8 @@ asio::awaitable<std::pair<beast::error_code, bool>> exchange(Stream& stream, bea
 
 }  // namespace
 
-HttpClientImpl::HttpClientImpl(asio::any_io_executor executor, TlsOptions tls)
-    : state_(std::make_shared<State>(std::move(executor), std::move(tls))) {}
+HttpClientImpl::HttpClientImpl(asio::any_io_executor executor, TlsOptions tls, ProxyConfig proxy)
+    : state_(std::make_shared<State>(std::move(executor), std::move(tls), std::move(proxy))) {}
 
 HttpClientImpl::~HttpClientImpl() { shutdown(); }
 
@@ -307,11 +407,22 @@ asio::awaitable<HttpResult> HttpClientImpl::send(HttpRequest request) {
   http::verb verb = http::string_to_verb(request.method);
   if (verb == http::verb::unknown) co_return failure(HttpError::BadUrl, "unknown method " + request.method);
 
-  http::request<http::string_body> req{verb, target, 11};
+  origin.proxy = state->proxy.proxyFor(origin.tls, origin.host, origin.port);
+  if (origin.proxy && !origin.proxy->error.empty()) {
+    co_return failure(HttpError::Unreachable, "cannot reach " + origin.url() + ": " + origin.proxy->error);
+  }
+  // Plain http through a proxy: the absolute URI is the request target (RFC 9112 section 3.2.2),
+  // and the credentials go to the proxy. https: the request goes inside the CONNECT tunnel as if
+  // direct, and the proxy's credentials stay on the CONNECT.
+  const bool forwarded = origin.proxy && !origin.tls;
   std::string hostHeader(url.encoded_host_and_port());
+  http::request<http::string_body> req{verb, forwarded ? "http://" + hostHeader + target : target, 11};
   req.set(http::field::host, hostHeader);
   req.set(http::field::user_agent, std::string("aks-node-agent/") + build::kVersion);
   for (const auto& [k, v] : request.headers) req.set(k, v);
+  if (forwarded && !origin.proxy->authorization.empty()) {
+    req.set(http::field::proxy_authorization, origin.proxy->authorization);
+  }
   req.body() = std::move(request.body);
   req.keep_alive(true);
   req.prepare_payload();
@@ -342,9 +453,21 @@ asio::awaitable<HttpResult> HttpClientImpl::send(HttpRequest request) {
       // A pooled connection the peer already closed: try once more on a fresh one.
       if (reused && !headerSeen && isStaleKeepAlive(ec) && Clock::now() < deadline) continue;
       if (state->shuttingDown) co_return failure(HttpError::Cancelled, "client is shutting down");
-      co_return failure(classify(ec, headerSeen), request.method + " " + origin.key() + target + ": " + ec.message());
+      co_return failure(classify(ec, headerSeen),
+                        request.method + " " + origin.url() + target + origin.via() + ": " + ec.message());
     }
     auto response = parser.release();
+    if (forwarded && response.result_int() == 407) {
+      // No origin answers 407: the proxy refused to forward.
+      conn->close();
+      co_return failure(HttpError::Unreachable,
+                        "proxy " + origin.proxy->display() + " (" + origin.proxy->variable + ") refused " +
+                            request.method + " " + origin.url() + target + ": HTTP 407" +
+                            (origin.proxy->authorization.empty()
+                                 ? " (the proxy wants credentials: put them in " + origin.proxy->variable +
+                                       " as http://user:password@host:port)"
+                                 : " (the proxy refused the credentials in " + origin.proxy->variable + ")"));
+    }
     HttpResult result;
     result.response.status = static_cast<int>(response.result_int());
     for (const auto& field : response) {
@@ -358,7 +481,7 @@ asio::awaitable<HttpResult> HttpClientImpl::send(HttpRequest request) {
     }
     co_return result;
   }
-  co_return failure(HttpError::Unreachable, "connection closed by " + origin.key());
+  co_return failure(HttpError::Unreachable, "connection closed by " + origin.url() + origin.via());
 }
 
 }  // namespace aksnode

@@ -6,7 +6,8 @@ library plus the `openssl` command line tool (RSA keys, signatures, the TLS cert
     python3 tests/fakes/fake_entra.py --port 0 --port-file /tmp/entra.port --ca-file /tmp/entra-ca.pem
     -> prints "LISTENING <port>" on stdout once the socket accepts connections.
 
-One HTTPS server (a self-signed certificate made at start-up for 127.0.0.1 and localhost,
+One HTTPS server (a self-signed certificate made at start-up for 127.0.0.1 and localhost, and
+--name NAME if given (the issuer URL then names it too),
 written to --ca-file so the agent can trust it; --plain-http for tests that use the agent's
 test-only insecure switch) plays both parts:
 
@@ -500,10 +501,11 @@ class FakeEntraServer(http.server.ThreadingHTTPServer):
         self.shutdown()
 
 
-def make_certificate(directory: str) -> tuple[str, str]:
+def make_certificate(directory: str, name: Optional[str] = None) -> tuple[str, str]:
     cert, key = os.path.join(directory, "tls.crt"), os.path.join(directory, "tls.key")
+    san = "IP:127.0.0.1,DNS:localhost" + (f",DNS:{name}" if name else "")
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-             "-subj", "/CN=fake-entra", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-subj", "/CN=fake-entra", "-addext", f"subjectAltName={san}",
              "-addext", "basicConstraints=critical,CA:TRUE")
     return cert, key
 
@@ -522,6 +524,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--port-file", help="write the bound port to this file once listening")
     parser.add_argument("--ca-file", help="write the server's self-signed certificate (PEM) here")
     parser.add_argument("--plain-http", action="store_true", help="serve plain HTTP (for the agent's test-only switch)")
+    parser.add_argument("--name", help="a host name for the certificate and the issuer URL (https://NAME:PORT/issuer/) "
+                        "instead of 127.0.0.1: one only a test's forward proxy resolves (tests/fakes/fake_forward_proxy.py)")
     parser.add_argument("--tenant", default=DEFAULT_TENANT)
     parser.add_argument("--client-id", default=DEFAULT_CLIENT)
     parser.add_argument("--subject", default=DEFAULT_SUBJECT, help="subject of the default federated credential")
@@ -536,7 +540,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         tls = None
         if not args.plain_http:
-            cert, key = make_certificate(workdir)
+            cert, key = make_certificate(workdir, args.name)
             tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             tls.load_cert_chain(cert, key)
             if args.ca_file:
@@ -545,7 +549,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         state = FakeEntraState(workdir, args.tenant, args.client_id.lower(), args.subject, args.legacy_70021)
         server = FakeEntraServer((args.host, args.port), state, tls, args.verbose)
         port = server.server_address[1]
-        state.set_issuer(f"{'http' if args.plain_http else 'https'}://127.0.0.1:{port}/issuer/")
+        state.set_issuer(f"{'http' if args.plain_http else 'https'}://{args.name or '127.0.0.1'}:{port}/issuer/")
 
         def request_stop(*_: Any) -> None:
             # shutdown() waits for serve_forever() to return, so it must not run on the serving thread.
