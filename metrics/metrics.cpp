@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <array>
 #include <sstream>
 
@@ -28,6 +29,23 @@ constexpr std::array kActions{"taint", "cordon", "drain", "uncordon", "acknowled
 constexpr std::array kDrainResults{"success", "timeout", "error"};
 constexpr std::array kEvictionResults{"evicted", "blocked_pdb", "not_found", "error"};
 constexpr std::array kShedReasons{"idle", "header_timeout", "refused"};
+constexpr std::array kNotificationResults{"ok", "error", "timeout"};
+
+// Families labelled by configured webhooks have no series without webhooks, and prometheus-cpp
+// leaves a family without series out of the text entirely; CONTRACT.md section 5 wants every
+// family exposed from start-up, so serialize() announces these (HELP and TYPE, no sample).
+struct Announced {
+  const char* name;
+  const char* help;
+};
+constexpr Announced kNotificationsFamily{
+    "aksnode_notifications_total",
+    "Webhook notices by webhook and result (ok: a 2xx answer; error: refused or failed after the retries; "
+    "timeout: no answer within the webhook's budget)."};
+constexpr Announced kNotificationsDroppedFamily{
+    "aksnode_notifications_dropped_total",
+    "Webhook notices dropped unsent because the webhook's queue was full (the oldest goes first)."};
+constexpr std::array kAnnouncedWhenEmpty{kNotificationsFamily, kNotificationsDroppedFamily};
 constexpr std::array kCodes{"2xx", "4xx", "429", "5xx", "error"};
 // The (verb, resource) pairs the Kubernetes client issues; see agent/kube/kube_client_impl.cpp.
 constexpr std::array<std::array<const char*, 2>, 11> kKubeCalls{{{"get", "nodes"},
@@ -167,6 +185,11 @@ struct Metrics::Families {
                                  "(no resourceVersion, taints of the wrong shape, not a Node); the "
                                  "Node was not patched.")
                            .Register(r)),
+        notifications(BuildCounter().Name(kNotificationsFamily.name).Help(kNotificationsFamily.help).Register(r)),
+        notificationsDropped(BuildCounter()
+                                 .Name(kNotificationsDroppedFamily.name)
+                                 .Help(kNotificationsDroppedFamily.help)
+                                 .Register(r)),
         serverConnectionsShed(BuildCounter()
                                   .Name("aksnode_http_server_connections_shed_total")
                                   .Help("Connections to the metrics/health server closed by the agent "
@@ -205,6 +228,8 @@ struct Metrics::Families {
   Family<Counter>& identityExchange;
   Family<Gauge>& podsMisconfigured;
   Family<Counter>& nodeUnreadable;
+  Family<Counter>& notifications;
+  Family<Counter>& notificationsDropped;
   Family<Counter>& serverConnectionsShed;
 };
 
@@ -269,6 +294,10 @@ Metrics::Metrics(const Config& config)
   identityCheck("ok");
   for (const char* r : {"ok", "http_error", "unreachable"}) identityExchange(r);
   nodeUnreadable();
+  for (const auto& w : config.notifications.webhooks) {
+    for (const char* r : kNotificationResults) notification(w.name, r);
+    notificationsDropped(w.name);
+  }
   for (const char* r : kShedReasons) serverConnectionsShed(r);
 }
 
@@ -276,7 +305,13 @@ Metrics::~Metrics() = default;
 
 std::string Metrics::serialize() const {
   std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry_->Collect());
+  const std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  prometheus::TextSerializer().Serialize(out, families);
+  for (const Announced& a : kAnnouncedWhenEmpty) {
+    const bool present = std::any_of(families.begin(), families.end(),
+                                     [&](const prometheus::MetricFamily& f) { return f.name == a.name; });
+    if (!present) out << "# HELP " << a.name << " " << a.help << "\n# TYPE " << a.name << " counter\n";
+  }
   return out.str();
 }
 
@@ -302,6 +337,12 @@ prometheus::Counter& Metrics::scheduledEventsSeen(const std::string& type) {
 prometheus::Counter& Metrics::nodeUnreadable() { return f_->nodeUnreadable.Add({}); }
 prometheus::Counter& Metrics::serverConnectionsShed(const std::string& reason) {
   return f_->serverConnectionsShed.Add({{"reason", reason}});
+}
+prometheus::Counter& Metrics::notification(const std::string& webhook, const std::string& result) {
+  return f_->notifications.Add({{"webhook", webhook}, {"result", result}});
+}
+prometheus::Counter& Metrics::notificationsDropped(const std::string& webhook) {
+  return f_->notificationsDropped.Add({{"webhook", webhook}});
 }
 prometheus::Counter& Metrics::imdsEventsIgnored(const std::string& reason) {
   return f_->eventsIgnored.Add({{"reason", reason}});

@@ -51,6 +51,12 @@ class Metrics {
   // Extension: a GET of the Node that could not be read faithfully (not patched).
   prometheus::Counter& nodeUnreadable();
 
+  // --- Webhook notifications (agent/notify) ------------------------------------------------
+  // result: ok, error, timeout. webhook: a configured name (bounded by the config loader).
+  prometheus::Counter& notification(const std::string& webhook, const std::string& result);
+  // Extension: notices dropped from a webhook's full queue (oldest first).
+  prometheus::Counter& notificationsDropped(const std::string& webhook);
+
   // --- The agent's own HTTP server (extension) -------------------------------------------
   prometheus::Counter& serverConnectionsShed(const std::string& reason);
 

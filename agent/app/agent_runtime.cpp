@@ -29,6 +29,7 @@
 #include "agent/kube/node_lease.h"
 #include "agent/kube/timers.h"
 #include "agent/logging.h"
+#include "agent/notify/notifier_impl.h"
 #include "build_info.h"
 #include "metrics/metrics.h"
 #include "probes/disk/cache_probe.h"
@@ -58,6 +59,7 @@ struct AgentRuntime::Impl {
         imdsClient(imdsHttp, config.imds, metrics, time),
         poller(imdsClient, config.imds, metrics, time),
         identityHttp(io.get_executor(), TlsOptions{}, outboundProxy()),
+        notifyHttp(io.get_executor(), TlsOptions{}, outboundProxy()),
         server(io.get_executor(), [this](std::string_view m, std::string_view p) { return endpoints->handle(m, p); }) {}
 
   RuntimeOptions options;
@@ -70,6 +72,10 @@ struct AgentRuntime::Impl {
   ImdsClient imdsClient;
   ImdsPoller poller;
   HttpClientImpl identityHttp;  // Entra ID, OIDC discovery, JWKS: through the proxy variables
+  // Webhook notices (agent/notify): their own client, through the proxy variables like every
+  // request but IMDS's; a hung receiver's connections never share a pool with another peer.
+  HttpClientImpl notifyHttp;
+  std::unique_ptr<NotifierImpl> notifier;
   std::unique_ptr<HttpClientImpl> kubeHttp;
   std::unique_ptr<BearerToken> kubeToken;
   std::unique_ptr<KubeClientImpl> kube;
@@ -98,6 +104,7 @@ struct AgentRuntime::Impl {
   void discoverVm();
   void startImdsPolling();
   void startHealthProbes();
+  void startNotifier();
   void startEngine();
   void handleSignals();
   void watchIgnoredSignals();
@@ -166,6 +173,7 @@ std::string AgentRuntime::Impl::startMetricsServer() {
                  {"incarnation", poller.tracker().lastIncarnation().value_or(0)}};
     if (!lastPodScan.empty()) o["identityPodScan"] = lastPodScan;
     if (lease) o["lease"] = lease->statusJson();
+    if (notifier) o["notifications"] = notifier->statusJson();
     if (instance) {
       o["instance"] = {{"name", instance->name},         {"computerName", instance->computerName},
                        {"vmScaleSetName", instance->vmScaleSetName}, {"priority", instance->priority},
@@ -352,9 +360,16 @@ std::string leaseHolderIdentity(const std::string& podName) {
 }
 }  // namespace
 
+void AgentRuntime::Impl::startNotifier() {
+  if (config.notifications.webhooks.empty()) return;
+  notifier = std::make_unique<NotifierImpl>(io.get_executor(), config.notifications, notifyHttp, timers, metrics);
+  notifier->start();
+}
+
 void AgentRuntime::Impl::startEngine() {
   ActionEngineDeps deps{config, kube.get(), drainer.get(), &imdsClient, metrics, timers, options.dryRun,
-                        options.nodeName, options.ownPodNamespace, options.ownPodName, kubeNotConfigured, {}};
+                        options.nodeName, options.ownPodNamespace, options.ownPodName, kubeNotConfigured, {},
+                        notifier.get()};
   // A dry run writes nothing, not even a Lease: it always "acts" (and logs what it would do).
   if (kube && !options.dryRun) {
     NodeLeaseOptions lo;
@@ -401,6 +416,8 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   if (podScanTimer) podScanTimer->cancel();
   imdsHttp.shutdown();
   identityHttp.shutdown();
+  if (notifier) notifier->stop();
+  notifyHttp.shutdown();
   if (lease) {
     // Give the node's lease up first (one short PUT), then close the API server connections.
     asio::co_spawn(io, guarded(releaseLeaseThenCloseKube()), asio::detached);
@@ -465,6 +482,7 @@ std::string AgentRuntime::start() {
   a.handleSignals();
   if (std::string error = a.startMetricsServer(); !error.empty()) return error;
   a.connectKubernetes();
+  a.startNotifier();
   a.startEngine();
   a.discoverVm();
   a.startImdsPolling();

@@ -4,6 +4,7 @@
 //
 //   startMetricsServer   /metrics /healthz /readyz /status (first: probes can see us early)
 //   connectKubernetes    in-cluster or kubeconfig; absent = IMDS and metrics only
+//   startNotifier        webhook workers (agent/notify), fed by the engine's Events
 //   discoverVm           the VM name events must carry (config, IMDS compute.name, providerID)
 //   startImdsPolling     Scheduled Events every pollInterval -> ActionEngine::setPending
 //   startHealthProbes    disk, cache, identity every healthInterval -> ActionEngine::setHealth

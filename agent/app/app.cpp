@@ -60,7 +60,7 @@ int runMain(int argc, char** argv) {
       std::cerr << "aks-node-agent: " << bad << "\n";
       return kExitConfig;
     }
-    std::cout << printEffectiveConfig(loaded.config);
+    std::cout << printEffectiveConfig(loaded.config, ConfigSecrets::Redacted);  // webhook URLs are credentials
     return kExitOk;
   }
 

@@ -74,6 +74,38 @@ struct ConditionsConfig {
   bool operator==(const ConditionsConfig&) const = default;
 };
 
+// The Kubernetes Event reasons the agent writes (CONTRACT.md section 4), in the contract's
+// order; a webhook's `on` names some of them.
+inline constexpr const char* kEventReasons[] = {
+    "ScheduledEvent", "Cordoned",   "DrainStarted",  "DrainSucceeded", "DrainFailed",     "EvictionBlocked",
+    "EventAcknowledged", "Uncordoned", "DiskUnhealthy", "DiskRecovered", "IdentityInvalid", "IdentityRecovered"};
+// A webhook's `on` when the configuration leaves it out: the news someone must hear about
+// (docs/notifications.md); the rest are progress or recovery, available on request.
+inline constexpr const char* kDefaultNotifyReasons[] = {"ScheduledEvent",  "DrainSucceeded", "DrainFailed",
+                                                        "EvictionBlocked", "DiskUnhealthy",  "IdentityInvalid"};
+
+// The body a webhook receives (docs/notifications.md): the contract's JSON notice, a Slack
+// incoming-webhook message, or a Teams message with an Adaptive Card.
+enum class WebhookFormat { Json, Slack, Teams };
+
+struct WebhookConfig {
+  std::string name;     // the `webhook` label of aksnode_notifications_total
+  std::string url;      // a credential: never logged, served or printed (see printEffectiveConfig)
+  std::string urlFile;  // or: a file holding the URL (a mounted Secret), read for every notice
+  WebhookFormat format = WebhookFormat::Json;
+  std::vector<std::string> on{std::begin(kDefaultNotifyReasons), std::end(kDefaultNotifyReasons)};
+  Duration timeout{5000};  // the whole budget of one notice, retries included
+  int retries = 3;
+
+  bool operator==(const WebhookConfig&) const = default;
+};
+
+struct NotificationsConfig {
+  std::vector<WebhookConfig> webhooks;
+
+  bool operator==(const NotificationsConfig&) const = default;
+};
+
 struct DiskConfig {
   std::string path = "/mnt";
   double minFreeRatio = 0.10;
@@ -142,6 +174,7 @@ struct Config {
   KubernetesConfig kubernetes;
   DrainConfig drain;
   ConditionsConfig conditions;
+  NotificationsConfig notifications;
   std::vector<DiskConfig> disks{DiskConfig{}};
   std::vector<CacheConfig> caches{CacheConfig{}};
   Duration healthInterval{30'000};
@@ -159,5 +192,7 @@ const char* toString(VmEventConditionMode mode);
 std::optional<VmEventConditionMode> vmEventConditionModeFromString(const std::string& text);
 const char* toString(PreemptionConditionMode mode);
 std::optional<PreemptionConditionMode> preemptionConditionModeFromString(const std::string& text);
+const char* toString(WebhookFormat format);
+std::optional<WebhookFormat> webhookFormatFromString(const std::string& text);
 
 }  // namespace aksnode

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -12,6 +13,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <span>
 #include <sstream>
 #include <unordered_set>
 
@@ -227,6 +229,21 @@ class Loader {
     ParseResult<std::string> expanded = expandEnvironment(node.Scalar(), env_);
     if (!expanded) {
       error(path, expanded.error());
+      return std::nullopt;
+    }
+    return std::move(expanded.value());
+  }
+
+  // Like text(), for a credential (a webhook URL): no error message quotes the value.
+  std::optional<std::string> secretText(const Node& node, const std::string& path) {
+    if (node.IsNull()) return std::string();
+    if (!node.IsScalar()) {
+      error(path, "expected a URL, got " + std::string(describe(node)));
+      return std::nullopt;
+    }
+    ParseResult<std::string> expanded = expandEnvironment(node.Scalar(), env_);
+    if (!expanded) {
+      error(path, "cannot expand ${...} in the value (not shown: a webhook URL is a credential)");
       return std::nullopt;
     }
     return std::move(expanded.value());
@@ -516,6 +533,166 @@ void readConditions(Loader& loader, const Node& node, const std::string& path, C
   map.finish();
 }
 
+// ---- notifications.webhooks (docs/notifications.md) ----
+
+// At most this many webhooks: each is a worker, a queue and three metric series.
+constexpr std::size_t kMaxWebhooks = 16;
+constexpr int kMaxWebhookRetries = 10;
+constexpr Duration kMinWebhookTimeout{100};
+constexpr Duration kMaxWebhookTimeout{300'000};
+
+// The `webhook` label of aksnode_notifications_total: bounded and safe in any text format.
+bool isWebhookName(std::string_view text) {
+  if (text.empty() || text.size() > 63) return false;
+  const auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (!alnum(text.front())) return false;
+  return std::all_of(text.begin(), text.end(), [&](char c) { return alnum(c) || c == '-' || c == '_'; });
+}
+
+std::span<const std::string_view> eventReasonNames() {
+  static const auto names = [] {
+    std::array<std::string_view, std::size(kEventReasons)> out{};
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = kEventReasons[i];
+    return out;
+  }();
+  return names;
+}
+
+ParseResult<std::string> parseEventReason(const std::string& text) {
+  const auto names = eventReasonNames();
+  if (std::find(names.begin(), names.end(), text) != names.end()) return ParseResult<std::string>::success(text);
+  std::string message = "expected an Event reason" + got(text);
+  if (const auto suggestion = closestMatch(text, names)) {
+    message += "; did you mean \"" + *suggestion + "\"?";
+  } else {
+    message += "; one of";
+    for (std::string_view name : names) message += " " + std::string(name);
+  }
+  return ParseResult<std::string>::failure(message);
+}
+
+// The URL is a credential: an error says what is wrong with it without quoting it.
+ParseResult<std::string> parseWebhookUrl(const std::string& text) {
+  if (text.empty()) return ParseResult<std::string>::success(text);  // "exactly one of" decides
+  if (!isCleanText(text) || text.size() > 4096) {
+    return ParseResult<std::string>::failure("expected an http(s) URL of at most 4096 characters (value not shown: "
+                                             "a webhook URL is a credential)");
+  }
+  if (const auto why = checkHttpUrl(text, HttpUrlRules{.allowPath = true, .allowQuery = true})) {
+    return ParseResult<std::string>::failure("expected an http(s) URL like https://hooks.slack.com/services/... (" +
+                                             *why + "; value not shown: a webhook URL is a credential)");
+  }
+  return ParseResult<std::string>::success(text);
+}
+
+bool readWebhook(MapReader& map, WebhookConfig& out) {
+  Loader& loader = map.loader();
+  bool nameOk = false;
+  if (const Node* node = map.take("name")) {
+    loader.scalar(*node, map.child("name"), out.name,
+                  [&](const std::string& text) {
+                    auto parsed = textWhere([](const std::string& t) { return isWebhookName(t); },
+                                            "expected a name of letters, digits, '-' and '_' (1 to 63, starting "
+                                            "with a letter or digit): it is a metric label")(text);
+                    nameOk = parsed.ok();
+                    return parsed;
+                  },
+                  "expected a string");
+  } else {
+    loader.error(map.child("name"), "required: the webhook's name (the webhook label of aksnode_notifications_total)");
+  }
+  bool urlBad = false;
+  if (const Node* node = map.take("url")) {
+    const std::optional<std::string> text = loader.secretText(*node, map.child("url"));
+    ParseResult<std::string> parsed = text ? parseWebhookUrl(*text) : ParseResult<std::string>::failure({});
+    if (parsed) {
+      out.url = std::move(parsed.value());
+    } else {
+      urlBad = true;
+      if (text) loader.error(map.child("url"), parsed.error());
+    }
+  }
+  bool urlFileBad = false;
+  map.scalar("urlFile", out.urlFile,
+             [&](const std::string& text) {
+               auto parsed = textWhere(
+                   [](const std::string& t) { return t.empty() || (isAbsolutePath(t) && isCleanText(t)); },
+                   "expected an absolute path like /etc/aks-node-agent/webhooks/slack")(text);
+               urlFileBad = !parsed.ok();
+               return parsed;
+             },
+             "expected a string");
+  if (!urlBad && !urlFileBad && out.url.empty() == out.urlFile.empty()) {
+    loader.error(map.child(out.url.empty() ? "url" : "urlFile"),
+                 out.url.empty() ? "required: exactly one of url or urlFile (a file from a mounted Secret)"
+                                 : "give exactly one of url or urlFile, not both");
+  }
+  map.scalar("format", out.format,
+             [](const std::string& text) -> ParseResult<WebhookFormat> {
+               if (const auto format = webhookFormatFromString(text)) return ParseResult<WebhookFormat>::success(*format);
+               return ParseResult<WebhookFormat>::failure("expected one of json, slack, teams" + got(text));
+             },
+             "expected one of json, slack, teams");
+  if (const Node* on = map.take("on")) {
+    stringList(loader, on, map.child("on"), out.on, parseEventReason, "expected an Event reason");
+    if (on->IsNull() || (on->IsSequence() && on->size() == 0)) {
+      loader.error(map.child("on"), "expected at least one Event reason (a webhook for none would never be called)");
+    }
+  }
+  map.duration("timeout", out.timeout, [](const std::string& text) -> ParseResult<Duration> {
+    ParseResult<Duration> parsed = durationAtLeast(kMinWebhookTimeout)(text);
+    if (parsed && parsed.value() > kMaxWebhookTimeout) {
+      return ParseResult<Duration>::failure("expected a duration of at most 5m" + got(text));
+    }
+    return parsed;
+  });
+  map.scalar("retries", out.retries,
+             integerIn(0, kMaxWebhookRetries, "expected an integer between 0 and " + std::to_string(kMaxWebhookRetries)),
+             "expected an integer");
+  return nameOk;
+}
+
+void readNotifications(Loader& loader, const Node& node, const std::string& path, NotificationsConfig& out) {
+  MapReader map(loader, node, path);
+  if (!map.valid()) return;
+  const Node* list = map.take("webhooks");
+  const std::string listPath = map.child("webhooks");
+  map.finish();
+  if (list == nullptr) return;
+  if (list->IsNull()) {
+    out.webhooks.clear();
+    return;
+  }
+  if (!list->IsSequence()) {
+    loader.error(listPath, "expected a list of maps with a name and a url or urlFile, got " + std::string(describe(*list)));
+    return;
+  }
+  if (list->size() > kMaxWebhooks) {
+    loader.error(listPath, "at most " + std::to_string(kMaxWebhooks) + " webhooks, got " + std::to_string(list->size()));
+    return;
+  }
+  std::vector<WebhookConfig> webhooks;
+  std::map<std::string, std::size_t> seen;  // name -> index of its first entry
+  std::size_t i = 0;
+  for (auto element = list->begin(); element != list->end(); ++element, ++i) {
+    const std::string entryPath = indexPath(listPath, i);
+    MapReader entry(loader, *element, entryPath, "expected a map with a name and a url or urlFile");
+    if (!entry.valid()) continue;
+    WebhookConfig webhook;
+    const bool nameOk = readWebhook(entry, webhook);
+    entry.finish();
+    if (nameOk) {
+      const auto [it, inserted] = seen.emplace(webhook.name, i);
+      if (!inserted) {
+        loader.error(childPath(entryPath, "name"), "duplicate of " + indexPath(listPath, it->second) + ".name " +
+                                                       quoteForMessage(webhook.name));
+      }
+    }
+    webhooks.push_back(std::move(webhook));
+  }
+  out.webhooks = std::move(webhooks);
+}
+
 const auto kRatio = numberIn(0, 1, false, "expected a number between 0 and 1");
 const auto kAbsolutePath = textWhere([](const std::string& text) { return isAbsolutePath(text) && isCleanText(text); },
                                      "expected an absolute path like /mnt");
@@ -689,6 +866,9 @@ void readConfig(Loader& loader, const Node& root, Config& out) {
   if (const Node* node = map.take("kubernetes")) readKubernetes(loader, *node, map.child("kubernetes"), out.kubernetes);
   if (const Node* node = map.take("drain")) readDrain(loader, *node, map.child("drain"), out.drain);
   if (const Node* node = map.take("conditions")) readConditions(loader, *node, map.child("conditions"), out.conditions);
+  if (const Node* node = map.take("notifications")) {
+    readNotifications(loader, *node, map.child("notifications"), out.notifications);
+  }
   entryList(loader, map.take("disks"), map.child("disks"), out.disks, readDisk);
   entryList(loader, map.take("caches"), map.child("caches"), out.caches, readCache);
   map.duration("healthInterval", out.healthInterval, positiveDuration());
@@ -870,7 +1050,7 @@ class ConfigPrinter {
 
 }  // namespace
 
-std::string printEffectiveConfig(const Config& config) {
+std::string printEffectiveConfig(const Config& config, ConfigSecrets secrets) {
   ConfigPrinter p;
   p.emitter() << YAML::BeginMap;
   p.string("nodeName", config.nodeName);
@@ -926,6 +1106,24 @@ std::string printEffectiveConfig(const Config& config) {
   p.boolean("enabled", config.conditions.enabled);
   p.plain("vmEventScheduled", toString(config.conditions.vmEventScheduled));
   p.plain("preemptionScheduled", toString(config.conditions.preemptionScheduled));
+  p.end();
+
+  p.begin("notifications");
+  p.beginList("webhooks", config.notifications.webhooks.empty());
+  for (const WebhookConfig& webhook : config.notifications.webhooks) {
+    p.beginListEntry();
+    p.string("name", webhook.name);
+    if (!webhook.url.empty()) {
+      p.string("url", secrets == ConfigSecrets::Shown ? webhook.url : redactedUrl(webhook.url));
+    }
+    if (!webhook.urlFile.empty()) p.string("urlFile", webhook.urlFile);
+    p.plain("format", toString(webhook.format));
+    p.stringList("on", webhook.on);
+    p.duration("timeout", webhook.timeout);
+    p.integer("retries", webhook.retries);
+    p.end();
+  }
+  p.endList();
   p.end();
 
   p.beginList("disks", config.disks.empty());

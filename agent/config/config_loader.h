@@ -60,9 +60,15 @@ ConfigLoadResult loadConfigFile(const std::string& path, const EnvLookup& env);
 // Loads configuration text (the file's contents).
 ConfigLoadResult loadConfigString(std::string_view text, const EnvLookup& env);
 
+// Whether printEffectiveConfig shows credentials (webhook URLs). --check-config never does: its
+// output ends up in terminals, CI logs and tickets (docs/notifications.md).
+enum class ConfigSecrets { Redacted, Shown };
+
 // The full effective configuration as YAML: every key, in the contract's order, durations and
 // byte sizes written back in their text form, strings quoted with "$" escaped as "$$", so that
-// loadConfigString(printEffectiveConfig(c), any env) gives back c. Ends with a newline.
-std::string printEffectiveConfig(const Config& config);
+// loadConfigString(printEffectiveConfig(c, ConfigSecrets::Shown), any env) gives back c. Redacted,
+// a webhook url keeps only its scheme and host ("https://hooks.slack.com/[redacted]"), which
+// does not load. Ends with a newline.
+std::string printEffectiveConfig(const Config& config, ConfigSecrets secrets = ConfigSecrets::Redacted);
 
 }  // namespace aksnode

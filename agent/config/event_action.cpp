@@ -52,4 +52,20 @@ std::optional<PreemptionConditionMode> preemptionConditionModeFromString(const s
   return std::nullopt;
 }
 
+const char* toString(WebhookFormat format) {
+  switch (format) {
+    case WebhookFormat::Json: return "json";
+    case WebhookFormat::Slack: return "slack";
+    case WebhookFormat::Teams: return "teams";
+  }
+  return "json";
+}
+
+std::optional<WebhookFormat> webhookFormatFromString(const std::string& text) {
+  if (text == "json") return WebhookFormat::Json;
+  if (text == "slack") return WebhookFormat::Slack;
+  if (text == "teams") return WebhookFormat::Teams;
+  return std::nullopt;
+}
+
 }  // namespace aksnode

@@ -122,12 +122,22 @@ std::optional<std::string> checkHttpUrl(std::string_view text, HttpUrlRules rule
       return "bad host";
   }
   if (url.has_port() && !parsePort(url.port())) return "bad port";
-  if (url.has_query()) return "a query (?...) is not allowed";
+  if (url.has_query() && !rules.allowQuery) return "a query (?...) is not allowed";
   if (url.has_fragment()) return "a fragment (#...) is not allowed";
   if (!rules.allowPath && !url.encoded_path().empty() && url.encoded_path() != "/") {
     return "a path is not allowed";
   }
   return std::nullopt;
+}
+
+std::string redactedUrl(std::string_view text) {
+  const auto parsed = boost::urls::parse_absolute_uri(text);
+  if (!parsed || !parsed->has_authority()) return "[redacted]";
+  const boost::urls::url_view url = *parsed;
+  if (url.has_userinfo()) return std::string(url.scheme()) + "://[redacted]";
+  std::string out = std::string(url.scheme()) + "://" + std::string(url.encoded_host_and_port());
+  const bool more = (!url.encoded_path().empty() && url.encoded_path() != "/") || url.has_query() || url.has_fragment();
+  return more ? out + "/[redacted]" : out;
 }
 
 bool isAbsolutePath(std::string_view text) {

@@ -38,6 +38,10 @@ std::string describeEvent(const ScheduledEvent& e) {
          (e.notBefore ? ", NotBefore " + formatRfc3339(*e.notBefore) : std::string(", imminent"));
 }
 
+EventSubject subjectOf(const ScheduledEvent& e) {
+  return EventSubject{toString(e.type), e.eventId, e.notBefore};
+}
+
 boost::json::object healthJson(const ProbeResult& r) {
   boost::json::object o{{"kind", r.kind},
                         {"target", r.target},
@@ -60,6 +64,7 @@ ActionEngine::ActionEngine(asio::any_io_executor executor, ActionEngineDeps deps
   // Events are held back only by a known standby: until the lease is decided (the first few
   // milliseconds), a health flip's Event is written rather than lost.
   events_.setGate([this] { return !standingBy_; });
+  events_.setNotifier(deps_.notifier);
 }
 
 ActionEngine::~ActionEngine() = default;
@@ -84,7 +89,10 @@ void ActionEngine::stop() {
   watchAlarm_->wake();
 }
 
-void ActionEngine::setVmName(std::string name) { vmName_ = std::move(name); }
+void ActionEngine::setVmName(std::string name) {
+  vmName_ = std::move(name);
+  events_.setVmName(vmName_);
+}
 
 void ActionEngine::setPending(const std::vector<PendingEvent>& pending, const std::vector<LifecycleChange>& changes) {
   const bool wasKnown = eventsKnown_;
@@ -99,7 +107,8 @@ void ActionEngine::setPending(const std::vector<PendingEvent>& pending, const st
     if (c.kind != LifecycleKind::Started) continue;
     const auto& e = c.event.event;
     events_.record(isFatal(e.type) ? "Warning" : "Normal", "ScheduledEvent",
-                   describeEvent(e) + " for VM " + vmName_ + (e.description.empty() ? "" : ": " + e.description));
+                   describeEvent(e) + " for VM " + vmName_ + (e.description.empty() ? "" : ": " + e.description),
+                   subjectOf(e));
   }
   if (!changes.empty() || !wasKnown) kick();
 }
@@ -340,7 +349,8 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
     if (patch->cordons) {
       deps_.metrics.action("cordon", true, dry).Increment();
       std::string why = desired.active ? describeEvent(desired.active->pending.event) : std::string("agent action");
-      events_.record("Warning", "Cordoned", "Cordoned for " + why);
+      events_.record("Warning", "Cordoned", "Cordoned for " + why,
+                     desired.active ? subjectOf(desired.active->pending.event) : EventSubject{});
       if (desired.active) {
         const auto& p = desired.active->pending;
         if (latencyObserved_.insert(p.event.eventId).second) {
@@ -488,7 +498,8 @@ asio::awaitable<void> ActionEngine::runDrain(ActiveEvent active, std::shared_ptr
   deps_.metrics.action("drain", true, deps_.dryRun).Increment();
   const double secondsLeft = std::chrono::duration<double>(deadline - now).count();
   events_.record("Warning", "DrainStarted",
-                 "Draining for " + describeEvent(ev) + "; deadline in " + std::to_string(static_cast<int>(secondsLeft)) + "s");
+                 "Draining for " + describeEvent(ev) + "; deadline in " + std::to_string(static_cast<int>(secondsLeft)) + "s",
+                 subjectOf(ev));
   log::warn("drain started", {{"eventId", ev.eventId}, {"eventType", toString(ev.type)}, {"deadlineSeconds", secondsLeft},
                               {"dryRun", deps_.dryRun}});
 
@@ -512,14 +523,16 @@ asio::awaitable<void> ActionEngine::runDrain(ActiveEvent active, std::shared_ptr
     options.evictionRetryInterval = cfg.evictionRetryInterval;
     // Named, not a temporary in the co_await expression: GCC 12 destroys such a temporary
     // lambda twice (a double free seen under ASan).
-    std::function<void(const DrainProgress&)> onProgress = [this, id = ev.eventId](const DrainProgress& progress) {
+    std::function<void(const DrainProgress&)> onProgress = [this, id = ev.eventId,
+                                                             subject = subjectOf(ev)](const DrainProgress& progress) {
       if (!drain_ || drain_->eventId != id) return;
       drain_->progress = progress;
       for (const auto& b : progress.blocked) {
         const std::string key = b.ns + "/" + b.name;
         // One Event per blocked pod per drain, and at most 20: Events are for people.
         if (drain_->blockedReported.size() < 20 && drain_->blockedReported.insert(key).second) {
-          events_.record("Warning", "EvictionBlocked", "Eviction of pod " + key + " blocked (" + b.reason + "): " + b.message);
+          events_.record("Warning", "EvictionBlocked", "Eviction of pod " + key + " blocked (" + b.reason + "): " + b.message,
+                         subject);
         }
       }
     };
@@ -542,7 +555,7 @@ asio::awaitable<void> ActionEngine::runDrain(ActiveEvent active, std::shared_ptr
     deps_.metrics.drainDuration(result).Observe(seconds);
     if (outcome.result == DrainResult::Success) {
       events_.record("Normal", "DrainSucceeded",
-                     "Drained in " + std::to_string(seconds).substr(0, 5) + "s for " + describeEvent(ev));
+                     "Drained in " + std::to_string(seconds).substr(0, 5) + "s for " + describeEvent(ev), subjectOf(ev));
       log::info("drain succeeded", {{"eventId", ev.eventId}, {"seconds", seconds},
                                     {"evicted", outcome.progress.evictionsIssued}});
       setPhase(ev.eventId, ActionPhase::Drained);
@@ -551,7 +564,8 @@ asio::awaitable<void> ActionEngine::runDrain(ActiveEvent active, std::shared_ptr
       for (const auto& b : outcome.progress.blocked) blocked += (blocked.empty() ? "" : ", ") + b.ns + "/" + b.name;
       events_.record("Warning", "DrainFailed",
                      std::string("Drain ") + result + " after " + std::to_string(static_cast<int>(seconds)) + "s: " +
-                         outcome.message + (blocked.empty() ? "" : "; blocked: " + blocked));
+                         outcome.message + (blocked.empty() ? "" : "; blocked: " + blocked),
+                     subjectOf(ev));
       log::error("drain failed", {{"eventId", ev.eventId}, {"result", result}, {"seconds", seconds},
                                   {"message", outcome.message}, {"blocked", blocked},
                                   {"podsRemaining", outcome.progress.podsRemaining}});
@@ -588,7 +602,7 @@ void ActionEngine::finishAcknowledge(const ScheduledEvent& ev, bool ok, const st
   if (deps_.dryRun || !deps_.imds) {
     log::info("dry run: would acknowledge the scheduled event", {{"eventId", ev.eventId}});
   } else {
-    events_.record("Normal", "EventAcknowledged", "Approved " + describeEvent(ev) + " after the drain");
+    events_.record("Normal", "EventAcknowledged", "Approved " + describeEvent(ev) + " after the drain", subjectOf(ev));
     log::info("scheduled event acknowledged", {{"eventId", ev.eventId}, {"eventType", toString(ev.type)}});
   }
   setPhase(ev.eventId, ActionPhase::Acknowledged);

@@ -32,6 +32,7 @@ class ImdsClient;
 class Metrics;
 class Timers;
 class Alarm;
+class Notifier;
 
 struct ActionEngineDeps {
   const Config& config;
@@ -48,6 +49,9 @@ struct ActionEngineDeps {
   // False while another agent for this node holds its lease (agent/kube/node_lease.h): this
   // one then writes nothing (no patch, drain, Event or acknowledgement). Unset: always acts.
   std::function<bool()> mayAct;
+  // Webhook notices for the Events recorded (agent/notify); null: none configured. notify()
+  // only queues, so the engine never waits for a receiver.
+  Notifier* notifier = nullptr;
 };
 
 class ActionEngine {

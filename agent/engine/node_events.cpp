@@ -10,6 +10,7 @@
 #include "agent/kube/kube_client.h"
 #include "agent/kube/kube_json.h"
 #include "agent/logging.h"
+#include "agent/notify/notifier.h"
 #include "agent/secret_redaction.h"
 #include "agent/http/http_date.h"
 
@@ -33,7 +34,8 @@ bool NodeEventRecorder::take(const std::string& reason) {
   return true;
 }
 
-void NodeEventRecorder::record(const std::string& type, const std::string& reason, const std::string& message) {
+void NodeEventRecorder::record(const std::string& type, const std::string& reason, const std::string& message,
+                               const EventSubject& subject) {
   if (gate_ && !gate_()) return;  // a standby agent: the lease holder writes the Events
   if (!take(reason)) {
     ++dropped_;
@@ -41,8 +43,15 @@ void NodeEventRecorder::record(const std::string& type, const std::string& reaso
     return;
   }
   log::info("node event", {{"reason", reason}, {"type", type}, {"message", message}, {"dryRun", dryRun_}});
-  if (dryRun_ || !client_) return;
   const auto now = time_.systemTime();
+  // At most 1 KiB (events.k8s.io caps a note there), cut on a UTF-8 boundary; the notice says
+  // the same as the Event.
+  std::string text = boundedText(secrets::redactSecrets(message), 1021);
+  if (notifier_) {
+    Notice notice{nodeName_, vmName_, reason, type, subject, text, now, dryRun_};
+    notifier_->notify(notice);
+  }
+  if (dryRun_ || !client_) return;
   const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count();
   char suffix[48];
   std::snprintf(suffix, sizeof suffix, ".%llx%04lx", static_cast<unsigned long long>(nanos), ++counter_ & 0xffff);
@@ -53,8 +62,7 @@ void NodeEventRecorder::record(const std::string& type, const std::string& reaso
       {"metadata", {{"name", nodeName_ + suffix}, {"namespace", "default"}}},
       {"involvedObject", {{"apiVersion", "v1"}, {"kind", "Node"}, {"name", nodeName_}, {"uid", nodeUid_}}},
       {"reason", reason},
-      // At most 1 KiB (events.k8s.io caps a note there), cut on a UTF-8 boundary.
-      {"message", boundedText(secrets::redactSecrets(message), 1021)},
+      {"message", std::move(text)},
       {"type", type},
       {"source", {{"component", "aks-node-agent"}, {"host", nodeName_}}},
       {"reportingComponent", "aks-node-agent"},

@@ -5,6 +5,9 @@
 // Rate-limited per reason (a token bucket of kBurst, one more every kRefill), like the kubelet's
 // event recorder: a peer that invents 200 new event ids per poll made the agent POST 1,250 Events
 // in 10 s. Dropped Events are logged (and that log line is rate-limited too).
+// Every Event written (or, in a dry run, logged) is also handed to the Notifier, which queues a
+// webhook notice for it (agent/notify/notifier.h): one source for Events and notices, the same
+// gate and the same rate limit, and the notice leaves as the Event is recorded, not later.
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
@@ -12,11 +15,13 @@
 #include <map>
 #include <string>
 
+#include "agent/notify/notice.h"
 #include "agent/time_source.h"
 
 namespace aksnode {
 
 class KubeClient;
+class Notifier;
 
 class NodeEventRecorder {
  public:
@@ -25,8 +30,13 @@ class NodeEventRecorder {
   void setNodeUid(std::string uid) { nodeUid_ = std::move(uid); }
   // Events are written only while this returns true (the agent holds the node's lease).
   void setGate(std::function<bool()> gate) { gate_ = std::move(gate); }
-  // type: "Normal" or "Warning"; reason: one of the contract's reasons.
-  void record(const std::string& type, const std::string& reason, const std::string& message);
+  // Null: no webhooks. Not owned.
+  void setNotifier(Notifier* notifier) { notifier_ = notifier; }
+  void setVmName(std::string vm) { vmName_ = std::move(vm); }
+  // type: "Normal" or "Warning"; reason: one of the contract's reasons; subject: the scheduled
+  // event it is about, if any (it goes into the webhook notice).
+  void record(const std::string& type, const std::string& reason, const std::string& message,
+              const EventSubject& subject = {});
 
   static constexpr double kBurst = 25;
   static constexpr std::chrono::seconds kRefill{5};
@@ -38,6 +48,8 @@ class NodeEventRecorder {
   const TimeSource& time_;
   std::string nodeName_;
   std::string nodeUid_;
+  std::string vmName_;
+  Notifier* notifier_ = nullptr;
   bool dryRun_;
   unsigned long counter_ = 0;
   struct Bucket {

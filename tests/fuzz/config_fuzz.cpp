@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const aksnode::ConfigLoadResult loaded = aksnode::loadConfigString(text, env);
   if (loaded.ok()) {
-    const std::string printed = aksnode::printEffectiveConfig(loaded.config);
+    const std::string printed = aksnode::printEffectiveConfig(loaded.config, aksnode::ConfigSecrets::Shown);
     if (printed.size() <= aksnode::kMaxConfigBytes) {
       const aksnode::ConfigLoadResult again = aksnode::loadConfigString(printed, env);
       if (!again.ok() || !(again.config == loaded.config)) __builtin_trap();

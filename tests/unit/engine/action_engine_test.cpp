@@ -9,12 +9,14 @@
 #include <boost/asio/io_context.hpp>
 
 #include "agent/kube/kube_client.h"
+#include "agent/notify/notifier_impl.h"
 #include "metrics/metrics.h"
 #include "probes/scheduled_events/imds_client.h"
 #include "unit/engine/engine_test_support.h"
 #include "unit/engine/fake_node_kube.h"
 #include "unit/kube/fake_http_client.h"
 #include "unit/kube/sim_timers.h"
+#include "unit/notify/fake_webhook_client.h"
 
 namespace aksnode {
 namespace {
@@ -45,7 +47,8 @@ class ActionEngineTest : public ::testing::Test {
                           .nodeName = "aks-spot-12345678-vmss000003",
                           .ownPodNamespace = "aks-node-agent",
                           .ownPodName = "aks-node-agent-x7k2p",
-                          .kubeNotConfiguredReason = "no kubeconfig and not in a cluster"};
+                          .kubeNotConfiguredReason = "no kubeconfig and not in a cluster",
+                          .notifier = notifier};
     engine = std::make_unique<ActionEngine>(io.get_executor(), std::move(deps));
     engine->setVmName(kVm);
     boost::asio::co_spawn(io, engine->run(), [this](std::exception_ptr e) {
@@ -106,6 +109,7 @@ class ActionEngineTest : public ::testing::Test {
   testing::FakeDrainer drainer{timers};
   testing::FakeHttpClient http{&timers};
   ImdsClient imds{http, config.imds, metrics, time};
+  Notifier* notifier = nullptr;  // set before start()
   std::unique_ptr<ActionEngine> engine;
   bool runFinished = false;
   std::exception_ptr runError;
@@ -538,6 +542,109 @@ TEST_F(ActionEngineTest, UnhealthyDiskTaintsAndEmitsEventsOnFlips) {
   }));
   EXPECT_THAT(kube.eventReasons(), Contains("DiskRecovered"));
   EXPECT_FALSE(node().unschedulable);
+}
+
+
+// ---- webhook notices (agent/notify, docs/notifications.md) ----
+
+class RecordingNotifier final : public Notifier {
+ public:
+  void notify(const Notice& notice) override { notices.push_back(notice); }
+  std::vector<std::string> reasons() const {
+    std::vector<std::string> out;
+    for (const auto& n : notices) out.push_back(n.reason);
+    return out;
+  }
+  std::vector<Notice> notices;
+};
+
+TEST_F(ActionEngineTest, EveryRecordedEventIsANoticeAboutItsScheduledEvent) {
+  RecordingNotifier recorder;
+  notifier = &recorder;
+  start();
+  const PendingEvent ev = event("ev-preempt", EventType::Preempt, 60s);
+  appear({ev});
+  // The ScheduledEvent notice is handed over as the event is seen, before the cordon's PATCH.
+  ASSERT_EQ(recorder.reasons(), std::vector<std::string>{"ScheduledEvent"});
+  EXPECT_EQ(kube.patchCalls, 0);
+  const Notice& first = recorder.notices[0];
+  EXPECT_EQ(first.node, "aks-spot-12345678-vmss000003");
+  EXPECT_EQ(first.vm, kVm);
+  EXPECT_EQ(first.severity, "Warning");
+  EXPECT_EQ(first.subject.eventType, "Preempt");
+  EXPECT_EQ(first.subject.eventId, "ev-preempt");
+  EXPECT_EQ(first.subject.notBefore, ev.event.notBefore);
+  EXPECT_FALSE(first.dryRun);
+  EXPECT_EQ(first.time, time.systemTime());
+  ASSERT_TRUE(runUntil([&] { return drainer.calls == 1; }));
+  drainer.release = true;
+  ASSERT_TRUE(runUntil([&] { return state() && state()->phase == ActionPhase::Drained; }));
+  EXPECT_THAT(recorder.reasons(),
+              ElementsAre("ScheduledEvent", "Cordoned", "DrainStarted", "EvictionBlocked", "DrainSucceeded"));
+  // The same Events as on the Node, the same messages.
+  EXPECT_EQ(recorder.reasons(), kube.eventReasons());
+  for (const Notice& n : recorder.notices) EXPECT_EQ(n.subject.eventId, "ev-preempt") << n.reason;
+}
+
+TEST_F(ActionEngineTest, ADryRunStillNotifiesAndSaysSo) {
+  RecordingNotifier recorder;
+  notifier = &recorder;
+  start(/*dryRun=*/true);
+  appear({event("ev-preempt", EventType::Preempt, 60s)});
+  settle(5s);
+  EXPECT_TRUE(kube.events.empty());  // nothing written to the cluster
+  ASSERT_FALSE(recorder.notices.empty());
+  EXPECT_EQ(recorder.notices[0].reason, "ScheduledEvent");
+  for (const Notice& n : recorder.notices) EXPECT_TRUE(n.dryRun) << n.reason;
+  EXPECT_THAT(recorder.reasons(), Contains("DrainSucceeded"));
+}
+
+TEST_F(ActionEngineTest, HealthFlipsAreNoticesToo) {
+  RecordingNotifier recorder;
+  notifier = &recorder;
+  config.healthThreshold = 1;
+  start();
+  engine->setHealth({testing::probeResult("disk", "/mnt", false, "ReadOnly", "remounted read-only")});
+  engine->setHealth({testing::probeResult("identity", "token", false, "Expired", "token expired")});
+  EXPECT_THAT(recorder.reasons(), Contains("DiskUnhealthy"));
+  EXPECT_THAT(recorder.reasons(), Contains("IdentityInvalid"));
+  for (const Notice& n : recorder.notices) EXPECT_TRUE(n.subject.eventId.empty()) << n.reason;
+}
+
+TEST_F(ActionEngineTest, AHangingWebhookNeverDelaysTheCordonOrTheDrain) {
+  // The real notifier, with a receiver that never answers and a long budget: the cordon, the
+  // drain and its result must all happen while the first notice is still waiting for an answer.
+  WebhookConfig hook;
+  hook.name = "hung";
+  hook.url = "https://hooks.example.com/hung";
+  hook.timeout = 60s;
+  config.notifications.webhooks.push_back(hook);
+  Metrics notifyMetrics{config};
+  testing::FakeWebhookClient receiver{timers};
+  receiver.fallback = testing::WebhookReply{.hang = true};
+  NotifierImpl real(io.get_executor(), config.notifications, receiver, timers, notifyMetrics);
+  real.start();
+  notifier = &real;
+  start();
+  const MonotonicTime appeared = time.monotonicTime();
+  appear({event("ev-preempt", EventType::Preempt, 60s)});
+  ASSERT_TRUE(runUntil([&] { return node().unschedulable; }));
+  const auto cordonAfter = time.monotonicTime() - appeared;
+  EXPECT_LE(cordonAfter, 100ms);  // the fake API server's 5 ms per call, nothing more
+  EXPECT_EQ(receiver.inFlight, 1);  // the ScheduledEvent notice is out and hanging
+  ASSERT_TRUE(runUntil([&] { return drainer.calls == 1; }));
+  drainer.release = true;
+  ASSERT_TRUE(runUntil([&] { return state() && state()->phase == ActionPhase::Drained; }));
+  EXPECT_LT(time.monotonicTime() - appeared, 5s);
+  EXPECT_EQ(receiver.inFlight, 1);
+  EXPECT_EQ(notifyMetrics.notification("hung", "timeout").Value(), 0);  // still within its budget
+  EXPECT_GE(real.queued("hung"), 1U);  // the drain's result waits its turn behind it
+  // Only then does the hung notice end in a timeout.
+  ASSERT_TRUE(runUntil([&] { return notifyMetrics.notification("hung", "timeout").Value() >= 1; }, 2min));
+  EXPECT_GE(time.monotonicTime() - appeared, 60s);
+  shutdown();
+  real.stop();
+  timers.runUntil([] { return false; }, 5min);
 }
 
 }  // namespace

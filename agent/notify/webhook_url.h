@@ -1,0 +1,31 @@
+#pragma once
+// Where a webhook's URL comes from, and keeping it secret (docs/notifications.md, "The URL is
+// a credential"). A Slack or Teams webhook URL lets anyone who holds it post to the channel:
+// it is never logged, served by /status or exported in a metric. Its path and query (where the
+// credential lives) are registered with agent/secret_redaction.h, so text that echoes it
+// (an error message, a proxy's answer) is redacted too.
+#include <string>
+#include <string_view>
+
+#include "agent/config/config.h"
+
+namespace aksnode {
+
+struct WebhookUrl {
+  std::string url;    // "" when it cannot be had
+  std::string error;  // why not: never quotes the URL
+  bool ok() const { return !url.empty(); }
+};
+
+// config.url, or the first line of config.urlFile (a mounted Secret, re-read on every call so
+// that a rotated Secret is picked up without a restart; surrounding whitespace is ignored).
+// Either way the URL is checked like the loader checks `url` and registered as a secret.
+WebhookUrl resolveWebhookUrl(const WebhookConfig& config);
+
+// text with every occurrence of url, and of its path-and-query, replaced by "[redacted]".
+std::string scrubUrl(std::string_view text, std::string_view url);
+
+// The most a urlFile may hold.
+inline constexpr std::size_t kMaxWebhookUrlFileBytes = 8192;
+
+}  // namespace aksnode

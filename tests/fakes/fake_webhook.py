@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""A fake webhook receiver (Slack, Teams, anything that takes a JSON POST) for the agent's
+notification tests and the demo. Python 3 standard library only, loopback only.
+
+    python3 tests/fakes/fake_webhook.py --port 0 [--port-file F] [--exit-with-parent]
+    # prints "LISTENING <port>"; the agent then posts to http://127.0.0.1:<port>/<any path>
+
+Every POST to a path outside /fake/ is a webhook call: it is recorded (time received, path,
+headers, body, parsed JSON) and answered as scripted for that path:
+
+    POST /fake/script {"path": "/hooks/a", "replies": [{"status": 500, "count": 2}, {"status": 200}],
+                       "then": {"status": 200}}
+      reply fields: status (200), delayMs (answer after a delay), hang (never answer until
+      /fake/release or /fake/reset), headers ({"Retry-After": "1"}), body ("ok"), count (1;
+      -1 = for ever). After the replies, "then" answers (default 200).
+    GET  /fake/requests[?path=P]   the calls received, oldest first: {seq, t_mono, t_wall, path, headers,
+                                   body, json, status (null while unanswered), t_answered}
+    DELETE /fake/requests          forget them
+    POST /fake/release             answer every hung call (with 200) now
+    POST /fake/reset               scripts and calls forgotten, hung calls released
+    GET  /fake/health              {"ok": true}
+
+t_mono is time.monotonic() (system-wide CLOCK_MONOTONIC on Linux), comparable with a test's own
+clock and with the other fakes' t_mono. SIGTERM/SIGINT stop it at once, even with calls hung.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import urllib.parse
+from typing import Any, Optional
+
+MAX_BODY = 1 << 20
+
+
+class State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: list[dict] = []
+        self.scripts: dict[str, dict] = {}
+        self.cond = threading.Condition(self.lock)
+        self.releases = 0  # bumped by /fake/release and /fake/reset: hung calls answer
+        self.stopping = threading.Event()
+        self.seq = 0
+
+    def release_hung(self) -> None:
+        with self.cond:
+            self.releases += 1
+            self.cond.notify_all()
+
+    def next_reply(self, path: str) -> dict:
+        with self.lock:
+            script = self.scripts.get(path)
+            if not script:
+                return {"status": 200}
+            replies = script["replies"]
+            while replies:
+                head = replies[0]
+                count = int(head.get("count", 1))
+                if count == 0:
+                    replies.pop(0)
+                    continue
+                if count > 0:
+                    head["count"] = count - 1
+                return head
+            return script.get("then") or {"status": 200}
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "Server"
+
+    def log_message(self, fmt: str, *args: Any) -> None:  # quiet unless --verbose
+        if self.server.verbose:
+            sys.stderr.write("fake_webhook: " + (fmt % args) + "\n")
+
+    def _send(self, status: int, body: Any, headers: Optional[dict] = None) -> None:
+        data = body if isinstance(body, bytes) else (json.dumps(body) + "\n").encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if not isinstance(body, bytes) else "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, str(v))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length < 0 or length > MAX_BODY:
+            raise ValueError("bad Content-Length")
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:
+        url = urllib.parse.urlsplit(self.path)
+        state = self.server.state
+        if url.path == "/fake/health":
+            return self._send(200, {"ok": True})
+        if url.path == "/fake/requests":
+            want = urllib.parse.parse_qs(url.query).get("path", [None])[0]
+            with state.lock:
+                calls = [dict(c) for c in state.calls if want is None or c["path"] == want]
+            return self._send(200, {"requests": calls})
+        self._send(404, {"error": "not found"})
+
+    def do_DELETE(self) -> None:
+        state = self.server.state
+        if urllib.parse.urlsplit(self.path).path == "/fake/requests":
+            with state.lock:
+                state.calls.clear()
+            return self._send(200, {})
+        self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        t_mono, t_wall = time.monotonic(), time.time()
+        url = urllib.parse.urlsplit(self.path)
+        state = self.server.state
+        try:
+            raw = self._body()
+        except ValueError as exc:
+            return self._send(400, {"error": str(exc)})
+        if url.path.startswith("/fake/"):
+            return self._control(url.path, raw)
+        try:
+            parsed: Any = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            parsed = None
+        with state.lock:
+            state.seq += 1
+            call = {"seq": state.seq, "t_mono": t_mono, "t_wall": t_wall, "path": url.path, "query": url.query,
+                    "headers": {k: v for k, v in self.headers.items()}, "body": raw.decode("utf-8", "replace"),
+                    "json": parsed, "status": None, "t_answered": None}
+            state.calls.append(call)
+            generation = state.releases
+        reply = state.next_reply(url.path)
+        if reply.get("hang"):
+            # Until released, reset or stopped; the client giving up leaves us here (harmless).
+            with state.cond:
+                state.cond.wait_for(lambda: state.releases != generation or state.stopping.is_set())
+            reply = {"status": 200}
+        elif reply.get("delayMs"):
+            state.stopping.wait(float(reply["delayMs"]) / 1000.0)
+        status = int(reply.get("status", 200))
+        with state.lock:
+            call["status"] = status
+            call["t_answered"] = time.monotonic()
+        try:
+            self._send(status, str(reply.get("body", "ok")).encode(), reply.get("headers"))
+        except OSError:
+            pass  # the client left (its timeout): recorded all the same
+
+    def _control(self, path: str, raw: bytes) -> None:
+        state = self.server.state
+        try:
+            body = json.loads(raw.decode() or "{}")
+        except ValueError:
+            return self._send(400, {"error": "invalid JSON"})
+        if path == "/fake/script":
+            if not isinstance(body, dict) or not isinstance(body.get("path"), str):
+                return self._send(400, {"error": "expected {\"path\": ..., \"replies\": [...]}"})
+            with state.lock:
+                state.scripts[body["path"]] = {"replies": [dict(r) for r in body.get("replies") or []],
+                                               "then": body.get("then")}
+            return self._send(200, {})
+        if path == "/fake/release":
+            state.release_hung()
+            return self._send(200, {})
+        if path == "/fake/reset":
+            with state.lock:
+                state.calls.clear()
+                state.scripts.clear()
+            state.release_hung()
+            return self._send(200, {})
+        self._send(404, {"error": "not found"})
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], verbose: bool = False):
+        self.state = State()
+        self.verbose = verbose
+        super().__init__(address, Handler)
+
+    def stop(self) -> None:
+        self.state.stopping.set()
+        self.state.release_hung()
+        self.shutdown()
+        self.server_close()
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description="Fake webhook receiver (records and scripts JSON POSTs).")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file")
+    ap.add_argument("--exit-with-parent", action="store_true")
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    server = Server(("127.0.0.1", args.port), args.verbose)
+    port = server.server_address[1]
+
+    def request_stop(*_: Any) -> None:
+        threading.Thread(target=server.stop, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    if args.exit_with_parent:
+        parent = os.getppid()
+
+        def watch_parent() -> None:
+            while not server.state.stopping.is_set():
+                if os.getppid() != parent:
+                    request_stop()
+                    return
+                time.sleep(0.5)
+        threading.Thread(target=watch_parent, daemon=True).start()
+    if args.port_file:
+        tmp = f"{args.port_file}.tmp.{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(f"{port}\n")
+        os.replace(tmp, args.port_file)
+    print(f"LISTENING {port}", flush=True)
+    try:
+        server.serve_forever(poll_interval=0.1)
+    finally:
+        server.state.stopping.set()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""Client for fake_webhook.py: start it, script its answers, read the calls it received.
+
+    sys.path.insert(0, "<repo>/tests/fakes")
+    from webhook_control import FakeWebhook
+
+    with FakeWebhook.start() as hooks:
+        url = hooks.url("/slack/T000/B000/secret")            # for the agent's webhook url
+        hooks.script("/slack/T000/B000/secret", [{"status": 500, "count": 2}])   # then 200
+        hooks.script("/hung", [{"hang": True, "count": -1}])
+        calls = hooks.wait_calls("/slack/T000/B000/secret", 1)  # [{t_mono, json, status, ...}]
+
+Python standard library only.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+from typing import Any, Callable, Optional
+
+FAKE_WEBHOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_webhook.py")
+
+
+class FakeWebhook:
+    def __init__(self, proc: Optional[subprocess.Popen], port: int):
+        self.proc = proc
+        self.port = port
+        self.root = f"http://127.0.0.1:{port}"
+
+    @classmethod
+    def start(cls, startup_timeout: float = 10.0, verbose: bool = False) -> "FakeWebhook":
+        cmd = [sys.executable, FAKE_WEBHOOK, "--port", "0", "--exit-with-parent"] + (["--verbose"] if verbose else [])
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None if verbose else subprocess.DEVNULL, text=True)
+        deadline = time.monotonic() + startup_timeout
+        port = None
+        assert proc.stdout is not None
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()  # blocks until the fake prints (or exits)
+            if not line:
+                break
+            if line.startswith("LISTENING "):
+                port = int(line.split()[1])
+                break
+        if port is None:
+            proc.kill()
+            proc.wait()
+            raise RuntimeError(f"fake_webhook did not start (exit code {proc.poll()})")
+        return cls(proc, port)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> "FakeWebhook":
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.stop()
+
+    def url(self, path: str) -> str:
+        return self.root + path
+
+    def _request(self, method: str, path: str, body: Any = None) -> Any:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            data = None if body is None else json.dumps(body).encode()
+            conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
+            resp = conn.getresponse()
+            payload = resp.read()
+            if resp.status >= 400:
+                raise RuntimeError(f"fake_webhook answered {resp.status}: {payload[:200]!r}")
+            return json.loads(payload) if payload else None
+        finally:
+            conn.close()
+
+    def script(self, path: str, replies: list, then: Optional[dict] = None) -> None:
+        self._request("POST", "/fake/script", {"path": path, "replies": replies, "then": then})
+
+    def calls(self, path: Optional[str] = None) -> list:
+        query = "?" + urllib.parse.urlencode({"path": path}) if path else ""
+        return self._request("GET", "/fake/requests" + query)["requests"]
+
+    def wait_calls(self, path: Optional[str], n: int, timeout: float = 10.0,
+                   where: Optional[Callable[[dict], bool]] = None) -> list:
+        """Poll until at least n calls (matching where) reached path; return them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = [c for c in self.calls(path) if where is None or where(c)]
+            if len(got) >= n:
+                return got
+            if self.proc and self.proc.poll() is not None:
+                raise RuntimeError("fake_webhook exited")
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"timed out after {timeout}s waiting for {n} webhook calls to {path} "
+                                     f"(got {len(got)}: {[c.get('json') for c in got][:5]})")
+            time.sleep(0.05)  # polling interval, not synchronisation
+
+    def release(self) -> None:
+        self._request("POST", "/fake/release", {})
+
+    def reset(self) -> None:
+        self._request("POST", "/fake/reset", {})
