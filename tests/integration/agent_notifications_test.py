@@ -71,6 +71,11 @@ class NotificationsTest(AgentTestCase):
                 return reason
         return ""
 
+    @staticmethod
+    def read(path: str) -> str:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
     def assert_no_secret(self, where: str, text: str) -> None:
         for s in SECRETS:
             self.assertNotIn(s, text, f"webhook URL credential {s} leaked into {where}")
@@ -125,10 +130,10 @@ class NotificationsTest(AgentTestCase):
         # The notice leaves within a second of the cordon (it is sent as the event is seen).
         cordon = self.cordon_request(seq)
         cordon_done = cordon["t"] + cordon["durationMs"] / 1000.0
-        for path in (JSON_PATH, SLACK_PATH, TEAMS_PATH):
+        for fmt, path in (("json", JSON_PATH), ("slack", SLACK_PATH), ("teams", TEAMS_PATH)):
             received = self.notices(path, "ScheduledEvent")[0]["t_mono"]
             delta = received - cordon_done
-            sys.stderr.write(f"\n  [numbers] {path.split('/')[1]}: cordon accepted -> notice received "
+            sys.stderr.write(f"\n  [numbers] {fmt}: cordon accepted by the API server -> Preempt notice received "
                              f"{delta * 1000:+.1f} ms\n")
             self.assertLess(abs(delta), 1.0)
         wait_until(lambda: agent.metrics().value("aksnode_notifications_total", webhook="teams", result="ok") >= 2,
@@ -141,6 +146,7 @@ class NotificationsTest(AgentTestCase):
     def test_a_receiver_answering_500_twice_gets_it_on_the_third_attempt(self):
         path = "/hooks/flaky/flakySecretToken0123456789"
         self.hooks.script(path, [{"status": 500, "count": 2}])
+        self.seed(pods=2)
         agent = self.start_agent(config={"notifications": {"webhooks": [
             self.webhook("flaky", path, on=["ScheduledEvent"])]}})
         self.wait_ready(agent)
@@ -196,6 +202,7 @@ class NotificationsTest(AgentTestCase):
             f.write(self.hooks.url("/hooks/file/fileSecretToken0123456789") + "\n")
         refused = "/hooks/refused/jsonSecretToken0123456789"
         self.hooks.script(refused, [{"status": 404, "count": -1}])
+        self.seed(pods=2)
         webhooks = [
             self.webhook("refused", refused, on=["ScheduledEvent", "Cordoned"]),
             # Nobody listens there: connection refused, retried, error.
@@ -215,9 +222,9 @@ class NotificationsTest(AgentTestCase):
         self.assertIn('"notifications"', status)
         self.assertIn('"from-file"', status)
         for where, text in (("/status", status), ("/metrics", agent.get("/metrics")[1]),
-                            ("/readyz", agent.get("/readyz")[1]), ("the log", open(agent.log_path).read())):
+                            ("/readyz", agent.get("/readyz")[1]), ("the log", self.read(agent.log_path))):
             self.assert_no_secret(where, text)
-        self.assertIn("webhook notice not delivered", open(agent.log_path).read())
+        self.assertIn("webhook notice not delivered", self.read(agent.log_path))
         r = run_agent_command(["--check-config", "--config", agent.config_path])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assert_no_secret("--check-config", r.stdout + r.stderr)
@@ -225,6 +232,7 @@ class NotificationsTest(AgentTestCase):
         self.assertIn(url_file, r.stdout)
 
     def test_a_dry_run_still_notifies_and_says_so(self):
+        self.seed(pods=2)
         agent = self.start_agent(config={"notifications": {"webhooks": [self.webhook("generic", JSON_PATH)]}},
                                  args=["--dry-run"])
         self.imds.add_event("Preempt", not_before_in=60)
