@@ -36,8 +36,9 @@ if FAKES not in sys.path:
 
 from fakeapi.client import FakeKube  # noqa: E402  (re-exported for callers)
 from imds_control import FakeImds  # noqa: E402
+from webhook_control import FakeWebhook  # noqa: E402  (the local receiver of the agent's notices)
 
-__all__ = ["REPO", "FakeKube", "FakeImds", "Children", "CHILDREN", "Agent", "Prometheus", "free_port",
+__all__ = ["REPO", "FakeKube", "FakeImds", "FakeWebhook", "Children", "CHILDREN", "Agent", "Prometheus", "free_port",
            "install_signal_handlers", "wait_until", "parse_prometheus_text", "metric_value",
            "seed_realistic_node", "workload_pods_left", "http_get", "agent_binary", "vmss_names",
            "proc_status", "proc_cpu_seconds", "add_deployment"]

@@ -29,11 +29,13 @@ import traceback
 from typing import Any, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (CHILDREN, Agent, FakeImds, FakeKube, Prometheus, agent_binary,  # noqa: E402
+from harness import (CHILDREN, Agent, FakeImds, FakeKube, FakeWebhook, Prometheus, agent_binary,  # noqa: E402
                      install_signal_handlers, metric_value, seed_realistic_node, vmss_names, wait_until,
                      workload_pods_left)
 
 EVENT_TYPES = ["Preempt", "Terminate", "Reboot", "Redeploy", "Freeze"]
+# The demo's json webhook (docs/notifications.md): a path that stands for a real webhook's secret.
+WEBHOOK_PATH = "/hooks/aks-node-agent/demo-webhook-secret-0123456789"
 DEFAULT_ACTIONS = {"Preempt": "drain", "Terminate": "drain", "Reboot": "drain", "Redeploy": "drain",
                    "Freeze": "notify"}  # docs/configuration.md defaults, which the demo keeps
 
@@ -68,13 +70,13 @@ class Timeline:
 
     def print(self) -> None:
         colours = {"imds": "36", "node": "33", "evict": "32", "blocked": "35", "drain": "1;32", "cond": "34",
-                   "fail": "1;31", "info": "0"}
+                   "fail": "1;31", "info": "0", "notice": "1;36"}
         for t, _, kind, text in sorted(self.entries):
             say(f"  {c('t+%7.3fs' % (t - self.t0), '2')}  {c(text, colours.get(kind, '0'))}")
 
 
 def build_timeline(t0: float, wall_offset: float, event: dict, vm: str, node: str, imds: Any, kube: FakeKube,
-                   agent: Agent, pdb: Optional[str], kube_since: int) -> Timeline:
+                   agent: Agent, pdb: Optional[str], kube_since: int, hooks: FakeWebhook) -> Timeline:
     """Merge the IMDS request log, the API server request log and the agent's log into one story.
     wall_offset converts the agent's wall-clock log times to this process's monotonic clock."""
     tl = Timeline(t0)
@@ -174,7 +176,25 @@ def build_timeline(t0: float, wall_offset: float, event: dict, vm: str, node: st
         tl.add(agent_t(line), "fail", f"DRAIN FAILED ({rec.get('result')}): {rec.get('message')}")
     for line in agent.find("scheduled event acknowledged"):
         tl.add(agent_t(line), "imds", "agent approved the event in IMDS (StartRequests)")
+    cordon_done = cordon_accepted(reqs, node_path)
+    for call in hooks.calls(WEBHOOK_PATH):
+        body = call.get("json") or {}
+        if body.get("eventId") not in (ev_id, ""):
+            continue
+        after = ""
+        if body.get("reason") == "ScheduledEvent" and cordon_done is not None:
+            after = f"; cordon accepted -> notice received {(call['t_mono'] - cordon_done) * 1000:+.1f} ms"
+        tl.add(call["t_mono"], "notice", f"webhook notice received by the local receiver: {body.get('reason')} "
+                                         f"(HTTP {call.get('status')}){after}")
     return tl
+
+
+def cordon_accepted(reqs: list, node_path: str) -> Optional[float]:
+    """When the API server answered the first successful node PATCH (the cordon), if any."""
+    for r in reqs:
+        if r["method"] == "PATCH" and r["path"] == node_path and r["status"] == 200:
+            return r["t"] + r.get("durationMs", 0) / 1000.0
+    return None
 
 
 def check_outcome(kube: FakeKube, node: str, event_type: str, action: str, agent: Agent) -> list[str]:
@@ -248,6 +268,9 @@ def print_metrics(agent: Agent, prom: Prometheus, event_type: str) -> None:
             "%s=%g" % (r, metric_value(m, "aksnode_pod_evictions_total", result=r))
             for r in ("evicted", "blocked_pdb", "not_found", "error"))),
         ("aksnode_kube_requests_total", "%g API requests" % metric_value(m, "aksnode_kube_requests_total")),
+        ("aksnode_notifications_total", ", ".join(
+            "%s=%g" % (r, metric_value(m, "aksnode_notifications_total", webhook="demo", result=r))
+            for r in ("ok", "error", "timeout")) + '{webhook="demo"}'),
         ("aksnode_imds_requests_total", "%g polls" % metric_value(m, "aksnode_imds_requests_total",
                                                                   endpoint="scheduledevents")),
     ]
@@ -335,9 +358,14 @@ def run(args: argparse.Namespace, workdir: str, vm: str, node: str, action: str)
         + f", {len(seeded['daemonsets'])} DaemonSet pods, the agent's own pod; "
           f"{len(seeded['spares'])} spare nodes for the replacements")
 
+    hooks = FakeWebhook.start()
+    CHILDREN.on_cleanup(hooks.stop)
+    say(f"  local webhook receiver {hooks.url('/hooks/…')} (the agent's json notices go there)")
+
     ns, _, pod_name = (seeded["agentPod"] or "/").partition("/")
     config = {
         "imds": {"endpoint": imds.url},
+        "notifications": {"webhooks": [{"name": "demo", "url": hooks.url(WEBHOOK_PATH), "format": "json"}]},
         "kubernetes": {"kubeconfig": kube.write_kubeconfig(os.path.join(workdir, "kubeconfig"))},
         "metrics": {"address": "127.0.0.1:0"},
         "identity": {"enabled": False},
@@ -376,12 +404,16 @@ def run(args: argparse.Namespace, workdir: str, vm: str, node: str, action: str)
                        abort=agent.exit_reason)
         wait_until(lambda: all((kube.condition(node, t) or {}).get("status") == "True" for t in wanted), 15,
                    "the node conditions " + ", ".join(wanted), abort=agent.exit_reason)
-    except (TimeoutError, RuntimeError) as e:
+        # The notices leave as the agent records its Events: the event's, then the drain's result.
+        reasons = ["ScheduledEvent"] + (["DrainSucceeded"] if action == "drain" else [])
+        for reason in reasons:
+            hooks.wait_calls(WEBHOOK_PATH, 1, 10, where=lambda call, r=reason: (call.get("json") or {}).get("reason") == r)
+    except (TimeoutError, RuntimeError, AssertionError) as e:
         failure = str(e)
 
     say()
     say(c("Timeline (t+0 = the event appears in IMDS)", "1"))
-    build_timeline(t0, wall_offset, event, vm, node, imds, kube, agent, seeded["pdb"], kube_since).print()
+    build_timeline(t0, wall_offset, event, vm, node, imds, kube, agent, seeded["pdb"], kube_since, hooks).print()
     say()
     print_state(kube, node)
     say()

@@ -82,6 +82,13 @@ class DemoTest(unittest.TestCase):
             r"DRAINED: 8 pods evicted in",
             r"annotation aks-node-agent/state: phase drained",
         ]
+        # The local receiver got the eviction notice and the drain's result (docs/notifications.md).
+        self.assertRegex(out, r"webhook notice received by the local receiver: ScheduledEvent \(HTTP 200\); "
+                              r"cordon accepted -> notice received [+-]\d+\.\d ms")
+        self.assertRegex(out, r"webhook notice received by the local receiver: DrainSucceeded \(HTTP 200\)")
+        self.assertRegex(out, r"aksnode_notifications_total\s+ok=[2-9]\d*, error=0, timeout=0")
+        notice_ms = float(re.search(r"cordon accepted -> notice received ([+-]\d+\.\d) ms", out).group(1))
+        self.assertLess(abs(notice_ms), 1000, "the eviction notice did not leave within a second of the cordon")
         timeline = out[out.index("Timeline"):out.index("Node at the end")]
         for pattern in expected:
             self.assertRegex(timeline, pattern)
