@@ -360,13 +360,52 @@ def check_daemonset(objs, where, overlay=False):
     return cfg
 
 
-def check_config_keys(cfg, contract_cfg, where):
+def webhook_keys(repo):
+    """The keys of one notifications.webhooks entry, from CONTRACT.md section 2's comment on it
+    (`webhooks: []  # each: {name, url | urlFile, format: ..., on: [...], timeout: 5s, ...}`):
+    the YAML holds an empty list, so key_paths cannot see them."""
+    path = contract_path(repo)
+    if not os.path.exists(path):
+        return set()
+    m = re.search(r"^\s*webhooks:.*#\s*each:\s*\{([^}]*)\}", open(path).read(), re.M)
+    if not m:
+        return set()
+    return {k for k in re.findall(r"(?:^|[,|])\s*([A-Za-z]+)", m.group(1))}
+
+
+def check_config_keys(cfg, contract_cfg, where, repo=None):
     if contract_cfg is None:
         print(f"note: {where}: CONTRACT.md not found, config keys not checked")
         return
     allowed = key_paths(contract_cfg)
+    allowed |= {f"notifications.webhooks[].{k}" for k in webhook_keys(repo)} if repo else set()
     for p in sorted(key_paths(cfg) - allowed):
         fail(f"{where}: config key {p} is not in CONTRACT.md section 2")
+
+
+WEBHOOKS_MOUNT = "/etc/aks-node-agent-webhooks"
+
+
+def check_webhook_secret(objs, cfg, where):
+    """The webhook URLs come from an optional Secret mounted read-only (docs/notifications.md),
+    every urlFile of the config lies in that mount, and no URL sits in the ConfigMap."""
+    ds = find(objs, "DaemonSet", "aks-node-agent")
+    if not ds:
+        return
+    pod = ds[0]["spec"]["template"]["spec"]
+    vols = {v["name"]: v for v in pod.get("volumes", [])}
+    secret = (vols.get("webhooks") or {}).get("secret") or {}
+    check(secret.get("secretName") == "aks-node-agent-webhooks" and secret.get("optional") is True,
+          f"{where}: optional Secret volume aks-node-agent-webhooks")
+    agent = [c for c in pod["containers"] if c["name"] == "agent"][0]
+    mounts = {m["name"]: m for m in agent.get("volumeMounts", [])}
+    m = mounts.get("webhooks") or {}
+    check(m.get("mountPath") == WEBHOOKS_MOUNT and m.get("readOnly") is True,
+          f"{where}: webhooks Secret mounted read-only at {WEBHOOKS_MOUNT}")
+    for w in (cfg.get("notifications") or {}).get("webhooks") or []:
+        check("url" not in w, f"{where}: webhook {w.get('name')} has its URL in the ConfigMap (use urlFile)")
+        check(str(w.get("urlFile", "")).startswith(WEBHOOKS_MOUNT + "/"),
+              f"{where}: webhook {w.get('name')} urlFile outside {WEBHOOKS_MOUNT}")
 
 
 def check_serviceaccount(objs, where):
@@ -540,7 +579,8 @@ def main():
         check_serviceaccount(objs, where)
         cfg = check_daemonset(objs, where, overlay=is_overlay)
         if cfg is not None:
-            check_config_keys(cfg, ccfg, where)
+            check_config_keys(cfg, ccfg, where, repo)
+            check_webhook_secret(objs, cfg, where)
             if is_overlay:
                 ident = cfg.get("identity", {})
                 check(ident.get("expectedSubject") == f"system:serviceaccount:{NS}:{SA}",

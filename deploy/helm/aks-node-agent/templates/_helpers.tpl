@@ -58,3 +58,35 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- $addr := (.Values.config.metrics | default dict).address | default "0.0.0.0:9810" }}
 {{- last (splitList ":" $addr) }}
 {{- end }}
+
+{{/* The Secret with the webhook URLs (one key per webhook), mounted at /etc/aks-node-agent-webhooks. */}}
+{{- define "aks-node-agent.webhooksSecretName" -}}
+{{- default (printf "%s-webhooks" (include "aks-node-agent.fullname" .)) .Values.notifications.secret.name }}
+{{- end }}
+
+{{/* A webhook entry with a bare `on:` key restored: Helm reads values as YAML 1.1, where on is true. */}}
+{{- define "aks-node-agent.webhookEntry" -}}
+{{- $hook := omit . "true" }}
+{{- if hasKey . "true" }}{{ $_ := set $hook "on" (get . "true") }}{{ end }}
+{{- toJson $hook }}
+{{- end }}
+
+{{/* The agent's config: the `config` value, plus notifications.webhooks with their urlFile in the Secret mount. */}}
+{{- define "aks-node-agent.config" -}}
+{{- $config := deepCopy .Values.config }}
+{{- $hooks := list }}
+{{- range (($config.notifications | default dict).webhooks | default list) }}
+{{- $hooks = append $hooks (include "aks-node-agent.webhookEntry" . | fromJson) }}
+{{- end }}
+{{- range .Values.notifications.webhooks }}
+{{- $hook := omit (include "aks-node-agent.webhookEntry" . | fromJson) "secretKey" }}
+{{- $_ := set $hook "urlFile" (printf "/etc/aks-node-agent-webhooks/%s" (.secretKey | default .name)) }}
+{{- $hooks = append $hooks $hook }}
+{{- end }}
+{{- if $hooks }}
+{{- $notifications := deepCopy ($config.notifications | default dict) }}
+{{- $_ := set $notifications "webhooks" $hooks }}
+{{- $_ := set $config "notifications" $notifications }}
+{{- end }}
+{{- toYaml $config }}
+{{- end }}
