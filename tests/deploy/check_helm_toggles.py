@@ -38,6 +38,21 @@ check(init["PROBE_WRITE_PATHS"] == "/mnt", "PROBE_WRITE_PATHS follows writeProbe
 cfg = yaml.safe_load([d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-config")][0]["data"]["config.yaml"])
 check(cfg["drain"]["podGracePeriodCap"] == "20s" and cfg["drain"]["timeout"] == "120s", "config values merge into the defaults")
 check(pod["imagePullSecrets"] == [{"name": "registry"}], "imagePullSecrets")
+hooks = (cfg.get("notifications") or {}).get("webhooks") or []
+check([(w.get("name"), w.get("urlFile"), w.get("format")) for w in hooks] ==
+      [("ops-slack", "/etc/aks-node-agent-webhooks/ops-slack", "slack"),
+       ("ops-teams", "/etc/aks-node-agent-webhooks/teams-url", "teams")],
+      "notifications.webhooks become config entries with urlFile in the Secret mount")
+check(hooks and hooks[0].get("on") == ["ScheduledEvent", "DrainFailed"] and True not in hooks[0],
+      "a bare `on:` (YAML 1.1 true) is rendered as on")
+check(all("url" not in w and "secretKey" not in w for w in hooks), "no URL and no secretKey in the ConfigMap")
+secrets = [d for d in docs if d["kind"] == "Secret"]
+check(len(secrets) == 1 and secrets[0]["metadata"]["name"] == "aks-node-agent-webhooks"
+      and set(secrets[0].get("stringData", {})) == {"ops-slack", "teams-url"},
+      "notifications.secret.create renders the Secret from urls")
+vol = {v["name"]: v for v in pod["volumes"]}.get("webhooks", {})
+check(vol.get("secret", {}).get("secretName") == "aks-node-agent-webhooks" and vol["secret"].get("optional") is True,
+      "the webhooks Secret volume is optional")
 sa = by["ServiceAccount"]["metadata"]["annotations"]["azure.workload.identity/client-id"]
 check(sa == "11111111-2222-3333-4444-555555555555", "serviceAccount.annotations (workload identity client-id)")
 az = {d["kind"]: d for d in azure}
