@@ -115,13 +115,14 @@ asio::awaitable<void> NotifierImpl::run(Webhook& w) {
       co_await w.wakeup->waitUntil(timers_.now() + kIdleWait);
       continue;
     }
+    const Notice notice = std::move(*next);
     w.busy = true;
-    co_await deliver(w, std::move(*next));
+    co_await deliver(w, notice);
     w.busy = false;
   }
 }
 
-asio::awaitable<void> NotifierImpl::deliver(Webhook& w, Notice notice) {
+asio::awaitable<void> NotifierImpl::deliver(Webhook& w, const Notice& notice) {
   const MonotonicTime started = timers_.now();
   const MonotonicTime deadline = started + w.config.timeout;
   const WebhookUrl target = resolveWebhookUrl(w.config);

@@ -62,7 +62,9 @@ class NotifierImpl final : public Notifier {
  private:
   struct Webhook;
   boost::asio::awaitable<void> run(Webhook& webhook);
-  boost::asio::awaitable<void> deliver(Webhook& webhook, Notice notice);
+  // notice lives in run()'s frame until this returns (a named local, not a temporary built in
+  // the co_await expression: see the GCC 12 note in arch/ARCHITECTURE.md).
+  boost::asio::awaitable<void> deliver(Webhook& webhook, const Notice& notice);
   // Not coroutines: logging with braced fields stays out of coroutine frames (GCC 12, see
   // arch/ARCHITECTURE.md "Compiler pitfalls").
   void finish(Webhook& webhook, const Notice& notice, const char* result, int attempts, const std::string& detail,
