@@ -103,6 +103,10 @@ reject "a relative runbookBaseUrl" "runbookBaseUrl" --set runbookBaseUrl=docs/ru
 reject "an unknown config section" "additional properties 'imdss' not allowed" --set config.imdss.pollInterval=1s
 reject "a bad duration in config" "healthInterval" --set config.healthInterval=30
 reject "a relative disk path" "path" --set 'config.disks[0].path=mnt'
+reject "a webhook format the agent does not know" "format" --set 'notifications.webhooks[0].name=a' \
+  --set 'notifications.webhooks[0].format=discord'
+reject "a webhook name that is no metric label" "name" --set 'notifications.webhooks[0].name=a b'
+reject "a webhook Secret URL that is not http(s)" "urls" --set 'notifications.secret.urls.a=ftp://x'
 # The schema's config keys are exactly CONTRACT.md section 2's (top level, disks[], caches[]).
 if python3 - "$REPO" "$CHART/values.schema.json" <<'PY'
 import json, os, sys
