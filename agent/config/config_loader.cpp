@@ -1027,7 +1027,10 @@ class ConfigPrinter {
   }
   void duration(std::string_view key, Duration value) { plain(key, formatDuration(value)); }
   void stringList(std::string_view key, const std::vector<std::string>& values) {
-    out_ << YAML::Key << std::string(key) << YAML::Value;
+    out_ << YAML::Key;
+    // YAML 1.1 readers (PyYAML, Helm) take a bare on for true (docs/notifications.md).
+    if (key == "on") out_ << YAML::DoubleQuoted;
+    out_ << std::string(key) << YAML::Value;
     if (values.empty()) out_ << YAML::Flow;
     out_ << YAML::BeginSeq;
     for (const std::string& value : values) out_ << YAML::DoubleQuoted << escapeForExpansion(value);

@@ -180,6 +180,7 @@ TEST(NotificationsConfig, CheckConfigOutputRedactsTheUrlAndShownRoundTrips) {
   EXPECT_NE(redacted.find("https://prod-01.westeurope.logic.azure.com:443/[redacted]"), std::string::npos) << redacted;
   EXPECT_NE(redacted.find("/etc/aks-node-agent/webhooks/generic"), std::string::npos) << redacted;
   EXPECT_FALSE(load(redacted).ok()) << "a redacted URL must not load as if it were the real one";
+  EXPECT_NE(redacted.find("\"on\":"), std::string::npos) << "on is quoted for YAML 1.1 readers\n" << redacted;
 
   const std::string shown = printEffectiveConfig(c, ConfigSecrets::Shown);
   const auto r = load(shown);
