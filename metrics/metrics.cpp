@@ -32,8 +32,8 @@ constexpr std::array kShedReasons{"idle", "header_timeout", "refused"};
 constexpr std::array kNotificationResults{"ok", "error", "timeout"};
 
 // Families labelled by configured webhooks have no series without webhooks, and prometheus-cpp
-// leaves a family without series out of the text entirely; CONTRACT.md section 5 wants every
-// family exposed from start-up, so serialize() announces these (HELP and TYPE, no sample).
+// leaves a family without series out of the text entirely; every family is exposed from
+// start-up (docs/metrics.md), so serialize() announces these (HELP and TYPE, no sample).
 struct Announced {
   const char* name;
   const char* help;

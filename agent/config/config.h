@@ -74,8 +74,8 @@ struct ConditionsConfig {
   bool operator==(const ConditionsConfig&) const = default;
 };
 
-// The Kubernetes Event reasons the agent writes (CONTRACT.md section 4), in the contract's
-// order; a webhook's `on` names some of them.
+// The Kubernetes Event reasons the agent writes (docs/interface.md, "What the agent writes on the
+// Node"), in that order; a webhook's `on` names some of them.
 inline constexpr const char* kEventReasons[] = {
     "ScheduledEvent", "Cordoned",   "DrainStarted",  "DrainSucceeded", "DrainFailed",     "EvictionBlocked",
     "EventAcknowledged", "Uncordoned", "DiskUnhealthy", "DiskRecovered", "IdentityInvalid", "IdentityRecovered"};
@@ -84,7 +84,7 @@ inline constexpr const char* kEventReasons[] = {
 inline constexpr const char* kDefaultNotifyReasons[] = {"ScheduledEvent",  "DrainSucceeded", "DrainFailed",
                                                         "EvictionBlocked", "DiskUnhealthy",  "IdentityInvalid"};
 
-// The body a webhook receives (docs/notifications.md): the contract's JSON notice, a Slack
+// The body a webhook receives (docs/notifications.md): the JSON notice, a Slack
 // incoming-webhook message, or a Teams message with an Adaptive Card.
 enum class WebhookFormat { Json, Slack, Teams };
 

@@ -33,7 +33,7 @@ class NodeEventRecorder {
   // Null: no webhooks. Not owned.
   void setNotifier(Notifier* notifier) { notifier_ = notifier; }
   void setVmName(std::string vm) { vmName_ = std::move(vm); }
-  // type: "Normal" or "Warning"; reason: one of the contract's reasons; subject: the scheduled
+  // type: "Normal" or "Warning"; reason: one of docs/interface.md's reasons; subject: the scheduled
   // event it is about, if any (it goes into the webhook notice).
   void record(const std::string& type, const std::string& reason, const std::string& message,
               const EventSubject& subject = {});

@@ -19,7 +19,7 @@ struct EventSubject {
 struct Notice {
   std::string node;
   std::string vm;          // the VM resource name, "" while unknown
-  std::string reason;      // the Event's reason (CONTRACT.md section 4 list, config.h kEventReasons)
+  std::string reason;      // the Event's reason (docs/interface.md; config.h kEventReasons)
   std::string severity;    // the Event's type: "Normal" or "Warning"
   EventSubject subject;
   std::string message;     // the Event's message: redacted and bounded, still outside text

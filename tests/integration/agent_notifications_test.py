@@ -102,7 +102,7 @@ class NotificationsTest(AgentTestCase):
             self.hooks.wait_calls(path, 1, 10, where=lambda c: self.reason_of(c) == "ScheduledEvent")
             self.hooks.wait_calls(path, 1, 10, where=lambda c: self.reason_of(c) == "DrainSucceeded")
 
-        # json: exactly the contract's fields.
+        # json: exactly the documented fields (docs/notifications.md).
         notice = self.notices(JSON_PATH, "ScheduledEvent")[0]
         body = notice["json"]
         self.assertEqual(set(body), {"node", "vm", "reason", "eventType", "eventId", "notBefore", "message", "time"})

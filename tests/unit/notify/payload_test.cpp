@@ -1,4 +1,4 @@
-// The three webhook bodies (agent/notify/payload.h, docs/notifications.md): the contract's JSON
+// The three webhook bodies (agent/notify/payload.h, docs/notifications.md): the JSON
 // notice field by field, Slack's and Teams' shapes, and hostile outside text that must stay text.
 #include "agent/notify/payload.h"
 
@@ -32,7 +32,7 @@ Notice preempt() {
 const std::string kHostile =
     "pod \"x\"\\ <!channel> <https://evil.example|click> &amp; [click](https://evil.example) <b>bold</b>\n\t\x01 é";
 
-TEST(JsonPayload, IsExactlyTheContractFieldsAsStrings) {
+TEST(JsonPayload, IsExactlyTheDocumentedFieldsAsStrings) {
   const json::value v = json::parse(jsonPayload(preempt()));
   const json::object& o = v.as_object();
   std::set<std::string> keys;
