@@ -536,6 +536,58 @@ void readConditions(Loader& loader, const Node& node, const std::string& path, C
 // ---- notifications.webhooks (docs/notifications.md) ----
 
 // At most this many webhooks: each is a worker, a queue and three metric series.
+// A list of maps whose entries carry a key that must be unique: disks and caches (their
+// normalised path) and webhooks (their name). readEntry(map, entry) fills one entry from its
+// MapReader and returns whether its key is valid; keyOf(entry) gives the key to compare and the
+// text to quote in a duplicate's message.
+struct KeyedList {
+  const char* entryHas;    // "a path": an entry is "a map with a path"
+  std::size_t maxEntries;
+  const char* plural;      // "entries" in "at most 100 entries"
+  const char* keyName;     // the key's field, for the duplicate's path
+};
+
+template <typename Entry, typename ReadEntry, typename KeyOf>
+void keyedList(Loader& loader, const Node* node, const std::string& path, std::vector<Entry>& out,
+               const KeyedList& list, ReadEntry readEntry, KeyOf keyOf) {
+  if (node == nullptr) return;
+  if (node->IsNull()) {
+    out.clear();
+    return;
+  }
+  if (!node->IsSequence()) {
+    loader.error(path, std::string("expected a list of maps with ") + list.entryHas + ", got " +
+                           std::string(describe(*node)));
+    return;
+  }
+  if (node->size() > list.maxEntries) {
+    loader.error(path, "at most " + std::to_string(list.maxEntries) + " " + list.plural + ", got " +
+                           std::to_string(node->size()));
+    return;
+  }
+  std::vector<Entry> entries;
+  std::map<std::string, std::size_t> seen;  // key -> index of its first entry
+  std::size_t i = 0;
+  for (auto element = node->begin(); element != node->end(); ++element, ++i) {
+    const std::string entryPath = indexPath(path, i);
+    MapReader map(loader, *element, entryPath, std::string("expected a map with ") + list.entryHas);
+    if (!map.valid()) continue;
+    Entry entry;
+    const bool keyOk = readEntry(map, entry);
+    map.finish();
+    if (keyOk) {
+      const auto [compared, shown] = keyOf(entry);
+      const auto [it, inserted] = seen.emplace(compared, i);
+      if (!inserted) {
+        loader.error(childPath(entryPath, list.keyName), "duplicate of " + indexPath(path, it->second) + "." +
+                                                             list.keyName + " " + quoteForMessage(shown));
+      }
+    }
+    entries.push_back(std::move(entry));
+  }
+  out = std::move(entries);
+}
+
 constexpr std::size_t kMaxWebhooks = 16;
 constexpr int kMaxWebhookRetries = 10;
 constexpr Duration kMinWebhookTimeout{100};
@@ -658,39 +710,9 @@ void readNotifications(Loader& loader, const Node& node, const std::string& path
   const Node* list = map.take("webhooks");
   const std::string listPath = map.child("webhooks");
   map.finish();
-  if (list == nullptr) return;
-  if (list->IsNull()) {
-    out.webhooks.clear();
-    return;
-  }
-  if (!list->IsSequence()) {
-    loader.error(listPath, "expected a list of maps with a name and a url or urlFile, got " + std::string(describe(*list)));
-    return;
-  }
-  if (list->size() > kMaxWebhooks) {
-    loader.error(listPath, "at most " + std::to_string(kMaxWebhooks) + " webhooks, got " + std::to_string(list->size()));
-    return;
-  }
-  std::vector<WebhookConfig> webhooks;
-  std::map<std::string, std::size_t> seen;  // name -> index of its first entry
-  std::size_t i = 0;
-  for (auto element = list->begin(); element != list->end(); ++element, ++i) {
-    const std::string entryPath = indexPath(listPath, i);
-    MapReader entry(loader, *element, entryPath, "expected a map with a name and a url or urlFile");
-    if (!entry.valid()) continue;
-    WebhookConfig webhook;
-    const bool nameOk = readWebhook(entry, webhook);
-    entry.finish();
-    if (nameOk) {
-      const auto [it, inserted] = seen.emplace(webhook.name, i);
-      if (!inserted) {
-        loader.error(childPath(entryPath, "name"), "duplicate of " + indexPath(listPath, it->second) + ".name " +
-                                                       quoteForMessage(webhook.name));
-      }
-    }
-    webhooks.push_back(std::move(webhook));
-  }
-  out.webhooks = std::move(webhooks);
+  keyedList(loader, list, listPath, out.webhooks,
+            KeyedList{"a name and a url or urlFile", kMaxWebhooks, "webhooks", "name"}, readWebhook,
+            [](const WebhookConfig& w) { return std::pair{w.name, w.name}; });
 }
 
 const auto kRatio = numberIn(0, 1, false, "expected a number between 0 and 1");
@@ -713,46 +735,6 @@ bool readEntryPath(MapReader& map, std::string& out) {
                       },
                       "expected an absolute path");
   return ok;
-}
-
-// Reads a list of disk or cache entries; readEntry(map, entry) fills one from its MapReader and
-// returns whether its path is valid (for the duplicate check).
-template <typename Entry, typename ReadEntry>
-void entryList(Loader& loader, const Node* node, const std::string& path, std::vector<Entry>& out,
-               ReadEntry readEntry) {
-  if (node == nullptr) return;
-  if (node->IsNull()) {
-    out.clear();
-    return;
-  }
-  if (!node->IsSequence()) {
-    loader.error(path, "expected a list of maps with a path, got " + std::string(describe(*node)));
-    return;
-  }
-  if (node->size() > kMaxListEntries) {
-    loader.error(path, "at most " + std::to_string(kMaxListEntries) + " entries, got " + std::to_string(node->size()));
-    return;
-  }
-  std::vector<Entry> entries;
-  std::map<std::string, std::size_t> seen;  // normalised path -> index of its first entry
-  std::size_t i = 0;
-  for (auto element = node->begin(); element != node->end(); ++element, ++i) {
-    const std::string entryPath = indexPath(path, i);
-    MapReader map(loader, *element, entryPath, "expected a map with a path");
-    if (!map.valid()) continue;
-    Entry entry;
-    const bool pathOk = readEntry(map, entry);
-    map.finish();
-    if (pathOk) {
-      const auto [it, inserted] = seen.emplace(normalizePathForComparison(entry.path), i);
-      if (!inserted) {
-        loader.error(childPath(entryPath, "path"),
-                     "duplicate of " + indexPath(path, it->second) + ".path " + quoteForMessage(entry.path));
-      }
-    }
-    entries.push_back(std::move(entry));
-  }
-  out = std::move(entries);
 }
 
 bool readDisk(MapReader& map, DiskConfig& out) {
@@ -869,8 +851,10 @@ void readConfig(Loader& loader, const Node& root, Config& out) {
   if (const Node* node = map.take("notifications")) {
     readNotifications(loader, *node, map.child("notifications"), out.notifications);
   }
-  entryList(loader, map.take("disks"), map.child("disks"), out.disks, readDisk);
-  entryList(loader, map.take("caches"), map.child("caches"), out.caches, readCache);
+  const KeyedList pathList{"a path", kMaxListEntries, "entries", "path"};
+  const auto byPath = [](const auto& entry) { return std::pair{normalizePathForComparison(entry.path), entry.path}; };
+  keyedList(loader, map.take("disks"), map.child("disks"), out.disks, pathList, readDisk, byPath);
+  keyedList(loader, map.take("caches"), map.child("caches"), out.caches, pathList, readCache, byPath);
   map.duration("healthInterval", out.healthInterval, positiveDuration());
   map.scalar("healthThreshold", out.healthThreshold,
              integerIn(1, std::numeric_limits<int>::max(), "expected an integer of at least 1"),

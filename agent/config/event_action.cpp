@@ -1,71 +1,66 @@
+#include <array>
+#include <string_view>
+#include <utility>
+
 #include "agent/config/config.h"
 
 namespace aksnode {
 
-const char* toString(EventAction action) {
-  switch (action) {
-    case EventAction::None: return "none";
-    case EventAction::Notify: return "notify";
-    case EventAction::Cordon: return "cordon";
-    case EventAction::Drain: return "drain";
+namespace {
+
+// Each enum's configuration spelling, in one table per enum; the first entry is the fallback
+// for a value outside the enum (a cast from an unchecked integer).
+template <typename E, std::size_t N>
+using Names = std::array<std::pair<E, const char*>, N>;
+
+template <typename E, std::size_t N>
+const char* nameOf(const Names<E, N>& names, E value) {
+  for (const auto& [v, name] : names) {
+    if (v == value) return name;
   }
-  return "none";
+  return names.front().second;
 }
 
-std::optional<EventAction> eventActionFromString(const std::string& text) {
-  if (text == "none") return EventAction::None;
-  if (text == "notify") return EventAction::Notify;
-  if (text == "cordon") return EventAction::Cordon;
-  if (text == "drain") return EventAction::Drain;
+template <typename E, std::size_t N>
+std::optional<E> valueOf(const Names<E, N>& names, std::string_view text) {
+  for (const auto& [v, name] : names) {
+    if (text == name) return v;
+  }
   return std::nullopt;
 }
 
-const char* toString(VmEventConditionMode mode) {
-  switch (mode) {
-    case VmEventConditionMode::Auto: return "auto";
-    case VmEventConditionMode::Always: return "always";
-    case VmEventConditionMode::Never: return "never";
-  }
-  return "auto";
-}
+constexpr Names<EventAction, 4> kEventActions{{{EventAction::None, "none"},
+                                               {EventAction::Notify, "notify"},
+                                               {EventAction::Cordon, "cordon"},
+                                               {EventAction::Drain, "drain"}}};
+constexpr Names<VmEventConditionMode, 3> kVmEventModes{{{VmEventConditionMode::Auto, "auto"},
+                                                        {VmEventConditionMode::Always, "always"},
+                                                        {VmEventConditionMode::Never, "never"}}};
+constexpr Names<PreemptionConditionMode, 3> kPreemptionModes{{{PreemptionConditionMode::AfterDrain, "afterDrain"},
+                                                              {PreemptionConditionMode::OnDetect, "onDetect"},
+                                                              {PreemptionConditionMode::Never, "never"}}};
+constexpr Names<WebhookFormat, 3> kWebhookFormats{{{WebhookFormat::Json, "json"},
+                                                   {WebhookFormat::Slack, "slack"},
+                                                   {WebhookFormat::Teams, "teams"}}};
 
+}  // namespace
+
+const char* toString(EventAction action) { return nameOf(kEventActions, action); }
+std::optional<EventAction> eventActionFromString(const std::string& text) { return valueOf(kEventActions, text); }
+
+const char* toString(VmEventConditionMode mode) { return nameOf(kVmEventModes, mode); }
 std::optional<VmEventConditionMode> vmEventConditionModeFromString(const std::string& text) {
-  if (text == "auto") return VmEventConditionMode::Auto;
-  if (text == "always") return VmEventConditionMode::Always;
-  if (text == "never") return VmEventConditionMode::Never;
-  return std::nullopt;
+  return valueOf(kVmEventModes, text);
 }
 
-const char* toString(PreemptionConditionMode mode) {
-  switch (mode) {
-    case PreemptionConditionMode::AfterDrain: return "afterDrain";
-    case PreemptionConditionMode::OnDetect: return "onDetect";
-    case PreemptionConditionMode::Never: return "never";
-  }
-  return "afterDrain";
-}
-
+const char* toString(PreemptionConditionMode mode) { return nameOf(kPreemptionModes, mode); }
 std::optional<PreemptionConditionMode> preemptionConditionModeFromString(const std::string& text) {
-  if (text == "afterDrain") return PreemptionConditionMode::AfterDrain;
-  if (text == "onDetect") return PreemptionConditionMode::OnDetect;
-  if (text == "never") return PreemptionConditionMode::Never;
-  return std::nullopt;
+  return valueOf(kPreemptionModes, text);
 }
 
-const char* toString(WebhookFormat format) {
-  switch (format) {
-    case WebhookFormat::Json: return "json";
-    case WebhookFormat::Slack: return "slack";
-    case WebhookFormat::Teams: return "teams";
-  }
-  return "json";
-}
-
+const char* toString(WebhookFormat format) { return nameOf(kWebhookFormats, format); }
 std::optional<WebhookFormat> webhookFormatFromString(const std::string& text) {
-  if (text == "json") return WebhookFormat::Json;
-  if (text == "slack") return WebhookFormat::Slack;
-  if (text == "teams") return WebhookFormat::Teams;
-  return std::nullopt;
+  return valueOf(kWebhookFormats, text);
 }
 
 }  // namespace aksnode
