@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <string_view>
+#include <utility>
+
 #include "agent/http/http_date.h"
 
 namespace aksnode {
@@ -34,33 +37,39 @@ bool warning(const Notice& n) { return n.severity == "Warning"; }
 std::string noticeHeadline(const Notice& n) {
   const std::string node = n.node.empty() ? std::string("this node") : "node " + n.node;
   const std::string type = eventType(n).empty() ? std::string("A scheduled event") : eventType(n);
+  // One line per reason: {type} is the event type, {node} the node.
+  static constexpr std::pair<std::string_view, std::string_view> kHeadlines[] = {
+      {"ScheduledEvent", "{type} scheduled for {node}"},
+      {"Cordoned", "Cordoned {node}"},
+      {"DrainStarted", "Draining {node}"},
+      {"DrainSucceeded", "Drained {node}"},
+      {"DrainFailed", "Drain of {node} failed"},
+      {"EvictionBlocked", "A pod eviction is blocked on {node}"},
+      {"EventAcknowledged", "{type} approved for {node}"},
+      {"Uncordoned", "Uncordoned {node}"},
+      {"DiskUnhealthy", "A disk or cache is unhealthy on {node}"},
+      {"DiskRecovered", "A disk or cache recovered on {node}"},
+      {"IdentityInvalid", "Workload identity is broken on {node}"},
+      {"IdentityRecovered", "Workload identity works again on {node}"},
+  };
+  std::string_view pattern = "{reason} on {node}";
+  for (const auto& [reason, headline] : kHeadlines) {
+    if (n.reason == reason) pattern = headline;
+  }
   std::string line;
-  if (n.reason == "ScheduledEvent") {
-    line = type + " scheduled for " + node;
-  } else if (n.reason == "Cordoned") {
-    line = "Cordoned " + node;
-  } else if (n.reason == "DrainStarted") {
-    line = "Draining " + node;
-  } else if (n.reason == "DrainSucceeded") {
-    line = "Drained " + node;
-  } else if (n.reason == "DrainFailed") {
-    line = "Drain of " + node + " failed";
-  } else if (n.reason == "EvictionBlocked") {
-    line = "A pod eviction is blocked on " + node;
-  } else if (n.reason == "EventAcknowledged") {
-    line = type + " approved for " + node;
-  } else if (n.reason == "Uncordoned") {
-    line = "Uncordoned " + node;
-  } else if (n.reason == "DiskUnhealthy") {
-    line = "A disk or cache is unhealthy on " + node;
-  } else if (n.reason == "DiskRecovered") {
-    line = "A disk or cache recovered on " + node;
-  } else if (n.reason == "IdentityInvalid") {
-    line = "Workload identity is broken on " + node;
-  } else if (n.reason == "IdentityRecovered") {
-    line = "Workload identity works again on " + node;
-  } else {
-    line = n.reason + " on " + node;
+  for (std::size_t i = 0; i < pattern.size();) {
+    if (pattern.substr(i, 6) == "{node}") {
+      line += node;
+      i += 6;
+    } else if (pattern.substr(i, 6) == "{type}") {
+      line += type;
+      i += 6;
+    } else if (pattern.substr(i, 8) == "{reason}") {
+      line += n.reason;
+      i += 8;
+    } else {
+      line += pattern[i++];
+    }
   }
   return n.dryRun ? "[dry run] " + line : line;
 }
