@@ -39,7 +39,7 @@ AGENT_USER = f"system:serviceaccount:{AGENT_NS}:{AGENT_SA}"
 AGENT_FIELD_MANAGER_HINT = "aks-node-agent"
 
 
-_HTTP_403 = re.compile(r"(?<![0-9.:])403(?![0-9])")
+_HTTP_403 = re.compile(r"(?<![0-9A-Za-z.:-])403(?![0-9A-Za-z-])")
 
 
 class Env:
