@@ -288,8 +288,8 @@ def idle(tool, seconds: int) -> dict:
         stage.make_nodes(node)
         handle = tool.start(stage, node)
         pid = handle["pid"]
-        wait_until(lambda: handle["agent"].metric("aksnode_imds_requests_total", endpoint="scheduledevents",
-                                                  result="ok"), 30, "first poll")
+        wait_until(lambda: handle["agent"].metrics().sum("aksnode_imds_requests_total", endpoint="scheduledevents",
+                                                         result="ok"), 30, "first poll")
         cpu0, t0 = proc_cpu_seconds(pid), time.monotonic()
         peak = 0
         rss = []
@@ -337,25 +337,36 @@ def main(argv=None) -> int:
     bench_identity()
     tools = [AgentTool(), PollKubectlTool()]
     res: dict = {t.name: {} for t in tools}
+    def attempt(tool_name: str, scen: str, fn) -> None:
+        """One scenario; a failure is reported in its cells, and the other scenarios still run."""
+        try:
+            res[tool_name][scen] = fn()
+        except Exception as e:  # noqa: BLE001  (a benchmark reports, it does not stop)
+            log(f"{tool_name}: scenario {scen} failed: {e}")
+            res[tool_name][scen] = {"error": f"failed: {str(e)[:80]}"}
+
     try:
         for t in tools:
             if "a" in only:
                 log(f"{t.name}: scenario a")
-                res[t.name]["a"] = drain_once(t, "pa" + t.name[:1], 30, True)
+                attempt(t.name, "a", lambda t=t: drain_once(t, "pa" + t.name[:1], 30, True))
             if "b" in only:
                 log(f"{t.name}: scenario b")
-                res[t.name]["b"] = drain_once(t, "pb" + t.name[:1], 250, False)
+                attempt(t.name, "b", lambda t=t: drain_once(t, "pb" + t.name[:1], 250, False))
             if "c" in only:
                 log(f"{t.name}: scenario c ({args.fleet} nodes)")
-                res[t.name]["c"] = fleet(t, args.fleet)
+                attempt(t.name, "c", lambda t=t: fleet(t, args.fleet))
             if "d" in only:
                 log(f"{t.name}: scenario d ({args.idle} s idle)")
-                res[t.name]["d"] = idle(t, args.idle)
+                attempt(t.name, "d", lambda t=t: idle(t, args.idle))
         sweep = {}
         if "b" in only:
             for p in [int(x) for x in args.parallelism.split(",") if x]:
                 log(f"agent: scenario b with drain.parallelism={p}")
-                sweep[p] = drain_once(AgentTool(p), f"pp{p}", 250, False)
+                try:
+                    sweep[p] = drain_once(AgentTool(p), f"pp{p}", 250, False)
+                except Exception as e:  # noqa: BLE001
+                    log(f"agent parallelism {p} failed: {e}")
     finally:
         stop_world()
     names = [t.name for t in tools] + PEERS
@@ -364,7 +375,8 @@ def main(argv=None) -> int:
     def row(label: str, scen: str, key: str, unit: str = "s") -> None:
         if scen not in only:
             return
-        vals = [fmt(res[t.name].get(scen, {}).get(key), unit) for t in tools]
+        vals = [res[t.name].get(scen, {}).get("error") or fmt(res[t.name].get(scen, {}).get(key), unit)
+                for t in tools]
         rows.append([f"({scen}) {label}"] + vals + ["not run"] * len(PEERS))
     for s in ("a", "b"):
         row("IMDS event -> cordon accepted", s, "cordon")
