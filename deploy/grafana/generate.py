@@ -247,6 +247,22 @@ def build():
                      [(f"sum by (pod_namespace) (aksnode_identity_pods_misconfigured{{{SEL}}})", "{{pod_namespace}}")],
                      stack=True), 12, 8)
 
+    L.row("Webhook notifications")
+    # aksnode_notifications_total{webhook,result} and aksnode_notifications_dropped_total{webhook}
+    # (docs/metrics.md); the alert AKSNodeNotificationsFailing fires on any lost one.
+    L.add(timeseries("Webhook notices by result",
+                     [(f"sum by (webhook, result) (increase(aksnode_notifications_total{{{SEL}}}[$__rate_interval]))",
+                       "{{webhook}} {{result}}")], draw="bars", stack=True,
+                     desc="How each notice ended: ok (2xx), error (refused, TLS, or failed on every attempt), "
+                          "timeout (no answer within the webhook's timeout). docs/notifications.md."), 12, 8)
+    L.add(timeseries("Webhook notices lost",
+                     [(f'sum by (webhook) (increase(aksnode_notifications_total{{{SEL}, result!="ok"}}[$__rate_interval]))',
+                       "{{webhook}} failed"),
+                      (f"sum by (webhook) (increase(aksnode_notifications_dropped_total{{{SEL}}}[$__rate_interval]))",
+                       "{{webhook}} dropped")], draw="bars", stack=True,
+                     desc="Notices the channel never got: error or timeout, or dropped unsent from a full queue "
+                          "(32). AKSNodeNotificationsFailing, docs/runbooks.md."), 12, 8)
+
     L.row("Agents")
     L.add(table("Agent versions", f"aksnode_build_info{{{SEL}}}",
                 hide=("Time", "Value", "__name__", "job", "endpoint")), 24, 8)
@@ -260,7 +276,7 @@ def dashboard():
             "builtIn": 1, "datasource": {"type": "grafana", "uid": "-- Grafana --"}, "enable": True,
             "hide": True, "iconColor": "rgba(0, 211, 255, 1)", "name": "Annotations & Alerts", "type": "dashboard"}]},
         "description": "aks-node-agent: spot evictions and scheduled events, drains, IMDS, local disks and caches, "
-                       "workload identity. Metrics: docs/metrics.md.",
+                       "workload identity, webhook notifications. Metrics: docs/metrics.md.",
         "editable": True,
         "graphTooltip": 1,
         "links": [],

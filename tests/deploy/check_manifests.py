@@ -517,7 +517,7 @@ def check_rules(repo, fams, runbook_anchors):
                 "AKSNodeIMDSUnreachable", "AKSNodeAgentDown", "AKSNodeAgentAbsent", "AKSNodeKubeAPIErrors",
                 "AKSNodeDiskUnhealthy", "AKSNodeDiskReadOnly", "AKSNodeDiskNearlyFull", "AKSNodeCacheUnhealthy",
                 "AKSNodeWorkloadIdentityTokenInvalid", "AKSNodeWorkloadIdentityExchangeFailing",
-                "AKSNodeWorkloadIdentityTokenExpiringSoon"}
+                "AKSNodeWorkloadIdentityTokenExpiringSoon", "AKSNodeNotificationsFailing"}
     check(required <= set(alerts), f"missing alerts: {sorted(required - set(alerts))}")
     return alerts
 
@@ -563,7 +563,8 @@ def check_dashboard(repo, fams):
                    "aksnode_kube_requests_total", "aksnode_disk_healthy", "aksnode_cache_healthy",
                    "aksnode_disk_free_bytes", "aksnode_disk_probe_duration_seconds_bucket",
                    "aksnode_identity_token_valid", "aksnode_identity_token_expiry_timestamp_seconds",
-                   "aksnode_identity_exchange_total"):
+                   "aksnode_identity_exchange_total", "aksnode_notifications_total",
+                   "aksnode_notifications_dropped_total"):
         check(needed in text, f"dashboard: no panel uses {needed}")
     if fams is not None:
         for title, e in exprs:

@@ -4,6 +4,11 @@ notification tests and the demo. Python 3 standard library only, loopback only.
 
     python3 tests/fakes/fake_webhook.py --port 0 [--port-file F] [--exit-with-parent]
     # prints "LISTENING <port>"; the agent then posts to http://127.0.0.1:<port>/<any path>
+    python3 tests/fakes/fake_webhook.py --port 0 --tls --ca-file CA.pem [--name hooks.proxy.test]
+    # the same over HTTPS (control API included): a test CA made at start-up, written to
+    # --ca-file, signs the server's certificate for 127.0.0.1, localhost and --name (a name only
+    # a test's forward proxy resolves, tests/fakes/fake_forward_proxy.py). The agent trusts the
+    # CA through SSL_CERT_FILE (tests/integration/agent_notifications_proxy_test.py).
 
 Every POST to a path outside /fake/ is a webhook call: it is recorded (time received, path,
 headers, body, parsed JSON) and answered as scripted for that path:
@@ -14,7 +19,8 @@ headers, body, parsed JSON) and answered as scripted for that path:
       /fake/release or /fake/reset), headers ({"Retry-After": "1"}), body ("ok"), count (1;
       -1 = for ever). After the replies, "then" answers (default 200).
     GET  /fake/requests[?path=P]   the calls received, oldest first: {seq, t_mono, t_wall, path, headers,
-                                   body, json, status (null while unanswered), t_answered}
+                                   body, json, status (null while unanswered), t_answered, tls (bool),
+                                   sni (the TLS server name the client sent, or null)}
     DELETE /fake/requests          forget them
     POST /fake/release             answer every hung call (with 200) now
     POST /fake/reset               scripts and calls forgotten, hung calls released
@@ -22,6 +28,10 @@ headers, body, parsed JSON) and answered as scripted for that path:
 
 t_mono is time.monotonic() (system-wide CLOCK_MONOTONIC on Linux), comparable with a test's own
 clock and with the other fakes' t_mono. SIGTERM/SIGINT stop it at once, even with calls hung.
+
+make_certificates(directory, name) is importable: a test uses it for a certificate that names the
+right host but chains to a CA the agent does not trust (a TLS-intercepting proxy's).
+TLS needs the `openssl` command line tool, like tests/fakes/fake_entra.py.
 """
 
 from __future__ import annotations
@@ -30,8 +40,13 @@ import argparse
 import http.server
 import json
 import os
+import secrets
+import shutil
 import signal
+import ssl
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -73,9 +88,56 @@ class State:
             return script.get("then") or {"status": 200}
 
 
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], capture_output=True, check=True)
+
+
+def make_certificates(directory: str, name: Optional[str] = None) -> tuple[str, str, str]:
+    """A test CA and a server certificate it signs for 127.0.0.1, localhost and name:
+    (ca.pem, tls.crt, tls.key) in directory. EC P-256 keys (quick to make)."""
+    ca_key, ca_cert = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
+    key, csr, cert = (os.path.join(directory, f) for f in ("tls.key", "tls.csr", "tls.crt"))
+    ext = os.path.join(directory, "tls.ext")
+    curve = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes")
+    _openssl("req", "-x509", *curve, "-keyout", ca_key, "-out", ca_cert, "-days", "2",
+             "-subj", f"/CN=fake-webhook test CA {secrets.token_hex(4)}",
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    _openssl("req", "-new", *curve, "-keyout", key, "-out", csr, "-subj", f"/CN={name or 'localhost'}")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost" + (f",DNS:{name}" if name else "") + "\n"
+                "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                "extendedKeyUsage=serverAuth\n")
+    _openssl("x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-set_serial",
+             str(secrets.randbits(63)), "-days", "2", "-out", cert, "-extfile", ext)
+    return ca_cert, cert, key
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+
+    def remember_sni(sock: Any, server_name: Optional[str], _ctx: ssl.SSLContext) -> None:
+        sock.fake_sni = server_name  # read into the call's record (Handler.do_POST)
+    ctx.sni_callback = remember_sni
+    return ctx
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "Server"
+
+    def setup(self) -> None:
+        # The TLS handshake runs here, on the request's own thread (as in fake_entra.py), so a
+        # client that connects and says nothing cannot stall the accept loop.
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (OSError, ssl.SSLError):
+                self.request.close()
+                raise
+            self.request.settimeout(None)
+        super().setup()
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet unless --verbose
         if self.server.verbose:
@@ -135,7 +197,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             state.seq += 1
             call = {"seq": state.seq, "t_mono": t_mono, "t_wall": t_wall, "path": url.path, "query": url.query,
                     "headers": {k: v for k, v in self.headers.items()}, "body": raw.decode("utf-8", "replace"),
-                    "json": parsed, "status": None, "t_answered": None}
+                    "json": parsed, "status": None, "t_answered": None,
+                    "tls": isinstance(self.connection, ssl.SSLSocket),
+                    "sni": getattr(self.connection, "fake_sni", None)}
             state.calls.append(call)
             generation = state.releases
         reply = state.next_reply(url.path)
@@ -185,10 +249,12 @@ class Server(http.server.ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], verbose: bool = False):
+    def __init__(self, address: tuple[str, int], verbose: bool = False, tls: Optional[ssl.SSLContext] = None):
         self.state = State()
         self.verbose = verbose
         super().__init__(address, Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True, do_handshake_on_connect=False)
 
     def stop(self) -> None:
         self.state.stopping.set()
@@ -203,8 +269,25 @@ def main(argv: Optional[list[str]] = None) -> int:
     ap.add_argument("--port-file")
     ap.add_argument("--exit-with-parent", action="store_true")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate from a test CA")
+    ap.add_argument("--ca-file", help="with --tls (required): write the test CA's certificate (PEM) here")
+    ap.add_argument("--name", help="with --tls: a host name for the certificate besides 127.0.0.1 and localhost")
     args = ap.parse_args(argv)
-    server = Server(("127.0.0.1", args.port), args.verbose)
+    if args.tls and not args.ca_file:
+        ap.error("--tls needs --ca-file (the client must trust the test CA)")
+    if (args.name or args.ca_file) and not args.tls:
+        ap.error("--name and --ca-file go with --tls")
+    tls = None
+    if args.tls:
+        workdir = tempfile.mkdtemp(prefix="fake-webhook-")
+        try:
+            ca, cert, key = make_certificates(workdir, args.name)
+            tls = tls_context(cert, key)
+            shutil.copyfile(ca, f"{args.ca_file}.tmp.{os.getpid()}")
+            os.replace(f"{args.ca_file}.tmp.{os.getpid()}", args.ca_file)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)  # the context holds the key now
+    server = Server(("127.0.0.1", args.port), args.verbose, tls)
     port = server.server_address[1]
 
     def request_stop(*_: Any) -> None:

@@ -9,6 +9,8 @@
         hooks.script("/hung", [{"hang": True, "count": -1}])
         calls = hooks.wait_calls("/slack/T000/B000/secret", 1)  # [{t_mono, json, status, ...}]
 
+    hooks = FakeWebhook.start(tls=True, name="hooks.proxy.test")   # HTTPS; hooks.ca_file = its test CA
+
 Python standard library only.
 """
 
@@ -17,8 +19,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from typing import Any, Callable, Optional
@@ -27,14 +32,21 @@ FAKE_WEBHOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_we
 
 
 class FakeWebhook:
-    def __init__(self, proc: Optional[subprocess.Popen], port: int):
+    def __init__(self, proc: Optional[subprocess.Popen], port: int, ca_dir: Optional[str] = None):
         self.proc = proc
         self.port = port
-        self.root = f"http://127.0.0.1:{port}"
+        self.ca_dir = ca_dir
+        # With TLS: the test CA that signed the receiver's certificate (SSL_CERT_FILE for the agent).
+        self.ca_file = os.path.join(ca_dir, "ca.pem") if ca_dir else None
+        self.root = f"{'https' if ca_dir else 'http'}://127.0.0.1:{port}"
 
     @classmethod
-    def start(cls, startup_timeout: float = 10.0, verbose: bool = False) -> "FakeWebhook":
+    def start(cls, startup_timeout: float = 10.0, verbose: bool = False, tls: bool = False,
+              name: Optional[str] = None) -> "FakeWebhook":
         cmd = [sys.executable, FAKE_WEBHOOK, "--port", "0", "--exit-with-parent"] + (["--verbose"] if verbose else [])
+        ca_dir = tempfile.mkdtemp(prefix="fake-webhook-ca-") if tls else None
+        if tls:
+            cmd += ["--tls", "--ca-file", os.path.join(ca_dir, "ca.pem")] + (["--name", name] if name else [])
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None if verbose else subprocess.DEVNULL, text=True)
         deadline = time.monotonic() + startup_timeout
         port = None
@@ -49,8 +61,10 @@ class FakeWebhook:
         if port is None:
             proc.kill()
             proc.wait()
+            if ca_dir:
+                shutil.rmtree(ca_dir, ignore_errors=True)
             raise RuntimeError(f"fake_webhook did not start (exit code {proc.poll()})")
-        return cls(proc, port)
+        return cls(proc, port, ca_dir)
 
     def stop(self, timeout: float = 5.0) -> None:
         if self.proc and self.proc.poll() is None:
@@ -60,6 +74,8 @@ class FakeWebhook:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        if self.ca_dir:
+            shutil.rmtree(self.ca_dir, ignore_errors=True)
 
     def __enter__(self) -> "FakeWebhook":
         return self
@@ -71,7 +87,11 @@ class FakeWebhook:
         return self.root + path
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        if self.ca_file:
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=10, context=ssl.create_default_context(cafile=self.ca_file))
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             data = None if body is None else json.dumps(body).encode()
             conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})

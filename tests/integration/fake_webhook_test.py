@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tests/fakes/fake_webhook.py does what the notification tests rely on: it records calls with
 their time and body, answers as scripted per path (N times, then the rest), holds hung calls
-until released, and forgets everything on reset.
+until released, and forgets everything on reset. With --tls it serves HTTPS with a certificate
+for the given name signed by the test CA it writes out (not self-signed), and records the SNI.
 
 Run: python3 tests/integration/fake_webhook_test.py
 """
@@ -9,6 +10,8 @@ Run: python3 tests/integration/fake_webhook_test.py
 import http.client
 import json
 import os
+import socket
+import ssl
 import sys
 import threading
 import time
@@ -50,6 +53,7 @@ class FakeWebhookTest(unittest.TestCase):
         self.assertEqual(calls[0]["query"], "x=1")
         self.assertEqual(calls[0]["status"], 200)
         self.assertGreaterEqual(calls[0]["t_mono"], t0)
+        self.assertEqual((calls[0]["tls"], calls[0]["sni"]), (False, None))
         self.assertEqual(self.hooks.calls("/b"), [])
 
     def test_scripted_replies_per_path_then_the_rest(self):
@@ -78,6 +82,41 @@ class FakeWebhookTest(unittest.TestCase):
         self.hooks.reset()
         self.assertEqual(self.hooks.calls(), [])
         self.assertEqual(post(self.hooks.port, "/x", {}), 200)
+
+
+class FakeWebhookTlsTest(unittest.TestCase):
+    NAME = "hooks.proxy.test"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.hooks = FakeWebhook.start(tls=True, name=cls.NAME)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.hooks.stop()
+
+    def post_as(self, name: str, ctx: ssl.SSLContext, path: str) -> tuple:
+        """POST {} to path over TLS to 127.0.0.1, verifying the certificate for name; (status, cert)."""
+        with socket.create_connection(("127.0.0.1", self.hooks.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname=name) as tls:
+                tls.sendall(f"POST {path} HTTP/1.1\r\nHost: {name}\r\nContent-Length: 2\r\n"
+                            "Connection: close\r\n\r\n{}".encode())
+                first = tls.recv(4096).split(b"\r\n", 1)[0]
+                return int(first.split()[1]), tls.getpeercert()
+
+    def test_the_certificate_names_the_host_and_chains_to_the_written_ca(self):
+        status, cert = self.post_as(self.NAME, ssl.create_default_context(cafile=self.hooks.ca_file), "/tls")
+        self.assertEqual(status, 200)
+        self.assertNotEqual(cert["issuer"], cert["subject"])  # signed by the CA, not self-signed
+        call = self.hooks.wait_calls("/tls", 1)[0]
+        self.assertEqual((call["tls"], call["sni"], call["json"]), (True, self.NAME, {}))
+
+    def test_a_client_without_the_ca_or_for_another_name_is_refused(self):
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            self.post_as(self.NAME, ssl.create_default_context(), "/untrusted")
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            self.post_as("other.proxy.test", ssl.create_default_context(cafile=self.hooks.ca_file), "/other")
+        self.assertEqual(self.hooks.calls("/untrusted") + self.hooks.calls("/other"), [])
 
 
 if __name__ == "__main__":
