@@ -84,6 +84,8 @@ import uuid
 from collections import deque
 from typing import Any, Optional
 
+from fake_process import HandshakeOnRequestThread
+
 AUDIENCE = "api://AzureADTokenExchange"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -305,22 +307,9 @@ def exchange(state: FakeEntraState, tenant: str, form: dict[str, str]) -> tuple[
                  "access_token": b64url(secrets.token_bytes(48))}
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(HandshakeOnRequestThread, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "FakeEntraServer"
-
-    def setup(self) -> None:
-        # The TLS handshake runs here, on the request's own thread, so a client that connects
-        # and says nothing cannot stall the accept loop.
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.settimeout(10)
-            try:
-                self.request.do_handshake()
-            except (OSError, ssl.SSLError):
-                self.request.close()
-                raise
-            self.request.settimeout(None)
-        super().setup()
 
     def log_message(self, fmt: str, *args: Any) -> None:
         if self.server.verbose:

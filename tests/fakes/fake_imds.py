@@ -48,7 +48,6 @@ import json
 import os
 import re
 import select
-import signal
 import socket
 import struct
 import sys
@@ -58,6 +57,8 @@ import urllib.parse
 import uuid
 from collections import deque
 from typing import Any, Callable, Optional
+
+from fake_process import serve
 
 # --------------------------------------------------------------------------------------
 # Facts about the real service
@@ -1605,13 +1606,6 @@ def start_in_thread(state: Optional[FakeImdsState] = None, port: int = 0, host: 
     return server
 
 
-def _write_port_file(path: str, port: int) -> None:
-    tmp = f"{path}.tmp.{os.getpid()}"
-    with open(tmp, "w") as handle:
-        handle.write(f"{port}\n")
-    os.replace(tmp, path)  # readers never see a half-written file
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Fake Azure IMDS (Scheduled Events + instance metadata).")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
@@ -1644,33 +1638,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                           {"priority": args.priority, "vm_size": args.vm_size, "location": args.location,
                            "zone": args.zone})
     server = FakeImdsServer((args.host, args.port), state, args.verbose)
-    port = server.server_address[1]
-
-    def request_stop(*_: Any) -> None:
-        # shutdown() waits for serve_forever() to return, so it must not run on the serving thread.
-        threading.Thread(target=server.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    if args.exit_with_parent:
-        parent = os.getppid()
-
-        def watch_parent() -> None:
-            while not state.stopping.is_set():
-                if os.getppid() != parent:
-                    request_stop()
-                    return
-                time.sleep(0.5)
-        threading.Thread(target=watch_parent, daemon=True).start()
-
-    if args.port_file:
-        _write_port_file(args.port_file, port)
-    print(f"LISTENING {port}", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.1)
-    finally:
-        state.stopping.set()
-    return 0
+    return serve(server, state.stopping, args.exit_with_parent, args.port_file)
 
 
 if __name__ == "__main__":

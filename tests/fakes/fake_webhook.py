@@ -42,7 +42,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import ssl
 import subprocess
 import sys
@@ -51,6 +50,8 @@ import threading
 import time
 import urllib.parse
 from typing import Any, Optional
+
+from fake_process import HandshakeOnRequestThread, serve
 
 MAX_BODY = 1 << 20
 
@@ -122,22 +123,9 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return ctx
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(HandshakeOnRequestThread, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "Server"
-
-    def setup(self) -> None:
-        # The TLS handshake runs here, on the request's own thread (as in fake_entra.py), so a
-        # client that connects and says nothing cannot stall the accept loop.
-        if isinstance(self.request, ssl.SSLSocket):
-            self.request.settimeout(10)
-            try:
-                self.request.do_handshake()
-            except (OSError, ssl.SSLError):
-                self.request.close()
-                raise
-            self.request.settimeout(None)
-        super().setup()
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet unless --verbose
         if self.server.verbose:
@@ -288,34 +276,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         finally:
             shutil.rmtree(workdir, ignore_errors=True)  # the context holds the key now
     server = Server(("127.0.0.1", args.port), args.verbose, tls)
-    port = server.server_address[1]
-
-    def request_stop(*_: Any) -> None:
-        threading.Thread(target=server.stop, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    if args.exit_with_parent:
-        parent = os.getppid()
-
-        def watch_parent() -> None:
-            while not server.state.stopping.is_set():
-                if os.getppid() != parent:
-                    request_stop()
-                    return
-                time.sleep(0.5)
-        threading.Thread(target=watch_parent, daemon=True).start()
-    if args.port_file:
-        tmp = f"{args.port_file}.tmp.{os.getpid()}"
-        with open(tmp, "w") as f:
-            f.write(f"{port}\n")
-        os.replace(tmp, args.port_file)
-    print(f"LISTENING {port}", flush=True)
-    try:
-        server.serve_forever(poll_interval=0.1)
-    finally:
-        server.state.stopping.set()
-    return 0
+    return serve(server, server.state.stopping, args.exit_with_parent, args.port_file)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ import time
 import urllib.parse
 from typing import Any, Callable, Optional
 
+from fake_process import spawn_listening
+
 FAKE_IMDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_imds.py")
 SCHEDULED_EVENTS_PATH = "/metadata/scheduledevents?api-version=2020-07-01"
 INSTANCE_PATH = "/metadata/instance?api-version=2021-02-01"
@@ -277,22 +279,7 @@ class FakeImds(ImdsControl):
         if verbose:
             cmd.append("--verbose")
         cmd += list(extra_args)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None if verbose else subprocess.DEVNULL,
-                                text=True)
-        deadline = time.monotonic() + startup_timeout
-        port = None
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()  # blocks until the fake prints (or exits)
-            if not line:
-                break
-            if line.startswith("LISTENING "):
-                port = int(line.split()[1])
-                break
-        if port is None:
-            proc.kill()
-            proc.wait()
-            raise RuntimeError(f"fake_imds did not start (exit code {proc.poll()})")
+        proc, port = spawn_listening(cmd, "fake_imds", startup_timeout, verbose)
         return cls(proc, port, vm_name)
 
     def stop(self, timeout: float = 5.0) -> int:

@@ -28,6 +28,8 @@ import time
 import urllib.parse
 from typing import Any, Callable, Optional
 
+from fake_process import spawn_listening
+
 FAKE_WEBHOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fake_webhook.py")
 
 
@@ -47,23 +49,12 @@ class FakeWebhook:
         ca_dir = tempfile.mkdtemp(prefix="fake-webhook-ca-") if tls else None
         if tls:
             cmd += ["--tls", "--ca-file", os.path.join(ca_dir, "ca.pem")] + (["--name", name] if name else [])
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=None if verbose else subprocess.DEVNULL, text=True)
-        deadline = time.monotonic() + startup_timeout
-        port = None
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()  # blocks until the fake prints (or exits)
-            if not line:
-                break
-            if line.startswith("LISTENING "):
-                port = int(line.split()[1])
-                break
-        if port is None:
-            proc.kill()
-            proc.wait()
+        try:
+            proc, port = spawn_listening(cmd, "fake_webhook", startup_timeout, verbose)
+        except RuntimeError:
             if ca_dir:
                 shutil.rmtree(ca_dir, ignore_errors=True)
-            raise RuntimeError(f"fake_webhook did not start (exit code {proc.poll()})")
+            raise
         return cls(proc, port, ca_dir)
 
     def stop(self, timeout: float = 5.0) -> None:
