@@ -365,8 +365,20 @@ class PagedDrainTest(AgentTestCase):
         lists = [r for r in self.kube.requests(since=seq, method="GET")
                  if r["resource"] == "pods" and "fieldSelector" in (r.get("query") or "")]
         self.assertTrue(any("continue=" in r["query"] for r in lists), "the agent never followed a continue token")
-        evicted = self.kube.requests(since=seq, resource="pods/eviction", method="POST")
-        names = {r["path"].split("/")[4] + "/" + r["name"] for r in evicted if r["status"] == 201}
+        # The fake logs a request when its handler returns, which can be just after the agent's
+        # LIST already shows the pod gone: wait for the log rather than read it once.
+
+        names: set = set()
+
+        def all_evicted() -> bool:
+            evicted = self.kube.requests(since=seq, resource="pods/eviction", method="POST")
+            names.clear()
+            names.update(r["path"].split("/")[4] + "/" + r["name"] for r in evicted if r["status"] == 201)
+            return len(names) >= 250
+        try:
+            wait_until(all_evicted, 5, "250 evictions in the fake's request log")
+        except AssertionError:
+            pass  # the count is reported below
         self.assertEqual(len(names), 250, "a pod on a later page was not evicted")
         left = [p for p in self.kube.pods_on(self.NODE_NAME) if p["metadata"]["namespace"] == "workloads"]
         self.assertEqual(left, [])
