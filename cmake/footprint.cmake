@@ -4,7 +4,7 @@
 # so what counts is how much code there is and how scattered the used part is:
 # * the agent's own code (Asio/Beast coroutines, JSON) is built with -Os and one section per
 #   function, and the linker drops the unreferenced ones (--gc-sections);
-# * spdlog and fmt are compiled header-only into agent/logging.cpp (the one file that includes
+# * spdlog and fmt are compiled header-only into agent/core/logging.cpp (the one file that includes
 #   them) instead of two shared libraries that are mostly unused; OpenSSL, Boost.JSON/URL and
 #   yaml-cpp link their Debian archives, so only the members the agent uses come in (a shared
 #   libcrypto keeps ~1.4 MiB of its own resident; linked in, the agent as a whole is 0.5 MiB

@@ -1,17 +1,41 @@
-# aksnode_library(NAME DIR dir [DEPS ...]): a static library of every .cpp in DIR (globbed, so
-# adding a file needs no CMake edit), or an INTERFACE library while DIR has none yet.
+# The agent's libraries are layers (arch/ARCHITECTURE.md, "Layers"): each may include only its
+# own headers and those of the layers it links. CMake enforces it: a library's sources see no
+# include root but the ones its DEPS bring (and their DEPS, transitively), each of which holds a
+# link to one layer's folder only. An include of a higher layer is then "No such file", at
+# compile time, not a convention. scripts/check_layers.py says the same in CI without a build.
+#
+# aksnode_library(NAME DIR folder [HEADERS file...] [DEPS target...])
+#   DIR      folder below the source root: every .cpp in it is compiled (globbed, so adding a
+#            file needs no CMake edit) and every header in it is this layer's public interface.
+#   HEADERS  single headers, below the source root, that form the layer when it has no folder
+#            of its own (probes/probe.h).
+#   DEPS     the layers (and outside libraries) below this one that it uses.
 function(aksnode_library name)
-  cmake_parse_arguments(ARG "" "DIR" "DEPS;EXTRA" ${ARGN})
-  file(GLOB sources CONFIGURE_DEPENDS ${ARG_DIR}/*.cpp)
-  list(APPEND sources ${ARG_EXTRA})
+  cmake_parse_arguments(ARG "" "DIR" "DEPS;HEADERS" ${ARGN})
+  set(root ${CMAKE_BINARY_DIR}/layers/${name})
+  set(sources "")
+  if(ARG_DIR)
+    file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${ARG_DIR}/*.cpp)
+    aksnode_layer_link(${root} ${ARG_DIR})
+  endif()
+  foreach(header ${ARG_HEADERS})
+    aksnode_layer_link(${root} ${header})
+  endforeach()
   if(sources)
     add_library(${name} STATIC ${sources})
-    target_include_directories(${name} PUBLIC ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
+    target_include_directories(${name} PUBLIC ${root})
     target_link_libraries(${name} PUBLIC ${ARG_DEPS})
     aksnode_add_warnings(${name})
   else()
     add_library(${name} INTERFACE)
-    target_include_directories(${name} INTERFACE ${CMAKE_SOURCE_DIR} ${CMAKE_BINARY_DIR}/generated)
+    target_include_directories(${name} INTERFACE ${root})
     target_link_libraries(${name} INTERFACE ${ARG_DEPS})
   endif()
+endfunction()
+
+# A symbolic link ROOT/PATH -> SOURCE_DIR/PATH, so that "PATH/x.h" resolves below ROOT.
+function(aksnode_layer_link root path)
+  get_filename_component(parent ${root}/${path} DIRECTORY)
+  file(MAKE_DIRECTORY ${parent})
+  file(CREATE_LINK ${CMAKE_SOURCE_DIR}/${path} ${root}/${path} SYMBOLIC)
 endfunction()

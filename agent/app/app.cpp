@@ -8,7 +8,7 @@
 #include "agent/config/command_line.h"
 #include "agent/config/config_loader.h"
 #include "agent/config/env_expand.h"
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 #include "build_info.h"
 
 namespace aksnode {

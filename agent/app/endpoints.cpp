@@ -2,7 +2,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "agent/secret_redaction.h"
+#include "agent/core/secret_redaction.h"
 #include "metrics/metrics.h"
 
 namespace aksnode {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "agent/http/http_server.h"
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

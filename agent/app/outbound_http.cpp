@@ -1,7 +1,7 @@
 #include "agent/app/outbound_http.h"
 
 #include "agent/config/env_expand.h"
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 
 namespace aksnode {
 

@@ -9,7 +9,7 @@
 #include "agent/config/config.h"
 #include "agent/config/env_expand.h"
 #include "agent/config/parse_result.h"
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 
 namespace aksnode {
 

@@ -21,7 +21,7 @@
 #include "agent/config/quote.h"
 #include "agent/config/suggest.h"
 #include "agent/config/validators.h"
-#include "agent/input_file.h"
+#include "agent/core/input_file.h"
 
 namespace aksnode {
 

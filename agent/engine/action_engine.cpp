@@ -9,9 +9,9 @@
 
 #include "agent/engine/node_patch.h"
 #include "agent/kube/kube_client.h"
-#include "agent/kube/timers.h"
-#include "agent/secret_redaction.h"
-#include "agent/logging.h"
+#include "agent/core/timers.h"
+#include "agent/core/secret_redaction.h"
+#include "agent/core/logging.h"
 #include "metrics/metrics.h"
 #include "probes/scheduled_events/event_json.h"
 #include "agent/http/http_date.h"

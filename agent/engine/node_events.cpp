@@ -9,9 +9,9 @@
 
 #include "agent/kube/kube_client.h"
 #include "agent/kube/kube_json.h"
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 #include "agent/notify/notifier.h"
-#include "agent/secret_redaction.h"
+#include "agent/core/secret_redaction.h"
 #include "agent/http/http_date.h"
 
 namespace aksnode {

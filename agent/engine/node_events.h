@@ -16,7 +16,7 @@
 #include <string>
 
 #include "agent/notify/notice.h"
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

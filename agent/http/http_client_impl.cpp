@@ -21,7 +21,7 @@
 #include <variant>
 
 #include "agent/http/proxy_config.h"
-#include "agent/input_file.h"
+#include "agent/core/input_file.h"
 #include "build_info.h"
 
 namespace aksnode {

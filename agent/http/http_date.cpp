@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "agent/ascii.h"
+#include "agent/core/ascii.h"
 
 namespace aksnode {
 namespace {

@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

@@ -13,7 +13,7 @@
 #include <list>
 
 #include "agent/config/validators.h"
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 
 namespace aksnode {
 

@@ -8,7 +8,7 @@
 #include <array>
 #include <cstring>
 
-#include "agent/secret_redaction.h"
+#include "agent/core/secret_redaction.h"
 
 namespace aksnode {
 

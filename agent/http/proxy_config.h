@@ -17,7 +17,7 @@
 // use it fail with the reason (never silently direct: a cluster that sets a proxy usually has
 // no other way out), and the app logs the reason at start-up. userinfo becomes a
 // `Proxy-Authorization: Basic` header; the credentials are registered with
-// agent/secret_redaction.h and never appear in display() or any message made here.
+// agent/core/secret_redaction.h and never appear in display() or any message made here.
 //
 // NO_PROXY, with the rules of Go's golang.org/x/net/http/httpproxy:
 //   * entries separated by commas and/or whitespace; empty entries ignored; case-insensitive;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "agent/ascii.h"
+#include "agent/core/ascii.h"
 #include "agent/http/http_date.h"
 
 namespace aksnode {

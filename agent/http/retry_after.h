@@ -4,7 +4,7 @@
 #include <optional>
 #include <string_view>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <sstream>
 
-#include "agent/input_file.h"
-#include "agent/secret_redaction.h"
-#include "agent/logging.h"
+#include "agent/core/input_file.h"
+#include "agent/core/secret_redaction.h"
+#include "agent/core/logging.h"
 
 namespace aksnode {
 

@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

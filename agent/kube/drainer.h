@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

@@ -12,7 +12,7 @@
 
 #include "agent/kube/kube_client.h"
 #include "agent/kube/pod_info.h"
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 #include "metrics/metrics.h"
 
 namespace aksnode {

@@ -28,7 +28,7 @@
 #include <chrono>
 
 #include "agent/kube/drainer.h"
-#include "agent/kube/timers.h"
+#include "agent/core/timers.h"
 
 namespace aksnode {
 

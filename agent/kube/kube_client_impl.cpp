@@ -15,7 +15,7 @@
 #include "agent/kube/bearer_token.h"
 #include "agent/kube/kube_config.h"
 #include "agent/kube/kube_json.h"
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 #include "build_info.h"
 #include "metrics/metrics.h"
 

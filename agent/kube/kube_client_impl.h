@@ -21,7 +21,7 @@
 #include "agent/kube/kube_client.h"
 #include "agent/kube/rate_limiter.h"
 #include "agent/kube/retry_policy.h"
-#include "agent/kube/timers.h"
+#include "agent/core/timers.h"
 
 namespace aksnode {
 

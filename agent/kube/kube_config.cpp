@@ -12,7 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "agent/input_file.h"
+#include "agent/core/input_file.h"
 #include "agent/kube/bearer_token.h"
 
 namespace aksnode {

@@ -8,8 +8,8 @@
 
 #include "agent/kube/kube_client.h"
 #include "agent/kube/kube_json.h"
-#include "agent/kube/timers.h"
-#include "agent/logging.h"
+#include "agent/core/timers.h"
+#include "agent/core/logging.h"
 
 namespace aksnode {
 

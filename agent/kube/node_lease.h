@@ -17,7 +17,7 @@
 #include <functional>
 #include <string>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

@@ -6,7 +6,7 @@
 
 #include <chrono>
 
-#include "agent/kube/timers.h"
+#include "agent/core/timers.h"
 
 namespace aksnode {
 

@@ -7,7 +7,7 @@
 
 #include "agent/config/config.h"
 #include "agent/http/http_client.h"
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

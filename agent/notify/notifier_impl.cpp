@@ -10,8 +10,8 @@
 
 #include "agent/http/http_client.h"
 #include "agent/http/http_date.h"
-#include "agent/kube/timers.h"
-#include "agent/logging.h"
+#include "agent/core/timers.h"
+#include "agent/core/logging.h"
 #include "agent/notify/attempt_result.h"
 #include "agent/notify/notice_queue.h"
 #include "agent/notify/payload.h"

@@ -4,8 +4,8 @@
 #include <boost/url/url_view.hpp>
 
 #include "agent/config/validators.h"
-#include "agent/input_file.h"
-#include "agent/secret_redaction.h"
+#include "agent/core/input_file.h"
+#include "agent/core/secret_redaction.h"
 
 namespace aksnode {
 

@@ -2,7 +2,7 @@
 // Where a webhook's URL comes from, and keeping it secret (docs/notifications.md, "The URL is
 // a credential"). A Slack or Teams webhook URL lets anyone who holds it post to the channel:
 // it is never logged, served by /status or exported in a metric. Its path and query (where the
-// credential lives) are registered with agent/secret_redaction.h, so text that echoes it
+// credential lives) are registered with agent/core/secret_redaction.h, so text that echoes it
 // (an error message, a proxy's answer) is redacted too.
 #include <string>
 #include <string_view>

@@ -38,7 +38,7 @@
 #include <thread>
 #include <utility>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode::disk {
 

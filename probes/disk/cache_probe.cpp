@@ -4,7 +4,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 #include "probes/disk/unfinished_probe.h"
 
 namespace aksnode::disk {

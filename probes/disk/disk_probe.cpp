@@ -5,7 +5,7 @@
 #include <boost/json/array.hpp>
 #include <cstdio>
 
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 #include "probes/disk/unfinished_probe.h"
 
 namespace aksnode::disk {

@@ -4,8 +4,8 @@
 
 #include <boost/json/array.hpp>
 
-#include "agent/secret_redaction.h"
-#include "agent/logging.h"
+#include "agent/core/secret_redaction.h"
+#include "agent/core/logging.h"
 #include "metrics/metrics.h"
 #include "probes/identity/jwks_cache.h"
 #include "probes/identity/rsa_key.h"

@@ -19,7 +19,7 @@
 
 #include "agent/config/config.h"
 #include "agent/http/http_client.h"
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 #include "probes/identity/identity_environment.h"
 #include "probes/identity/token_check.h"
 #include "probes/identity/token_exchange.h"

@@ -1,6 +1,6 @@
 #include "probes/identity/jwks_cache.h"
 
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 #include "probes/identity/jwks.h"
 #include "probes/identity/safe_text.h"
 

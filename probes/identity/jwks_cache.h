@@ -14,7 +14,7 @@
 #include <string>
 
 #include "agent/http/http_client.h"
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 #include "probes/identity/rsa_key.h"
 
 namespace aksnode::identity {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 #include "probes/identity/identity_environment.h"
 #include "probes/identity/jwt.h"
 #include "probes/identity/token_file.h"

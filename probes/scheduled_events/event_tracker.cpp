@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "agent/ascii.h"
+#include "agent/core/ascii.h"
 #include "probes/scheduled_events/resource_name.h"
 
 namespace aksnode {

@@ -39,7 +39,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 #include "probes/scheduled_events/scheduled_event.h"
 
 namespace aksnode {

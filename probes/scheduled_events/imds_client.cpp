@@ -4,7 +4,7 @@
 
 #include "agent/http/http_client.h"
 #include "agent/http/retry_after.h"
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 #include "metrics/metrics.h"
 
 namespace aksnode {

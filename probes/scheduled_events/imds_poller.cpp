@@ -7,7 +7,7 @@
 
 #include <map>
 
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 #include "metrics/metrics.h"
 #include "agent/http/http_date.h"
 #include "probes/scheduled_events/poll_schedule.h"

@@ -7,7 +7,7 @@
 
 #include <new>
 
-#include "agent/ascii.h"
+#include "agent/core/ascii.h"
 #include "probes/scheduled_events/json_fields.h"
 #include "probes/scheduled_events/parser.h"  // kMaxImdsBodyBytes, kMaxImdsJsonDepth
 

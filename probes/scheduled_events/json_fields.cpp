@@ -1,6 +1,6 @@
 #include "probes/scheduled_events/json_fields.h"
 
-#include "agent/ascii.h"
+#include "agent/core/ascii.h"
 
 namespace aksnode::json_fields {
 

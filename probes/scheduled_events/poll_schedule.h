@@ -12,7 +12,7 @@
 #include <chrono>
 #include <optional>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

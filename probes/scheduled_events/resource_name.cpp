@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "agent/ascii.h"
+#include "agent/core/ascii.h"
 
 namespace aksnode {
 namespace {

@@ -1,6 +1,6 @@
 #include "probes/scheduled_events/scheduled_event.h"
 
-#include "agent/ascii.h"
+#include "agent/core/ascii.h"
 
 namespace aksnode {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

@@ -1,7 +1,7 @@
 // readInputFile: a FIFO, device or socket in place of an input file is refused at once, never
 // read (arch/FAULTS.md, "Attacks on the running binary": `--config FIFO` and
 // `kubernetes.kubeconfig: FIFO` blocked forever).
-#include "agent/input_file.h"
+#include "agent/core/input_file.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

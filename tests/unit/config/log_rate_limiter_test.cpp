@@ -1,7 +1,7 @@
 // LogRateLimiter: one message at most `burst` times per window, the rest counted and summed up
 // once the window ends (arch/FAULTS.md, "Attacks on the running binary": 2,000 new event ids per
 // poll wrote 26 MB of log in 14 s).
-#include "agent/log_rate_limiter.h"
+#include "agent/core/log_rate_limiter.h"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // secrets::redactSecrets: a credential the agent holds never survives in outside text, whole,
 // cut short, wrapped over lines or split by spaces (arch/FAULTS.md, "Attacks on the running binary").
-#include "agent/secret_redaction.h"
+#include "agent/core/secret_redaction.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 
 namespace aksnode::secrets {
 namespace {

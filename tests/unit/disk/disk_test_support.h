@@ -19,7 +19,7 @@
 #include <string>
 #include <thread>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 #include "probes/disk/file_system.h"
 
 namespace aksnode::disk::testing {

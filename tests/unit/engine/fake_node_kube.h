@@ -16,7 +16,7 @@
 
 #include "agent/kube/drainer.h"
 #include "agent/kube/kube_client.h"
-#include "agent/kube/timers.h"
+#include "agent/core/timers.h"
 
 namespace aksnode::testing {
 

@@ -5,9 +5,9 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "agent/kube/timers.h"
-#include "agent/time_source.h"
-#include "tests/unit/engine/fake_node_kube.h"
+#include "agent/core/timers.h"
+#include "agent/core/time_source.h"
+#include "unit/engine/fake_node_kube.h"
 
 namespace aksnode {
 namespace {

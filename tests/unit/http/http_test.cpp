@@ -7,7 +7,7 @@
 
 #include "agent/http/http_client_impl.h"
 #include "agent/http/http_server.h"
-#include "tests/unit/http/run_request.h"
+#include "unit/http/run_request.h"
 
 namespace aksnode {
 namespace {

@@ -24,9 +24,9 @@
 
 #include "agent/http/http_client_impl.h"
 #include "agent/http/http_server.h"
-#include "agent/secret_redaction.h"
-#include "tests/unit/http/run_request.h"
-#include "tests/unit/http/tls_test_server.h"
+#include "agent/core/secret_redaction.h"
+#include "unit/http/run_request.h"
+#include "unit/http/tls_test_server.h"
 
 namespace aksnode {
 namespace {

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <map>
 
-#include "agent/secret_redaction.h"
+#include "agent/core/secret_redaction.h"
 
 namespace aksnode {
 namespace {

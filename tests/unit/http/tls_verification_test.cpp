@@ -11,8 +11,8 @@
 #include <string>
 
 #include "agent/http/http_client_impl.h"
-#include "tests/unit/http/run_request.h"
-#include "tests/unit/http/tls_test_server.h"
+#include "unit/http/run_request.h"
+#include "unit/http/tls_test_server.h"
 
 namespace aksnode {
 namespace {

@@ -32,8 +32,8 @@
 #include <vector>
 
 #include "agent/http/http_client.h"
-#include "agent/logging.h"
-#include "agent/time_source.h"
+#include "agent/core/logging.h"
+#include "agent/core/time_source.h"
 #include "probes/identity/base64url.h"
 
 namespace aksnode::identity::testing {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "agent/http/http_client.h"
-#include "agent/kube/timers.h"
-#include "tests/unit/http/http_results.h"
+#include "agent/core/timers.h"
+#include "unit/http/http_results.h"
 
 namespace aksnode::testing {
 

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "agent/kube/kube_client.h"
-#include "agent/kube/timers.h"
+#include "agent/core/timers.h"
 #include "unit/kube/pod_builder.h"
 
 namespace aksnode::testing {

@@ -14,8 +14,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "agent/kube/timers.h"
-#include "agent/time_source.h"
+#include "agent/core/timers.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode::testing {
 

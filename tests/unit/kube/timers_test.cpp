@@ -1,4 +1,4 @@
-#include "agent/kube/timers.h"
+#include "agent/core/timers.h"
 
 #include <gtest/gtest.h>
 

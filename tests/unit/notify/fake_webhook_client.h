@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "agent/http/http_client.h"
-#include "agent/kube/timers.h"
+#include "agent/core/timers.h"
 
 namespace aksnode::testing {
 

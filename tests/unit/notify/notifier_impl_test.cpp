@@ -8,7 +8,7 @@
 #include <boost/json.hpp>
 
 #include "agent/notify/payload.h"
-#include "agent/secret_redaction.h"
+#include "agent/core/secret_redaction.h"
 #include "metrics/metrics.h"
 #include "unit/kube/sim_timers.h"
 #include "unit/kube/temp_dir.h"

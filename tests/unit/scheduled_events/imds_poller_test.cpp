@@ -18,7 +18,7 @@
 #include "agent/http/http_date.h"
 #include "metrics/metrics.h"
 #include "probes/scheduled_events/imds_client.h"
-#include "tests/unit/http/http_results.h"
+#include "unit/http/http_results.h"
 
 namespace aksnode {
 namespace {

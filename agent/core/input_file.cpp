@@ -1,4 +1,4 @@
-#include "agent/input_file.h"
+#include "agent/core/input_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

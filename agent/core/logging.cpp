@@ -1,4 +1,4 @@
-#include "agent/logging.h"
+#include "agent/core/logging.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -11,8 +11,8 @@
 #include <cstdio>
 #include <mutex>
 
-#include "agent/log_rate_limiter.h"
-#include "agent/secret_redaction.h"
+#include "agent/core/log_rate_limiter.h"
+#include "agent/core/secret_redaction.h"
 
 namespace aksnode::log {
 

@@ -1,7 +1,7 @@
 #pragma once
 // Every credential the agent holds (the API server bearer token, the workload identity token
 // and its signature, the client assertion sent to Entra ID) is registered here, and every piece
-// of outside text is passed through redactSecrets() before it is logged (agent/logging.cpp),
+// of outside text is passed through redactSecrets() before it is logged (agent/core/logging.cpp),
 // served (/status, /readyz) or written to the Node or its Events.
 //
 // Outside text cannot be trusted to quote a secret intact: an API server or proxy may echo the

@@ -9,7 +9,7 @@
 #include <chrono>
 #include <memory>
 
-#include "agent/time_source.h"
+#include "agent/core/time_source.h"
 
 namespace aksnode {
 

@@ -1,4 +1,4 @@
-#include "agent/kube/timers.h"
+#include "agent/core/timers.h"
 
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>

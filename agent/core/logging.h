@@ -55,7 +55,7 @@ inline void warn(std::string_view m, Fields f = {}) { write(Level::Warn, m, f); 
 inline void error(std::string_view m, Fields f = {}) { write(Level::Error, m, f); }
 bool enabled(Level level);
 
-// Lines of one message beyond 50 per 10 s are dropped and counted (agent/log_rate_limiter.h);
+// Lines of one message beyond 50 per 10 s are dropped and counted (agent/core/log_rate_limiter.h);
 // this writes the "repeated log lines suppressed" summary of windows that have ended. Called
 // now and then from the event loop, so a flood that stopped is still summed up.
 void flushSuppressed();

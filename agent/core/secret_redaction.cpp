@@ -1,4 +1,4 @@
-#include "agent/secret_redaction.h"
+#include "agent/core/secret_redaction.h"
 
 #include <algorithm>
 #include <deque>

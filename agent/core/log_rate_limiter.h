@@ -4,7 +4,7 @@
 // 14 s; a 524k-entry IMDS document wrote 524,001 lines). Per message text: the first `burst`
 // lines of a window pass, the rest of that window are counted and dropped, and once the window
 // has ended one summary line says how many were dropped. Pure (time is passed in), so it is
-// unit-tested without a clock; agent/logging.cpp holds one behind a mutex.
+// unit-tested without a clock; agent/core/logging.cpp holds one behind a mutex.
 #include <chrono>
 #include <cstddef>
 #include <map>

@@ -1,4 +1,4 @@
-#include "agent/log_rate_limiter.h"
+#include "agent/core/log_rate_limiter.h"
 
 #include <algorithm>
 
