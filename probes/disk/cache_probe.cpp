@@ -21,18 +21,9 @@ bool pathContains(const std::string& outer, const std::string& inner) {
 
 }  // namespace
 
-constinit const ProbeSpec kCacheProbe{
-    .kind = "cache",
-    .conditionType = "CacheProblem",
-    .healthyReason = "CacheHealthy",
-    .healthyMessage = "Every configured cache directory passes its probe",
-    .unhealthyEvent = "DiskUnhealthy",
-    .unhealthyEventMessage = targetUnhealthyEventMessage,
-    .recoveredEvent = "DiskRecovered",
-    .recoveredEventMessage = targetRecoveredEventMessage,
-    .mayTaint = true,
-    .monitored = [](const Config& c) { return !c.caches.empty(); },
-};
+constinit const ProbeSpec kCacheProbe = pathProbeSpec("cache", "CacheProblem", "CacheHealthy",
+                                                      "Every configured cache directory passes its probe",
+                                                      [](const Config& c) { return !c.caches.empty(); });
 
 CacheSample sampleCache(FileSystem& fs, WorkerContext& context, const CacheConfig& config,
                         const std::string& probeFileName, const CacheProbeOptions& options) {

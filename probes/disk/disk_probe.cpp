@@ -20,18 +20,9 @@ std::string percent(double ratio) {
 
 }  // namespace
 
-constinit const ProbeSpec kDiskProbe{
-    .kind = "disk",
-    .conditionType = "LocalDiskProblem",
-    .healthyReason = "LocalDiskHealthy",
-    .healthyMessage = "Every configured local disk passes its probe",
-    .unhealthyEvent = "DiskUnhealthy",
-    .unhealthyEventMessage = targetUnhealthyEventMessage,
-    .recoveredEvent = "DiskRecovered",
-    .recoveredEventMessage = targetRecoveredEventMessage,
-    .mayTaint = true,
-    .monitored = [](const Config& c) { return !c.disks.empty(); },
-};
+constinit const ProbeSpec kDiskProbe = pathProbeSpec("disk", "LocalDiskProblem", "LocalDiskHealthy",
+                                                     "Every configured local disk passes its probe",
+                                                     [](const Config& c) { return !c.disks.empty(); });
 
 DiskSample sampleDisk(FileSystem& fs, WorkerContext& context, const DiskConfig& config,
                       const std::string& probeFileName, std::size_t probeBytes) {
