@@ -308,7 +308,8 @@ asio::awaitable<void> AgentRuntime::Impl::podScanLoop() {
     KubeResult pods = co_await kube->listPods("spec.nodeName=" + options.nodeName, ListSource::Cached);
     if (stopping) co_return;
     if (pods.ok() && pods.body.is_array()) {
-      identity::PodScanResult scan = identity::scanIdentityPods(pods.body.as_array(), config.identity.expectedAudience);
+      const identity::PodScanResult scan =
+          identity::scanIdentityPods(pods.body.as_array(), config.identity.expectedAudience);
       // Namespaces that were misconfigured before and are fine now go back to 0.
       for (const auto& ns : podScanNamespaces) {
         if (!scan.perNamespace.count(ns)) metrics.identityPodsMisconfigured(ns).Set(0);
