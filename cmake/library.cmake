@@ -4,22 +4,26 @@
 # link to one layer's folder only. An include of a higher layer is then "No such file", at
 # compile time, not a convention. scripts/check_layers.py says the same in CI without a build.
 #
-# aksnode_library(NAME DIR folder [HEADERS file...] [DEPS target...])
+# aksnode_library(NAME DIR folder [FILES file...] [DEPS target...])
 #   DIR      folder below the source root: every .cpp in it is compiled (globbed, so adding a
 #            file needs no CMake edit) and every header in it is this layer's public interface.
-#   HEADERS  single headers, below the source root, that form the layer when it has no folder
-#            of its own (probes/probe.h).
+#   FILES    single files, below the source root, that form the layer when it has no folder of
+#            its own (probes/probe.h, probe.cpp): .cpp compiled, headers the interface.
 #   DEPS     the layers (and outside libraries) below this one that it uses.
 function(aksnode_library name)
-  cmake_parse_arguments(ARG "" "DIR" "DEPS;HEADERS" ${ARGN})
+  cmake_parse_arguments(ARG "" "DIR" "DEPS;FILES" ${ARGN})
   set(root ${CMAKE_BINARY_DIR}/layers/${name})
   set(sources "")
   if(ARG_DIR)
     file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/${ARG_DIR}/*.cpp)
     aksnode_layer_link(${root} ${ARG_DIR})
   endif()
-  foreach(header ${ARG_HEADERS})
-    aksnode_layer_link(${root} ${header})
+  foreach(file ${ARG_FILES})
+    if(file MATCHES "\\.cpp$")
+      list(APPEND sources ${CMAKE_SOURCE_DIR}/${file})
+    else()
+      aksnode_layer_link(${root} ${file})
+    endif()
   endforeach()
   if(sources)
     add_library(${name} STATIC ${sources})

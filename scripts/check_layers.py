@@ -2,7 +2,7 @@
 """Rejects an #include that reaches above its own layer (arch/ARCHITECTURE.md, "Layers").
 
 The layers are the aksnode_library() calls of the CMakeLists.txt files: a library's folder (DIR)
-or single headers (HEADERS), and the libraries it links (DEPS). A source file may include its own
+or single files (FILES), and the libraries it links (DEPS). A source file may include its own
 layer's headers and those of every layer its DEPS reach, transitively; nothing else of the agent.
 The build enforces the same rule (cmake/library.cmake gives each library only those include
 roots); this check says it in CI in a second, without a compiler, and names the offending line.
@@ -30,9 +30,9 @@ def read_layers(repo):
         for name, body in CALL.findall(cmake.read_text()):
             paths, deps, section = [], [], None
             for token in body.split():
-                if token in ("DIR", "HEADERS", "DEPS"):
+                if token in ("DIR", "FILES", "DEPS"):
                     section = token
-                elif section in ("DIR", "HEADERS"):
+                elif section in ("DIR", "FILES"):
                     paths.append(token)
                 elif section == "DEPS" and token.startswith("aksnode_"):
                     deps.append(token)
@@ -78,7 +78,7 @@ def main():
             else:
                 mine = owner(layers, rel)
                 if mine is None:
-                    offences.append(f"{rel}: belongs to no layer (no aksnode_library DIR or HEADERS names it)")
+                    offences.append(f"{rel}: belongs to no layer (no aksnode_library DIR or FILES names it)")
                     continue
                 allowed = reachable(layers, mine)
             text = f.read_text(errors="replace")

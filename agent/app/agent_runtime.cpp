@@ -32,9 +32,7 @@
 #include "agent/notify/notifier_impl.h"
 #include "build_info.h"
 #include "metrics/metrics.h"
-#include "probes/disk/cache_probe.h"
-#include "probes/disk/disk_probe.h"
-#include "probes/identity/identity_probe.h"
+#include "probes/health_checks.h"
 #include "probes/identity/pod_scan.h"
 #include "probes/scheduled_events/imds_client.h"
 #include "probes/scheduled_events/imds_poller.h"
@@ -310,7 +308,8 @@ asio::awaitable<void> AgentRuntime::Impl::podScanLoop() {
     KubeResult pods = co_await kube->listPods("spec.nodeName=" + options.nodeName, ListSource::Cached);
     if (stopping) co_return;
     if (pods.ok() && pods.body.is_array()) {
-      PodScanResult scan = scanIdentityPods(pods.body.as_array(), config.identity.expectedAudience);
+      const identity::PodScanResult scan =
+          identity::scanIdentityPods(pods.body.as_array(), config.identity.expectedAudience);
       // Namespaces that were misconfigured before and are fine now go back to 0.
       for (const auto& ns : podScanNamespaces) {
         if (!scan.perNamespace.count(ns)) metrics.identityPodsMisconfigured(ns).Set(0);
@@ -335,11 +334,7 @@ asio::awaitable<void> AgentRuntime::Impl::podScanLoop() {
 }
 
 void AgentRuntime::Impl::startHealthProbes() {
-  if (!config.disks.empty()) probes.push_back(std::make_unique<disk::DiskProbe>(config.disks, metrics, time));
-  if (!config.caches.empty()) probes.push_back(std::make_unique<disk::CacheProbe>(config.caches, config.disks, metrics, time));
-  if (config.identity.enabled) {
-    probes.push_back(std::make_unique<IdentityProbe>(config.identity, identityHttp, time, metrics));
-  }
+  probes = makeHealthChecks(config, {metrics, time, identityHttp});
   if (!probes.empty()) asio::co_spawn(io, guarded(healthLoop()), asio::detached);
   if (config.identity.enabled && config.identity.podScan.enabled && kube) {
     asio::co_spawn(io, guarded(podScanLoop()), asio::detached);

@@ -17,9 +17,7 @@
 #include "agent/core/secret_redaction.h"
 #include "build_info.h"
 #include "metrics/metrics.h"
-#include "probes/disk/cache_probe.h"
-#include "probes/disk/disk_probe.h"
-#include "probes/identity/identity_probe.h"
+#include "probes/health_checks.h"
 #include "probes/scheduled_events/event_json.h"
 #include "probes/scheduled_events/imds_client.h"
 #include "probes/scheduled_events/imds_poller.h"
@@ -32,11 +30,6 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr std::chrono::seconds kOnceKubeDeadline{5};
-
-boost::json::object probeJson(const ProbeResult& r) {
-  return {{"kind", r.kind},       {"target", r.target},   {"healthy", r.healthy},
-          {"reason", r.reason},   {"message", r.message}, {"details", r.details}};
-}
 
 asio::awaitable<void> collect(const Config& config, const std::string& nodeName, asio::io_context& io,
                               boost::json::object& report, bool& healthy) {
@@ -114,16 +107,10 @@ asio::awaitable<void> collect(const Config& config, const std::string& nodeName,
   // Disk, cache and identity probes. Entra ID, OIDC discovery and JWKS follow the proxy
   // variables (agent/app/outbound_http.h).
   HttpClientImpl identityHttp(io.get_executor(), TlsOptions{}, outboundProxy());
-  std::vector<std::unique_ptr<HealthCheck>> probes;
-  if (!config.disks.empty()) probes.push_back(std::make_unique<disk::DiskProbe>(config.disks, metrics, time));
-  if (!config.caches.empty()) probes.push_back(std::make_unique<disk::CacheProbe>(config.caches, config.disks, metrics, time));
-  if (config.identity.enabled) {
-    probes.push_back(std::make_unique<IdentityProbe>(config.identity, identityHttp, time, metrics));
-  }
   boost::json::array results;
-  for (auto& probe : probes) {
+  for (auto& probe : makeHealthChecks(config, {metrics, time, identityHttp})) {
     for (const auto& r : co_await probe->check()) {
-      results.push_back(probeJson(r));
+      results.push_back(probeResultJson(r));
       if (!r.healthy) healthy = false;
     }
   }

@@ -42,16 +42,6 @@ EventSubject subjectOf(const ScheduledEvent& e) {
   return EventSubject{toString(e.type), e.eventId, e.notBefore};
 }
 
-boost::json::object healthJson(const ProbeResult& r) {
-  boost::json::object o{{"kind", r.kind},
-                        {"target", r.target},
-                        {"healthy", r.healthy},
-                        {"reason", r.reason},
-                        {"message", r.message},
-                        {"at", r.at == SystemTime{} ? std::string() : formatRfc3339(r.at)},
-                        {"details", r.details}};
-  return o;
-}
 }  // namespace
 
 ActionEngine::ActionEngine(asio::any_io_executor executor, ActionEngineDeps deps)
@@ -116,13 +106,12 @@ void ActionEngine::setPending(const std::vector<PendingEvent>& pending, const st
 void ActionEngine::setHealth(const std::vector<ProbeResult>& raw) {
   for (const auto& flip : debouncer_.feed(raw)) {
     const auto& r = flip.result;
-    if (r.kind == "identity") {
-      events_.record(flip.nowHealthy ? "Normal" : "Warning", flip.nowHealthy ? "IdentityRecovered" : "IdentityInvalid",
-                     flip.nowHealthy ? "Workload identity token passes every check again"
-                                     : r.reason + ": " + r.message);
+    if (!r.spec) continue;  // no Node surface (probe.h): every probe's results carry their spec
+    const ProbeSpec& s = *r.spec;
+    if (flip.nowHealthy) {
+      events_.record("Normal", s.recoveredEvent, s.recoveredEventMessage(r));
     } else {
-      events_.record(flip.nowHealthy ? "Normal" : "Warning", flip.nowHealthy ? "DiskRecovered" : "DiskUnhealthy",
-                     r.kind + " " + r.target + (flip.nowHealthy ? " is healthy again" : " " + r.reason + ": " + r.message));
+      events_.record("Warning", s.unhealthyEvent, s.unhealthyEventMessage(r));
     }
   }
   health_ = debouncer_.current();
@@ -657,7 +646,7 @@ boost::json::object ActionEngine::statusJson() const {
   }
   o["conditionsLeftToOthers"] = std::move(yielded);
   boost::json::array probes;
-  for (const auto& r : health_) probes.push_back(healthJson(r));
+  for (const auto& r : health_) probes.push_back(probeResultJson(r));
   o["probes"] = std::move(probes);
   o["kubernetes"] = {{"configured", deps_.kube != nullptr},
                      {"ready", kubeEverOk_},

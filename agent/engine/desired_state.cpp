@@ -27,43 +27,36 @@ bool inList(const std::vector<std::string>& list, const std::string& value) {
   return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-// A failing probe of `kind`, if any: the first in configuration order.
-const ProbeResult* firstUnhealthy(const std::vector<ProbeResult>* health, const std::string& kind) {
+// A failing result of `spec`'s probe, if any: the first in configuration order.
+const ProbeResult* firstUnhealthy(const std::vector<ProbeResult>* health, const ProbeSpec& spec) {
   if (!health) return nullptr;
   for (const auto& r : *health) {
-    if (r.kind == kind && !r.healthy) return &r;
+    if (r.spec == &spec && !r.healthy) return &r;
   }
   return nullptr;
 }
 
-DesiredCondition probeCondition(const std::vector<ProbeResult>* health, const std::string& kind,
-                                const std::string& type, const std::string& healthyReason,
-                                const std::string& healthyMessage) {
-  if (const ProbeResult* bad = firstUnhealthy(health, kind)) {
+DesiredCondition probeCondition(const std::vector<ProbeResult>* health, const ProbeSpec& spec) {
+  if (const ProbeResult* bad = firstUnhealthy(health, spec)) {
     int failing = 0;
-    for (const auto& r : *health) failing += (r.kind == kind && !r.healthy) ? 1 : 0;
+    for (const auto& r : *health) failing += (r.spec == &spec && !r.healthy) ? 1 : 0;
     std::string message = bad->target + ": " + bad->message;
     if (failing > 1) message += " (and " + std::to_string(failing - 1) + " more)";
-    return {type, true, bad->reason.empty() ? "Unhealthy" : bad->reason, message};
+    return {spec.conditionType, true, bad->reason.empty() ? "Unhealthy" : bad->reason, message};
   }
-  return {type, false, healthyReason, healthyMessage};
+  return {spec.conditionType, false, spec.healthyReason, spec.healthyMessage};
 }
 
 // A probe condition left True by an earlier configuration (a disk, cache or identity check
 // since removed) would otherwise claim a problem forever: nobody else owns these types. Set
 // it False; a node that never had the condition gets none.
-void appendUnmonitoredConditions(const NodeView& live, const Config& config, std::vector<DesiredCondition>& out) {
-  const struct {
-    const char* type;
-    bool monitored;
-  } probes[] = {{"LocalDiskProblem", !config.disks.empty()},
-                {"CacheProblem", !config.caches.empty()},
-                {"WorkloadIdentityProblem", config.identity.enabled}};
-  for (const auto& p : probes) {
-    if (p.monitored) continue;
-    const auto it = live.conditions.find(p.type);
+void appendUnmonitoredConditions(const EngineInputs& in, const NodeView& live, const Config& config,
+                                 std::vector<DesiredCondition>& out) {
+  for (const ProbeSpec* spec : in.probeSpecs) {
+    if (spec->monitored(config)) continue;
+    const auto it = live.conditions.find(spec->conditionType);
     if (it == live.conditions.end() || it->second.status == "False") continue;
-    out.push_back({p.type, false, "NotMonitored",
+    out.push_back({spec->conditionType, false, "NotMonitored",
                    "aks-node-agent no longer checks this (not in its configuration)"});
   }
 }
@@ -158,17 +151,8 @@ std::vector<DesiredCondition> computeConditions(const EngineInputs& in, const No
     out.push_back({kVmEventCondition, false, kNoVmEventReason, kNoVmEventMessage});
   }
 
-  if (!config.disks.empty()) {
-    out.push_back(probeCondition(in.health, "disk", "LocalDiskProblem", "LocalDiskHealthy",
-                                 "Every configured local disk passes its probe"));
-  }
-  if (!config.caches.empty()) {
-    out.push_back(probeCondition(in.health, "cache", "CacheProblem", "CacheHealthy",
-                                 "Every configured cache directory passes its probe"));
-  }
-  if (config.identity.enabled) {
-    out.push_back(probeCondition(in.health, "identity", "WorkloadIdentityProblem", "WorkloadIdentityHealthy",
-                                 "The workload identity token projection passes every check"));
+  for (const ProbeSpec* spec : in.probeSpecs) {
+    if (spec->monitored(config)) out.push_back(probeCondition(in.health, *spec));
   }
   return out;
 }
@@ -183,7 +167,7 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
   context.preemptsDrained = preemptsWithDrainEnded(in, live);
   context.preemptionMode = config.conditions.preemptionScheduled;
   applyConditionOwnership(live, context, config.conditions, d.conditions, d.yielded);
-  appendUnmonitoredConditions(live, config, d.conditions);
+  appendUnmonitoredConditions(in, live, config, d.conditions);
   const std::vector<PendingEvent> none;
   const auto& pending = in.pending ? *in.pending : none;
   const std::optional<AgentAnnotation>& prev = live.agentState;
@@ -264,7 +248,7 @@ DesiredNode computeDesiredNode(const EngineInputs& in, const NodeView& live, con
 
   if (in.health) {
     for (const auto& r : *in.health) {
-      if (!r.healthy && r.taintWhenUnhealthy && (r.kind == "disk" || r.kind == "cache")) {
+      if (!r.healthy && r.taintWhenUnhealthy && r.spec && r.spec->mayTaint) {
         d.taints.push_back({kTaintDiskUnhealthy, r.reason.empty() ? "Unhealthy" : r.reason, "NoSchedule"});
         break;
       }

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct DesiredNode {
 struct EngineInputs {
   const std::vector<PendingEvent>* pending = nullptr;
   const std::vector<ProbeResult>* health = nullptr;  // debounced, one per target
+  // The probes whose conditions the engine writes (set False when not configured): every one
+  // the agent has; a test passes its own.
+  std::span<const ProbeSpec* const> probeSpecs = allProbeSpecs();
   std::string vmName;
   // Phases the engine reached locally, by event id (drain finished before the annotation
   // write landed, or the API server is down): merged with the annotation, highest wins.
@@ -67,8 +71,8 @@ std::optional<ActiveEvent> chooseActiveEvent(const std::vector<PendingEvent>& pe
 DesiredNode computeDesiredNode(const EngineInputs& inputs, const NodeView& live, const Config& config, SystemTime now);
 
 // The conditions as the agent would write them: PreemptionScheduled (per
-// conditions.preemptionScheduled), VMEventScheduled, LocalDiskProblem, CacheProblem,
-// WorkloadIdentityProblem. computeDesiredNode then applies the ownership rules.
+// conditions.preemptionScheduled), VMEventScheduled, then each configured probe's
+// (ProbeSpec::conditionType). computeDesiredNode then applies the ownership rules.
 std::vector<DesiredCondition> computeConditions(const EngineInputs& inputs, const NodeView& live, const Config& config);
 
 // Preempt event ids whose drain has ended (drained, failed or acknowledged), from the node's

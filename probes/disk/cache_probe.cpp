@@ -21,6 +21,10 @@ bool pathContains(const std::string& outer, const std::string& inner) {
 
 }  // namespace
 
+constinit const ProbeSpec kCacheProbe = pathProbeSpec("cache", "CacheProblem", "CacheHealthy",
+                                                      "Every configured cache directory passes its probe",
+                                                      [](const Config& c) { return !c.caches.empty(); });
+
 CacheSample sampleCache(FileSystem& fs, WorkerContext& context, const CacheConfig& config,
                         const std::string& probeFileName, const CacheProbeOptions& options) {
   CacheSample sample;
@@ -60,8 +64,7 @@ FilesystemLimits limitsForCache(const CacheConfig& cache, const std::vector<Disk
 
 ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& limits,
                           const CacheSample& sample, SystemTime at) {
-  ProbeResult r;
-  r.kind = "cache";
+  ProbeResult r = ProbeResult::forSpec(kCacheProbe);
   r.target = config.path;
   r.at = at;
   r.taintWhenUnhealthy = config.taintWhenUnhealthy;
@@ -160,7 +163,7 @@ boost::asio::awaitable<std::vector<ProbeResult>> CacheProbe::check() {
       }
     } else {
       Unfinished unfinished{c.outcome, c.stage, c.stuckFor, target.deadline, c.error};
-      result = unfinishedResult("cache", path, target.config.taintWhenUnhealthy, unfinished,
+      result = unfinishedResult(kCacheProbe, path, target.config.taintWhenUnhealthy, unfinished,
                                 time_.systemTime());
     }
     metrics_.cacheHealthy(path).Set(result.healthy ? 1 : 0);

@@ -20,6 +20,10 @@
 
 namespace aksnode::disk {
 
+// `caches:` on the Node: CacheProblem, the same DiskUnhealthy/DiskRecovered Events as a disk
+// (kind "cache" in the message), may taint.
+extern const ProbeSpec kCacheProbe;
+
 struct CacheProbeOptions {
   // How long a round waits for one cache's thread before reporting ProbeHung.
   // Unset: walkTimeBudget + max(4 * the write latency limit, 2 s).
@@ -57,7 +61,7 @@ class CacheProbe final : public HealthCheck {
              CacheProbeOptions options = {});
   ~CacheProbe() override;
 
-  std::string kind() const override { return "cache"; }
+  const ProbeSpec& spec() const override { return kCacheProbe; }
   boost::asio::awaitable<std::vector<ProbeResult>> check() override;
 
   bool waitForWorkers(std::chrono::milliseconds timeout);

@@ -20,6 +20,10 @@ std::string percent(double ratio) {
 
 }  // namespace
 
+constinit const ProbeSpec kDiskProbe = pathProbeSpec("disk", "LocalDiskProblem", "LocalDiskHealthy",
+                                                     "Every configured local disk passes its probe",
+                                                     [](const Config& c) { return !c.disks.empty(); });
+
 DiskSample sampleDisk(FileSystem& fs, WorkerContext& context, const DiskConfig& config,
                       const std::string& probeFileName, std::size_t probeBytes) {
   DiskSample sample;
@@ -44,8 +48,7 @@ std::chrono::nanoseconds defaultDiskDeadline(const DiskConfig& config) {
 
 ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
                          const std::optional<IoPressure>& pressure, SystemTime at) {
-  ProbeResult r;
-  r.kind = "disk";
+  ProbeResult r = ProbeResult::forSpec(kDiskProbe);
   r.target = config.path;
   r.at = at;
   r.taintWhenUnhealthy = config.taintWhenUnhealthy;
@@ -181,7 +184,7 @@ ProbeResult DiskProbe::onUnfinished(Target& target,
                                     const BlockingWorker<DiskSample>::Completion& c) {
   const std::string& path = target.config.path;
   Unfinished unfinished{c.outcome, c.stage, c.stuckFor, target.deadline, c.error};
-  ProbeResult result = unfinishedResult("disk", path, target.config.taintWhenUnhealthy, unfinished,
+  ProbeResult result = unfinishedResult(kDiskProbe, path, target.config.taintWhenUnhealthy, unfinished,
                                         time_.systemTime());
   metrics_.diskHealthy(path).Set(0);
   // A probe that hit its deadline lands in the top buckets; a round that started nothing

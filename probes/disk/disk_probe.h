@@ -21,6 +21,9 @@
 
 namespace aksnode::disk {
 
+// `disks:` on the Node: LocalDiskProblem, DiskUnhealthy/DiskRecovered, may taint.
+extern const ProbeSpec kDiskProbe;
+
 struct DiskProbeOptions {
   // How long a round waits for one disk's thread before reporting ProbeHung.
   // Unset: max(4 * maxProbeLatency, 2 s) per disk.
@@ -60,7 +63,7 @@ class DiskProbe final : public HealthCheck {
   // Joins finished probe threads, detaches stuck ones (see blocking_worker.h).
   ~DiskProbe() override;
 
-  std::string kind() const override { return "disk"; }
+  const ProbeSpec& spec() const override { return kDiskProbe; }
   // All disks are probed in parallel; the round takes at most the longest deadline.
   boost::asio::awaitable<std::vector<ProbeResult>> check() override;
 

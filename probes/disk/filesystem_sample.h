@@ -10,8 +10,25 @@
 #include "probes/disk/blocking_worker.h"
 #include "probes/disk/file_system.h"
 #include "probes/disk/mount_info.h"
+#include "probes/probe.h"
 
 namespace aksnode::disk {
+
+// The Node surface of a probe of configured paths (disk, cache): its own condition, the
+// DiskUnhealthy/DiskRecovered Events both write (naming kind and path), and the taint.
+constexpr ProbeSpec pathProbeSpec(const char* kind, const char* conditionType, const char* healthyReason,
+                                  const char* healthyMessage, bool (*monitored)(const Config&)) {
+  return {.kind = kind,
+          .conditionType = conditionType,
+          .healthyReason = healthyReason,
+          .healthyMessage = healthyMessage,
+          .unhealthyEvent = "DiskUnhealthy",
+          .unhealthyEventMessage = targetUnhealthyEventMessage,
+          .recoveredEvent = "DiskRecovered",
+          .recoveredEventMessage = targetRecoveredEventMessage,
+          .mayTaint = true,
+          .monitored = monitored};
+}
 
 struct FilesystemSample {
   PathInfo path;

@@ -4,10 +4,10 @@
 
 namespace aksnode::disk {
 
-ProbeResult unfinishedResult(const std::string& kind, const std::string& target,
+ProbeResult unfinishedResult(const ProbeSpec& spec, const std::string& target,
                              bool taintWhenUnhealthy, const Unfinished& unfinished, SystemTime at) {
-  ProbeResult r;
-  r.kind = kind;
+  ProbeResult r = ProbeResult::forSpec(spec);
+  const std::string kind = spec.kind;
   r.target = target;
   r.healthy = false;
   r.at = at;

@@ -17,7 +17,7 @@ struct Unfinished {
   std::string error;  // StartFailed
 };
 
-ProbeResult unfinishedResult(const std::string& kind, const std::string& target,
+ProbeResult unfinishedResult(const ProbeSpec& spec, const std::string& target,
                              bool taintWhenUnhealthy, const Unfinished& unfinished, SystemTime at);
 
 }  // namespace aksnode::disk

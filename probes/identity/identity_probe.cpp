@@ -12,9 +12,7 @@
 #include "probes/identity/safe_text.h"
 #include "probes/identity/token_file.h"
 
-namespace aksnode {
-
-using identity::TokenReason;
+namespace aksnode::identity {
 
 namespace {
 
@@ -72,6 +70,21 @@ json::object exchangeToJson(const identity::ExchangeOutcome& o, SystemTime at) {
 }
 
 }  // namespace
+
+constinit const ProbeSpec kIdentityProbe{
+    .kind = "identity",
+    .conditionType = "WorkloadIdentityProblem",
+    .healthyReason = "WorkloadIdentityHealthy",
+    .healthyMessage = "The workload identity token projection passes every check",
+    .unhealthyEvent = "IdentityInvalid",
+    .unhealthyEventMessage = [](const ProbeResult& r) { return r.reason + ": " + r.message; },
+    .recoveredEvent = "IdentityRecovered",
+    .recoveredEventMessage = [](const ProbeResult&) {
+      return std::string("Workload identity token passes every check again");
+    },
+    .mayTaint = false,
+    .monitored = [](const Config& c) { return c.identity.enabled; },
+};
 
 IdentityProbe::IdentityProbe(IdentityConfig config, HttpClient& http, const TimeSource& time,
                              Metrics& metrics, IdentityProbeOptions options)
@@ -228,8 +241,7 @@ boost::asio::awaitable<std::vector<ProbeResult>> IdentityProbe::check() {
                " s ago";
   }
 
-  ProbeResult result;
-  result.kind = "identity";
+  ProbeResult result = ProbeResult::forSpec(kIdentityProbe);
   result.target = env.tokenFile;
   result.at = now;
   result.healthy = reason.empty();
@@ -257,4 +269,4 @@ boost::asio::awaitable<std::vector<ProbeResult>> IdentityProbe::check() {
   co_return results;
 }
 
-}  // namespace aksnode
+}  // namespace aksnode::identity

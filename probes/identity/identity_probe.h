@@ -26,12 +26,16 @@
 #include "probes/probe.h"
 
 namespace aksnode {
-
 class Metrics;
-
-namespace identity {
-class JwksCache;
 }
+
+namespace aksnode::identity {
+
+class JwksCache;
+
+// `identity:` on the Node: WorkloadIdentityProblem, IdentityInvalid/IdentityRecovered, never
+// taints.
+extern const ProbeSpec kIdentityProbe;
 
 struct IdentityProbeOptions {
   // Test-only: accept http:// issuers, jwks_uri and authority hosts (the fakes). Production
@@ -53,7 +57,7 @@ class IdentityProbe final : public HealthCheck {
   IdentityProbe(const IdentityProbe&) = delete;
   IdentityProbe& operator=(const IdentityProbe&) = delete;
 
-  std::string kind() const override { return "identity"; }
+  const ProbeSpec& spec() const override { return kIdentityProbe; }
   // Bounded: one small non-blocking file read, at most two discovery GETs and one POST,
   // each with its own deadline. Not re-entrant: the app awaits one check before the next.
   boost::asio::awaitable<std::vector<ProbeResult>> check() override;
@@ -85,4 +89,4 @@ class IdentityProbe final : public HealthCheck {
   std::string lastReason_;  // "" while healthy, for logging transitions only
 };
 
-}  // namespace aksnode
+}  // namespace aksnode::identity

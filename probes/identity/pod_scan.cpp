@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-namespace aksnode {
+namespace aksnode::identity {
 
 namespace {
 const boost::json::value* at(const boost::json::value& v, std::initializer_list<const char*> path) {
@@ -81,4 +81,4 @@ PodScanResult scanIdentityPods(const boost::json::array& pods, const std::string
   return out;
 }
 
-}  // namespace aksnode
+}  // namespace aksnode::identity

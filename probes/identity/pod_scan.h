@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace aksnode {
+namespace aksnode::identity {
 
 struct MisconfiguredPod {
   std::string ns;
@@ -27,4 +27,4 @@ struct PodScanResult {
 
 PodScanResult scanIdentityPods(const boost::json::array& pods, const std::string& expectedAudience);
 
-}  // namespace aksnode
+}  // namespace aksnode::identity

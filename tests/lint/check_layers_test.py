@@ -31,7 +31,7 @@ class CheckLayersTest(unittest.TestCase):
         write(root, "agent/kube/CMakeLists.txt", "aksnode_library(aksnode_kube DIR agent/kube DEPS aksnode_core)\n")
         write(root, "agent/engine/CMakeLists.txt",
               "aksnode_library(aksnode_engine DIR agent/engine\n  DEPS aksnode_kube)\n")
-        write(root, "probes/CMakeLists.txt", "aksnode_library(aksnode_probe_api HEADERS probes/probe.h DEPS aksnode_core)\n")
+        write(root, "probes/CMakeLists.txt", "aksnode_library(aksnode_probe_api FILES probes/probe.h DEPS aksnode_core)\n")
         write(root, "agent/core/time.h", "#pragma once\n")
         write(root, "probes/probe.h", '#include "agent/core/time.h"\n')
         write(root, "agent/engine/engine.h", '#include "agent/kube/client.h"\n#include "agent/core/time.h"\n')

@@ -50,6 +50,9 @@ inline ProbeResult probeResult(std::string kind, std::string target, bool health
   r.reason = std::move(reason);
   r.message = std::move(message);
   r.taintWhenUnhealthy = taint;
+  for (const ProbeSpec* spec : allProbeSpecs()) {
+    if (r.kind == spec->kind) r.spec = spec;  // as the agent's probe of that kind would
+  }
   return r;
 }
 

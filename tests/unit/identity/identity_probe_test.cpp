@@ -12,7 +12,7 @@
 #include "identity_test_support.h"
 #include "metrics/metrics.h"
 
-namespace aksnode {
+namespace aksnode::identity {
 namespace {
 
 namespace json = boost::json;
@@ -463,4 +463,4 @@ TEST_F(IdentityProbeTest, LogsOnlyOnTransitions) {
 }
 
 }  // namespace
-}  // namespace aksnode
+}  // namespace aksnode::identity

@@ -4,7 +4,7 @@
 
 #include "probes/identity/pod_scan.h"
 
-namespace aksnode {
+namespace aksnode::identity {
 namespace {
 
 boost::json::value pod(const std::string& ns, const std::string& name, bool labelled, bool env, const char* audience,
@@ -60,4 +60,4 @@ TEST(PodScan, SurvivesGarbage) {
 }
 
 }  // namespace
-}  // namespace aksnode
+}  // namespace aksnode::identity
