@@ -111,83 +111,83 @@ bool isCleanText(std::string_view text) {
 
 std::string got(const std::string& text) { return ", got " + quoteForMessage(text); }
 
-ParseResult<std::string> anyText(const std::string& text) {
+Result<std::string> anyText(const std::string& text) {
   if (!isCleanText(text)) {
-    return ParseResult<std::string>::failure("expected UTF-8 text without control characters" + got(text));
+    return Result<std::string>::failure("expected UTF-8 text without control characters" + got(text));
   }
-  return ParseResult<std::string>::success(text);
+  return Result<std::string>::success(text);
 }
 
-ParseResult<bool> parseBool(const std::string& text) {
+Result<bool> parseBool(const std::string& text) {
   // YAML 1.2 core schema booleans; YAML 1.1's yes/no/on/off are ambiguous and refused.
-  if (text == "true" || text == "True" || text == "TRUE") return ParseResult<bool>::success(true);
-  if (text == "false" || text == "False" || text == "FALSE") return ParseResult<bool>::success(false);
-  return ParseResult<bool>::failure("expected true or false" + got(text));
+  if (text == "true" || text == "True" || text == "TRUE") return Result<bool>::success(true);
+  if (text == "false" || text == "False" || text == "FALSE") return Result<bool>::success(false);
+  return Result<bool>::failure("expected true or false" + got(text));
 }
 
 auto integerIn(long long min, long long max, std::string expected) {
-  return [=](const std::string& text) -> ParseResult<int> {
+  return [=](const std::string& text) -> Result<int> {
     long long value = 0;
     const char* end = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(text.data(), end, value);
     if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max) {
-      return ParseResult<int>::failure(expected + got(text));
+      return Result<int>::failure(expected + got(text));
     }
-    return ParseResult<int>::success(static_cast<int>(value));
+    return Result<int>::success(static_cast<int>(value));
   };
 }
 
 // A finite number in [min, max], or in (min, max] when minExclusive.
 auto numberIn(double min, double max, bool minExclusive, std::string expected) {
-  return [=](const std::string& text) -> ParseResult<double> {
+  return [=](const std::string& text) -> Result<double> {
     double value = 0;
     const char* end = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(text.data(), end, value);
     const bool inRange = minExclusive ? value > min : value >= min;
     if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(value) || !inRange ||
         value > max) {
-      return ParseResult<double>::failure(expected + got(text));
+      return Result<double>::failure(expected + got(text));
     }
-    return ParseResult<double>::success(value);
+    return Result<double>::success(value);
   };
 }
 
 // A duration of at least min; why explains a minimum above zero.
 auto durationAtLeast(Duration min, std::string why = {}) {
-  return [=](const std::string& text) -> ParseResult<Duration> {
-    ParseResult<Duration> parsed = parseDuration(text);
+  return [=](const std::string& text) -> Result<Duration> {
+    Result<Duration> parsed = parseDuration(text);
     if (!parsed || parsed.value() >= min) return parsed;
     std::string message = min == Duration{1} ? "expected a duration greater than 0s"
                                               : "expected a duration of at least " + formatDuration(min);
     if (!why.empty()) message += " (" + why + ")";
-    return ParseResult<Duration>::failure(message + got(text));
+    return Result<Duration>::failure(message + got(text));
   };
 }
 auto anyDuration() { return durationAtLeast(Duration{0}); }
 auto positiveDuration() { return durationAtLeast(Duration{1}); }
 
-ParseResult<EventAction> parseAction(const std::string& text) {
-  if (const auto action = eventActionFromString(text)) return ParseResult<EventAction>::success(*action);
-  return ParseResult<EventAction>::failure("expected one of none, notify, cordon, drain" + got(text));
+Result<EventAction> parseAction(const std::string& text) {
+  if (const auto action = eventActionFromString(text)) return Result<EventAction>::success(*action);
+  return Result<EventAction>::failure("expected one of none, notify, cordon, drain" + got(text));
 }
 
 // A text check as a parser: ok when check(text) holds, else "expected <what>, got ...".
 template <typename Check>
 auto textWhere(Check check, std::string expected) {
-  return [=](const std::string& text) -> ParseResult<std::string> {
-    if (!check(text)) return ParseResult<std::string>::failure(expected + got(text));
-    return ParseResult<std::string>::success(text);
+  return [=](const std::string& text) -> Result<std::string> {
+    if (!check(text)) return Result<std::string>::failure(expected + got(text));
+    return Result<std::string>::success(text);
   };
 }
 
 auto httpUrl(HttpUrlRules rules, std::string example, bool allowEmpty) {
-  return [=](const std::string& text) -> ParseResult<std::string> {
-    if (allowEmpty && text.empty()) return ParseResult<std::string>::success(text);
+  return [=](const std::string& text) -> Result<std::string> {
+    if (allowEmpty && text.empty()) return Result<std::string>::success(text);
     if (const auto why = checkHttpUrl(text, rules)) {
-      return ParseResult<std::string>::failure("expected an http(s) URL like " + example + got(text) +
+      return Result<std::string>::failure("expected an http(s) URL like " + example + got(text) +
                                                " (" + *why + ")");
     }
-    return ParseResult<std::string>::success(text);
+    return Result<std::string>::success(text);
   };
 }
 
@@ -195,16 +195,16 @@ auto httpUrl(HttpUrlRules rules, std::string example, bool allowEmpty) {
 // by the fleet benchmark); the agent appends /metadata/..., so a URL that already names /metadata
 // is the full URL pasted by mistake.
 auto imdsEndpoint() {
-  return [](const std::string& text) -> ParseResult<std::string> {
+  return [](const std::string& text) -> Result<std::string> {
     const std::string example = "http://169.254.169.254";
     if (const auto why = checkHttpUrl(text, {})) {
-      return ParseResult<std::string>::failure("expected an http(s) URL like " + example + got(text) + " (" + *why + ")");
+      return Result<std::string>::failure("expected an http(s) URL like " + example + got(text) + " (" + *why + ")");
     }
     if (text.find("/metadata") != std::string::npos) {
-      return ParseResult<std::string>::failure("expected an http(s) URL like " + example + got(text) +
+      return Result<std::string>::failure("expected an http(s) URL like " + example + got(text) +
                                                " (a path with /metadata is not allowed: the agent appends it)");
     }
-    return ParseResult<std::string>::success(text);
+    return Result<std::string>::success(text);
   };
 }
 
@@ -226,7 +226,7 @@ class Loader {
       error(path, std::string(expected) + ", got " + describe(node));
       return std::nullopt;
     }
-    ParseResult<std::string> expanded = expandEnvironment(node.Scalar(), env_);
+    Result<std::string> expanded = expandEnvironment(node.Scalar(), env_);
     if (!expanded) {
       error(path, expanded.error());
       return std::nullopt;
@@ -241,7 +241,7 @@ class Loader {
       error(path, "expected a URL, got " + std::string(describe(node)));
       return std::nullopt;
     }
-    ParseResult<std::string> expanded = expandEnvironment(node.Scalar(), env_);
+    Result<std::string> expanded = expandEnvironment(node.Scalar(), env_);
     if (!expanded) {
       error(path, "cannot expand ${...} in the value (not shown: a webhook URL is a credential)");
       return std::nullopt;
@@ -451,8 +451,8 @@ void readImds(Loader& loader, const Node& node, const std::string& path, ImdsCon
   stringList(loader, map.take("acknowledgeAfterDrain"), map.child("acknowledgeAfterDrain"),
              out.acknowledgeAfterDrain,
              [](const std::string& text) {
-               if (isEventType(text)) return ParseResult<std::string>::success(text);
-               return ParseResult<std::string>::failure("expected an event type (Preempt, Terminate, Reboot, "
+               if (isEventType(text)) return Result<std::string>::success(text);
+               return Result<std::string>::failure("expected an event type (Preempt, Terminate, Reboot, "
                                                         "Redeploy, Freeze)" + got(text) + eventTypeHint(text));
              },
              "expected an event type");
@@ -481,21 +481,21 @@ void readDrain(Loader& loader, const Node& node, const std::string& path, DrainC
   map.scalar("parallelism", out.parallelism, integerIn(1, 1000, "expected an integer between 1 and 1000"),
              "expected an integer");
   map.scalar("podGracePeriodCap", out.podGracePeriodCap,
-             [](const std::string& text) -> ParseResult<std::optional<Duration>> {
-               using Result = ParseResult<std::optional<Duration>>;
-               if (text.empty()) return Result::success(std::nullopt);
-               ParseResult<Duration> parsed = parseDuration(text);
-               if (!parsed) return Result::failure(parsed.error() + "; or \"\" for no cap");
+             [](const std::string& text) -> Result<std::optional<Duration>> {
+               using Out = Result<std::optional<Duration>>;
+               if (text.empty()) return Out::success(std::nullopt);
+               Result<Duration> parsed = parseDuration(text);
+               if (!parsed) return Out::failure(parsed.error() + "; or \"\" for no cap");
                // Pods' grace periods are whole seconds (terminationGracePeriodSeconds).
                if (parsed.value().count() % 1000 != 0) {
-                 return Result::failure("expected a whole number of seconds like 20s" + got(text));
+                 return Out::failure("expected a whole number of seconds like 20s" + got(text));
                }
                // gracePeriodSeconds 0 deletes the pod object at once, containers running or not.
                if (parsed.value() < Duration{1000}) {
-                 return Result::failure("expected at least 1s (0s would be a force delete); \"\" for no cap" +
+                 return Out::failure("expected at least 1s (0s would be a force delete); \"\" for no cap" +
                                         got(text));
                }
-               return Result::success(parsed.value());
+               return Out::success(parsed.value());
              },
              kDurationExpected);
   map.boolean("deleteEmptyDirData", out.deleteEmptyDirData);
@@ -514,19 +514,19 @@ void readConditions(Loader& loader, const Node& node, const std::string& path, C
   if (!map.valid()) return;
   map.boolean("enabled", out.enabled);
   map.scalar("vmEventScheduled", out.vmEventScheduled,
-             [](const std::string& text) -> ParseResult<VmEventConditionMode> {
+             [](const std::string& text) -> Result<VmEventConditionMode> {
                if (const auto mode = vmEventConditionModeFromString(text)) {
-                 return ParseResult<VmEventConditionMode>::success(*mode);
+                 return Result<VmEventConditionMode>::success(*mode);
                }
-               return ParseResult<VmEventConditionMode>::failure("expected one of auto, always, never" + got(text));
+               return Result<VmEventConditionMode>::failure("expected one of auto, always, never" + got(text));
              },
              "expected one of auto, always, never");
   map.scalar("preemptionScheduled", out.preemptionScheduled,
-             [](const std::string& text) -> ParseResult<PreemptionConditionMode> {
+             [](const std::string& text) -> Result<PreemptionConditionMode> {
                if (const auto mode = preemptionConditionModeFromString(text)) {
-                 return ParseResult<PreemptionConditionMode>::success(*mode);
+                 return Result<PreemptionConditionMode>::success(*mode);
                }
-               return ParseResult<PreemptionConditionMode>::failure("expected one of afterDrain, onDetect, never" +
+               return Result<PreemptionConditionMode>::failure("expected one of afterDrain, onDetect, never" +
                                                                     got(text));
              },
              "expected one of afterDrain, onDetect, never");
@@ -610,9 +610,9 @@ std::span<const std::string_view> eventReasonNames() {
   return names;
 }
 
-ParseResult<std::string> parseEventReason(const std::string& text) {
+Result<std::string> parseEventReason(const std::string& text) {
   const auto names = eventReasonNames();
-  if (std::find(names.begin(), names.end(), text) != names.end()) return ParseResult<std::string>::success(text);
+  if (std::find(names.begin(), names.end(), text) != names.end()) return Result<std::string>::success(text);
   std::string message = "expected an Event reason" + got(text);
   if (const auto suggestion = closestMatch(text, names)) {
     message += "; did you mean \"" + *suggestion + "\"?";
@@ -620,21 +620,21 @@ ParseResult<std::string> parseEventReason(const std::string& text) {
     message += "; one of";
     for (std::string_view name : names) message += " " + std::string(name);
   }
-  return ParseResult<std::string>::failure(message);
+  return Result<std::string>::failure(message);
 }
 
 // The URL is a credential: an error says what is wrong with it without quoting it.
-ParseResult<std::string> parseWebhookUrl(const std::string& text) {
-  if (text.empty()) return ParseResult<std::string>::success(text);  // "exactly one of" decides
+Result<std::string> parseWebhookUrl(const std::string& text) {
+  if (text.empty()) return Result<std::string>::success(text);  // "exactly one of" decides
   if (!isCleanText(text) || text.size() > 4096) {
-    return ParseResult<std::string>::failure("expected an http(s) URL of at most 4096 characters (value not shown: "
+    return Result<std::string>::failure("expected an http(s) URL of at most 4096 characters (value not shown: "
                                              "a webhook URL is a credential)");
   }
   if (const auto why = checkHttpUrl(text, HttpUrlRules{.allowPath = true, .allowQuery = true})) {
-    return ParseResult<std::string>::failure("expected an http(s) URL like https://hooks.slack.com/services/... (" +
+    return Result<std::string>::failure("expected an http(s) URL like https://hooks.slack.com/services/... (" +
                                              *why + "; value not shown: a webhook URL is a credential)");
   }
-  return ParseResult<std::string>::success(text);
+  return Result<std::string>::success(text);
 }
 
 bool readWebhook(MapReader& map, WebhookConfig& out) {
@@ -656,7 +656,7 @@ bool readWebhook(MapReader& map, WebhookConfig& out) {
   bool urlBad = false;
   if (const Node* node = map.take("url")) {
     const std::optional<std::string> text = loader.secretText(*node, map.child("url"));
-    ParseResult<std::string> parsed = text ? parseWebhookUrl(*text) : ParseResult<std::string>::failure({});
+    Result<std::string> parsed = text ? parseWebhookUrl(*text) : Result<std::string>::failure({});
     if (parsed) {
       out.url = std::move(parsed.value());
     } else {
@@ -680,9 +680,9 @@ bool readWebhook(MapReader& map, WebhookConfig& out) {
                                  : "give exactly one of url or urlFile, not both");
   }
   map.scalar("format", out.format,
-             [](const std::string& text) -> ParseResult<WebhookFormat> {
-               if (const auto format = webhookFormatFromString(text)) return ParseResult<WebhookFormat>::success(*format);
-               return ParseResult<WebhookFormat>::failure("expected one of json, slack, teams" + got(text));
+             [](const std::string& text) -> Result<WebhookFormat> {
+               if (const auto format = webhookFormatFromString(text)) return Result<WebhookFormat>::success(*format);
+               return Result<WebhookFormat>::failure("expected one of json, slack, teams" + got(text));
              },
              "expected one of json, slack, teams");
   if (const Node* on = map.take("on")) {
@@ -691,10 +691,10 @@ bool readWebhook(MapReader& map, WebhookConfig& out) {
       loader.error(map.child("on"), "expected at least one Event reason (a webhook for none would never be called)");
     }
   }
-  map.duration("timeout", out.timeout, [](const std::string& text) -> ParseResult<Duration> {
-    ParseResult<Duration> parsed = durationAtLeast(kMinWebhookTimeout)(text);
+  map.duration("timeout", out.timeout, [](const std::string& text) -> Result<Duration> {
+    Result<Duration> parsed = durationAtLeast(kMinWebhookTimeout)(text);
     if (parsed && parsed.value() > kMaxWebhookTimeout) {
-      return ParseResult<Duration>::failure("expected a duration of at most 5m" + got(text));
+      return Result<Duration>::failure("expected a duration of at most 5m" + got(text));
     }
     return parsed;
   });
@@ -751,15 +751,15 @@ bool readDisk(MapReader& map, DiskConfig& out) {
 bool readCache(MapReader& map, CacheConfig& out) {
   const bool pathOk = readEntryPath(map, out.path);
   map.scalar("maxUsedBytes", out.maxUsedBytes,
-             [](const std::string& text) -> ParseResult<std::optional<std::uint64_t>> {
-               using Result = ParseResult<std::optional<std::uint64_t>>;
-               if (text.empty()) return Result::success(std::nullopt);
-               ParseResult<std::uint64_t> parsed = parseBytes(text);
-               if (!parsed) return Result::failure(parsed.error() + "; or \"\" for no quota");
+             [](const std::string& text) -> Result<std::optional<std::uint64_t>> {
+               using Out = Result<std::optional<std::uint64_t>>;
+               if (text.empty()) return Out::success(std::nullopt);
+               Result<std::uint64_t> parsed = parseBytes(text);
+               if (!parsed) return Out::failure(parsed.error() + "; or \"\" for no quota");
                if (parsed.value() == 0) {
-                 return Result::failure("expected a byte size greater than 0, or \"\" for no quota" + got(text));
+                 return Out::failure("expected a byte size greater than 0, or \"\" for no quota" + got(text));
                }
-               return Result::success(parsed.value());
+               return Out::success(parsed.value());
              },
              kBytesExpected);
   map.boolean("writeProbe", out.writeProbe);
@@ -825,10 +825,10 @@ void readMetrics(Loader& loader, const Node& node, const std::string& path, Metr
   MapReader map(loader, node, path);
   if (!map.valid()) return;
   map.scalar("address", out.address,
-             [](const std::string& text) -> ParseResult<std::string> {
-               ParseResult<HostPort> parsed = parseHostPort(text);
-               if (!parsed) return ParseResult<std::string>::failure(parsed.error());
-               return ParseResult<std::string>::success(text);
+             [](const std::string& text) -> Result<std::string> {
+               Result<HostPort> parsed = parseHostPort(text);
+               if (!parsed) return Result<std::string>::failure(parsed.error());
+               return Result<std::string>::success(text);
              },
              "expected host:port");
   map.finish();

@@ -57,8 +57,8 @@ bool isHostName(std::string_view text) { return isDottedName(text, false); }
 bool isDnsSubdomain(std::string_view text) { return isDottedName(text, true); }
 bool isDnsLabel(std::string_view text) { return isLabel(text, true); }
 
-ParseResult<HostPort> parseHostPort(std::string_view text) {
-  using Result = ParseResult<HostPort>;
+Result<HostPort> parseHostPort(std::string_view text) {
+  using Out = Result<HostPort>;
   const std::string expected =
       "expected host:port with an IP address like 0.0.0.0:9810, 127.0.0.1:9810 or [::]:9810 (port 0 to 65535), got " +
       quoteForMessage(text);
@@ -67,39 +67,39 @@ ParseResult<HostPort> parseHostPort(std::string_view text) {
   if (text.starts_with('[')) {
     const std::size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Result::failure(expected);
+      return Out::failure(expected);
     }
     const std::string_view address = text.substr(1, close - 1);
     if (!boost::urls::parse_ipv6_address(address)) {
-      return Result::failure(expected + " (not an IPv6 address in the brackets)");
+      return Out::failure(expected + " (not an IPv6 address in the brackets)");
     }
     out.host = std::string(address);
     portText = text.substr(close + 2);
   } else {
     const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return Result::failure(expected);
+    if (colon == std::string_view::npos || colon == 0) return Out::failure(expected);
     const std::string_view host = text.substr(0, colon);
     if (host.find(':') != std::string_view::npos) {
-      return Result::failure(expected + " (write IPv6 addresses in brackets)");
+      return Out::failure(expected + " (write IPv6 addresses in brackets)");
     }
     // An IP address, never a name: the server binds without resolving anything, so a name
     // accepted here would only fail later, at start-up.
     const bool ipv4 = static_cast<bool>(boost::urls::parse_ipv4_address(host));
     if (!ipv4 && host.find_first_not_of("0123456789.") == std::string_view::npos) {
-      return Result::failure(expected + " (bad IPv4 address)");
+      return Out::failure(expected + " (bad IPv4 address)");
     }
     if (!ipv4 && isHostName(host)) {
-      return Result::failure(expected + " (a name is not resolved: write an IP address, e.g. 127.0.0.1 for " +
+      return Out::failure(expected + " (a name is not resolved: write an IP address, e.g. 127.0.0.1 for " +
                              quoteForMessage(host) + ")");
     }
-    if (!ipv4) return Result::failure(expected + " (bad host)");
+    if (!ipv4) return Out::failure(expected + " (bad host)");
     out.host = std::string(host);
     portText = text.substr(colon + 1);
   }
   const std::optional<std::uint16_t> port = parsePort(portText);
-  if (!port) return Result::failure(expected + " (bad port)");
+  if (!port) return Out::failure(expected + " (bad port)");
   out.port = *port;
-  return Result::success(std::move(out));
+  return Out::success(std::move(out));
 }
 
 std::optional<std::string> checkHttpUrl(std::string_view text, HttpUrlRules rules) {

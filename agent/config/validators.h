@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/config/parse_result.h"
+#include "agent/result.h"
 
 namespace aksnode {
 
@@ -21,7 +21,7 @@ struct HostPort {
 // The host is required (use 0.0.0.0 or [::] for every interface). Names ("localhost:9810")
 // are refused: nothing resolves them. The one parser for metrics.address, used by the config
 // loader (--check-config and start-up, exit 2) and by the metrics server when it binds.
-ParseResult<HostPort> parseHostPort(std::string_view text);
+Result<HostPort> parseHostPort(std::string_view text);
 
 struct HttpUrlRules {
   bool allowPath = true;  // false: only "" or "/" after the authority
