@@ -163,12 +163,12 @@ Result<std::string> resolveNodeName(const CommandLine& cli, const Config& config
       "spec.nodeName); only --once without Kubernetes runs without one");
 }
 
-std::string checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env) {
+Result<void> checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env) {
   const auto fromEnv = env("NODE_NAME");
   const bool given = (cli.nodeName && !cli.nodeName->empty()) || !config.nodeName.empty() || (fromEnv && !fromEnv->empty());
-  if (!given) return {};
+  if (!given) return Result<void>::success();
   auto name = resolveNodeName(cli, config, env);
-  return name ? std::string() : name.error();
+  return name ? Result<void>::success() : Result<void>::failure(name.error());
 }
 
 }  // namespace aksnode

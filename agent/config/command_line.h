@@ -48,8 +48,8 @@ bool kubernetesConfigured(const Config& config, const EnvLookup& env);
 Result<std::string> resolveNodeName(const CommandLine& cli, const Config& config, const EnvLookup& env);
 
 // For --check-config, which needs no node name but must refuse every one a run would refuse
-// (it passed `--node-name $'a\nb'` that the agent then refused): "" when no name is given or
-// the given one is valid, else resolveNodeName's reason.
-std::string checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env);
+// (it passed `--node-name $'a\nb'` that the agent then refused): when no name is given or
+// the given one is valid (success), else resolveNodeName's reason.
+Result<void> checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env);
 
 }  // namespace aksnode

@@ -102,32 +102,32 @@ Result<HostPort> parseHostPort(std::string_view text) {
   return Out::success(std::move(out));
 }
 
-std::optional<std::string> checkHttpUrl(std::string_view text, HttpUrlRules rules) {
+Result<void> checkHttpUrl(std::string_view text, HttpUrlRules rules) {
   const auto parsed = boost::urls::parse_absolute_uri(text);
-  if (!parsed) return "not a URL";
+  if (!parsed) return Result<void>::failure("not a URL");
   const boost::urls::url_view url = *parsed;
   if (url.scheme_id() != boost::urls::scheme::http && url.scheme_id() != boost::urls::scheme::https) {
-    return "the scheme must be http or https";
+    return Result<void>::failure("the scheme must be http or https");
   }
-  if (!url.has_authority() || url.encoded_host().empty()) return "no host";
-  if (url.has_userinfo()) return "user info (user@) is not allowed";
+  if (!url.has_authority() || url.encoded_host().empty()) return Result<void>::failure("no host");
+  if (url.has_userinfo()) return Result<void>::failure("user info (user@) is not allowed");
   switch (url.host_type()) {
     case boost::urls::host_type::ipv4:
     case boost::urls::host_type::ipv6:
       break;
     case boost::urls::host_type::name:
-      if (!isHostName(url.encoded_host())) return "bad host name";
+      if (!isHostName(url.encoded_host())) return Result<void>::failure("bad host name");
       break;
     default:
-      return "bad host";
+      return Result<void>::failure("bad host");
   }
-  if (url.has_port() && !parsePort(url.port())) return "bad port";
-  if (url.has_query() && !rules.allowQuery) return "a query (?...) is not allowed";
-  if (url.has_fragment()) return "a fragment (#...) is not allowed";
+  if (url.has_port() && !parsePort(url.port())) return Result<void>::failure("bad port");
+  if (url.has_query() && !rules.allowQuery) return Result<void>::failure("a query (?...) is not allowed");
+  if (url.has_fragment()) return Result<void>::failure("a fragment (#...) is not allowed");
   if (!rules.allowPath && !url.encoded_path().empty() && url.encoded_path() != "/") {
-    return "a path is not allowed";
+    return Result<void>::failure("a path is not allowed");
   }
-  return std::nullopt;
+  return Result<void>::success();
 }
 
 std::string redactedUrl(std::string_view text) {

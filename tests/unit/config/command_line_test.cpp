@@ -171,16 +171,16 @@ TEST(ResolveNodeName, RefusesInvalidNames) {
 TEST(CheckNodeNameIfGiven, TheRunsValidatorWithoutRequiringAName) {
   Config config;
   CommandLine cli;
-  EXPECT_EQ(checkNodeNameIfGiven(cli, config, emptyEnvironment()), "") << "no name given: nothing to check";
+  EXPECT_TRUE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).ok()) << "no name given: nothing to check";
   cli.nodeName = "a\nb";
-  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).find("--node-name"), std::string::npos);
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).error().find("--node-name"), std::string::npos);
   cli.nodeName = "aks-spot-1";
-  EXPECT_EQ(checkNodeNameIfGiven(cli, config, emptyEnvironment()), "");
+  EXPECT_TRUE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).ok());
   cli.nodeName.reset();
   config.nodeName = "Bad_Name";
-  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).find("nodeName"), std::string::npos);
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).error().find("nodeName"), std::string::npos);
   config.nodeName.clear();
-  EXPECT_NE(checkNodeNameIfGiven(cli, config, fakeEnv({{"NODE_NAME", "x y"}})).find("NODE_NAME"), std::string::npos);
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, fakeEnv({{"NODE_NAME", "x y"}})).error().find("NODE_NAME"), std::string::npos);
 }
 
 TEST(KubernetesConfigured, KubeconfigOrInCluster) {
