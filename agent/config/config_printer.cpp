@@ -1,7 +1,10 @@
-// printEffectiveConfig (config_loader.h): the effective configuration written back as YAML.
+// printEffectiveConfig (config_loader.h): the effective configuration written back as YAML, in
+// the contract's key order, one field table per section.
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
+#include <initializer_list>
+#include <variant>
 
 #include "agent/config/config_loader.h"
 #include "agent/config/duration.h"
@@ -12,26 +15,41 @@ namespace aksnode {
 
 namespace {
 
+// Text written as is (an enum's spelling, a byte size); every std::string is double-quoted.
+struct Plain {
+  std::string text;
+};
+
+// One key and its value; the value's type says how it is written.
+struct Field {
+  std::string_view key;
+  std::variant<std::string, Plain, Duration, bool, long long, double> value;
+};
+
+// "" when unset (which reads back as unset), else the value.
+template <typename T>
+Field optionalField(std::string_view key, const std::optional<T>& value, std::string (*format)(T)) {
+  if (!value) return Field{key, std::string()};
+  return Field{key, Plain{format(*value)}};
+}
+
 // Writes YAML with the loader's conventions: strings double-quoted with "$" escaped, every
 // other scalar in its plain text form.
 class ConfigPrinter {
  public:
+  ConfigPrinter() { out_ << YAML::BeginMap; }
+
   void begin(std::string_view key) { out_ << YAML::Key << std::string(key) << YAML::Value << YAML::BeginMap; }
   void end() { out_ << YAML::EndMap; }
-  void string(std::string_view key, const std::string& value) {
-    out_ << YAML::Key << std::string(key) << YAML::Value << YAML::DoubleQuoted << escapeForExpansion(value);
+  // A section of scalars only.
+  void section(std::string_view key, std::initializer_list<Field> list) {
+    begin(key);
+    fields(list);
+    end();
   }
-  void plain(std::string_view key, const std::string& value) {
-    out_ << YAML::Key << std::string(key) << YAML::Value << value;
+  void fields(std::initializer_list<Field> list) {
+    for (const Field& field : list) std::visit([&](const auto& value) { write(field.key, value); }, field.value);
   }
-  void boolean(std::string_view key, bool value) { plain(key, value ? "true" : "false"); }
-  void integer(std::string_view key, long long value) { plain(key, std::to_string(value)); }
-  void number(std::string_view key, double value) {
-    char buffer[64];
-    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);  // shortest round-trip form
-    plain(key, ec == std::errc() ? std::string(buffer, end) : std::to_string(value));
-  }
-  void duration(std::string_view key, Duration value) { plain(key, formatDuration(value)); }
   void stringList(std::string_view key, const std::vector<std::string>& values) {
     out_ << YAML::Key;
     // YAML 1.1 readers (PyYAML, Helm) take a bare on for true (docs/notifications.md).
@@ -42,161 +60,129 @@ class ConfigPrinter {
     for (const std::string& value : values) out_ << YAML::DoubleQuoted << escapeForExpansion(value);
     out_ << YAML::EndSeq;
   }
-  // A list of maps: beginList, then beginListEntry/end per entry, then endList.
-  void beginList(std::string_view key, bool empty) {
+  // A list of maps, entry(printer, element) writing the fields of each.
+  template <typename Entry, typename Write>
+  void list(std::string_view key, const std::vector<Entry>& entries, Write entry) {
     out_ << YAML::Key << std::string(key) << YAML::Value;
-    if (empty) out_ << YAML::Flow;
+    if (entries.empty()) out_ << YAML::Flow;
     out_ << YAML::BeginSeq;
+    for (const Entry& element : entries) {
+      out_ << YAML::BeginMap;
+      entry(*this, element);
+      out_ << YAML::EndMap;
+    }
+    out_ << YAML::EndSeq;
   }
-  void beginListEntry() { out_ << YAML::BeginMap; }
-  void endList() { out_ << YAML::EndSeq; }
 
-  YAML::Emitter& emitter() { return out_; }
+  std::string text() {
+    out_ << YAML::EndMap;
+    return std::string(out_.c_str()) + "\n";
+  }
 
  private:
+  void plain(std::string_view key, const std::string& value) {
+    out_ << YAML::Key << std::string(key) << YAML::Value << value;
+  }
+  void write(std::string_view key, const std::string& value) {
+    out_ << YAML::Key << std::string(key) << YAML::Value << YAML::DoubleQuoted << escapeForExpansion(value);
+  }
+  void write(std::string_view key, const Plain& value) { plain(key, value.text); }
+  void write(std::string_view key, Duration value) { plain(key, formatDuration(value)); }
+  void write(std::string_view key, bool value) { plain(key, value ? "true" : "false"); }
+  void write(std::string_view key, long long value) { plain(key, std::to_string(value)); }
+  void write(std::string_view key, double value) {
+    char buffer[64];
+    const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);  // shortest round-trip form
+    plain(key, ec == std::errc() ? std::string(buffer, end) : std::to_string(value));
+  }
+
   YAML::Emitter out_;
 };
+
+void printImds(ConfigPrinter& p, const ImdsConfig& imds) {
+  p.begin("imds");
+  p.fields({{"endpoint", imds.endpoint}, {"scheduledEventsApiVersion", imds.scheduledEventsApiVersion},
+            {"instanceApiVersion", imds.instanceApiVersion}, {"pollInterval", imds.pollInterval},
+            {"timeout", imds.timeout}, {"firstCallTimeout", imds.firstCallTimeout}, {"resourceName", imds.resourceName}});
+  p.begin("actions");
+  for (const EventTypeName& known : kEventTypes) {  // in the contract's order
+    if (const auto it = imds.actions.find(known.type); it != imds.actions.end()) {
+      p.fields({{known.name, Plain{toString(it->second)}}});
+    }
+  }
+  if (const auto it = imds.actions.find(EventType::Unknown); it != imds.actions.end()) {
+    p.fields({{toString(it->first), std::string(toString(it->second))}});  // quoted: not loadable
+  }
+  p.end();
+  p.stringList("acknowledgeAfterDrain", imds.acknowledgeAfterDrain);
+  p.end();
+}
+
+void printDrain(ConfigPrinter& p, const DrainConfig& drain) {
+  p.begin("drain");
+  p.fields({{"timeout", drain.timeout}, {"deadlineMargin", drain.deadlineMargin},
+            {"evictionRetryInterval", drain.evictionRetryInterval}, {"parallelism", static_cast<long long>(drain.parallelism)},
+            optionalField("podGracePeriodCap", drain.podGracePeriodCap, formatDuration),
+            {"deleteEmptyDirData", drain.deleteEmptyDirData}});
+  p.stringList("skipNamespaces", drain.skipNamespaces);
+  p.fields({{"taint", drain.taint}, {"outOfServiceTaintAfterDrain", drain.outOfServiceTaintAfterDrain},
+            {"uncordonWhenEventEnds", drain.uncordonWhenEventEnds}});
+  p.end();
+}
+
+void printWebhook(ConfigPrinter& p, const WebhookConfig& webhook, ConfigSecrets secrets) {
+  p.fields({{"name", webhook.name}});
+  if (!webhook.url.empty()) {
+    p.fields({{"url", secrets == ConfigSecrets::Shown ? webhook.url : redactedUrl(webhook.url)}});
+  }
+  if (!webhook.urlFile.empty()) p.fields({{"urlFile", webhook.urlFile}});
+  p.fields({{"format", Plain{toString(webhook.format)}}});
+  p.stringList("on", webhook.on);
+  p.fields({{"timeout", webhook.timeout}, {"retries", static_cast<long long>(webhook.retries)}});
+}
+
+void printIdentity(ConfigPrinter& p, const IdentityConfig& identity) {
+  p.begin("identity");
+  p.fields({{"enabled", identity.enabled}, {"tokenFile", identity.tokenFile}, {"clientId", identity.clientId},
+            {"tenantId", identity.tenantId}, {"authorityHost", identity.authorityHost},
+            {"expectedAudience", identity.expectedAudience}, {"expectedIssuer", identity.expectedIssuer},
+            {"expectedSubject", identity.expectedSubject}, {"minRemainingValidity", identity.minRemainingValidity},
+            {"clockSkew", identity.clockSkew}, {"verifySignature", identity.verifySignature}});
+  p.section("exchange", {{"enabled", identity.exchange.enabled}, {"scope", identity.exchange.scope},
+                         {"interval", identity.exchange.interval}});
+  p.section("podScan", {{"enabled", identity.podScan.enabled}, {"interval", identity.podScan.interval}});
+  p.end();
+}
 
 }  // namespace
 
 std::string printEffectiveConfig(const Config& config, ConfigSecrets secrets) {
   ConfigPrinter p;
-  p.emitter() << YAML::BeginMap;
-  p.string("nodeName", config.nodeName);
-
-  const ImdsConfig& imds = config.imds;
-  p.begin("imds");
-  p.string("endpoint", imds.endpoint);
-  p.string("scheduledEventsApiVersion", imds.scheduledEventsApiVersion);
-  p.string("instanceApiVersion", imds.instanceApiVersion);
-  p.duration("pollInterval", imds.pollInterval);
-  p.duration("timeout", imds.timeout);
-  p.duration("firstCallTimeout", imds.firstCallTimeout);
-  p.string("resourceName", imds.resourceName);
-  p.begin("actions");
-  for (const EventTypeName& known : kEventTypes) {  // in the contract's order
-    if (const auto it = imds.actions.find(known.type); it != imds.actions.end()) p.plain(known.name, toString(it->second));
-  }
-  if (const auto it = imds.actions.find(EventType::Unknown); it != imds.actions.end()) {
-    p.string(toString(it->first), toString(it->second));  // not loadable
-  }
-  p.end();
-  p.stringList("acknowledgeAfterDrain", imds.acknowledgeAfterDrain);
-  p.end();
-
-  const KubernetesConfig& kube = config.kubernetes;
-  p.begin("kubernetes");
-  p.string("kubeconfig", kube.kubeconfig);
-  p.number("qps", kube.qps);
-  p.integer("burst", kube.burst);
-  p.end();
-
-  const DrainConfig& drain = config.drain;
-  p.begin("drain");
-  p.duration("timeout", drain.timeout);
-  p.duration("deadlineMargin", drain.deadlineMargin);
-  p.duration("evictionRetryInterval", drain.evictionRetryInterval);
-  p.integer("parallelism", drain.parallelism);
-  if (drain.podGracePeriodCap) {
-    p.duration("podGracePeriodCap", *drain.podGracePeriodCap);
-  } else {
-    p.string("podGracePeriodCap", "");
-  }
-  p.boolean("deleteEmptyDirData", drain.deleteEmptyDirData);
-  p.stringList("skipNamespaces", drain.skipNamespaces);
-  p.boolean("taint", drain.taint);
-  p.boolean("outOfServiceTaintAfterDrain", drain.outOfServiceTaintAfterDrain);
-  p.boolean("uncordonWhenEventEnds", drain.uncordonWhenEventEnds);
-  p.end();
-
-  p.begin("conditions");
-  p.boolean("enabled", config.conditions.enabled);
-  p.plain("vmEventScheduled", toString(config.conditions.vmEventScheduled));
-  p.plain("preemptionScheduled", toString(config.conditions.preemptionScheduled));
-  p.end();
-
+  p.fields({{"nodeName", config.nodeName}});
+  printImds(p, config.imds);
+  p.section("kubernetes", {{"kubeconfig", config.kubernetes.kubeconfig}, {"qps", config.kubernetes.qps},
+                           {"burst", static_cast<long long>(config.kubernetes.burst)}});
+  printDrain(p, config.drain);
+  p.section("conditions", {{"enabled", config.conditions.enabled},
+                           {"vmEventScheduled", Plain{toString(config.conditions.vmEventScheduled)}},
+                           {"preemptionScheduled", Plain{toString(config.conditions.preemptionScheduled)}}});
   p.begin("notifications");
-  p.beginList("webhooks", config.notifications.webhooks.empty());
-  for (const WebhookConfig& webhook : config.notifications.webhooks) {
-    p.beginListEntry();
-    p.string("name", webhook.name);
-    if (!webhook.url.empty()) {
-      p.string("url", secrets == ConfigSecrets::Shown ? webhook.url : redactedUrl(webhook.url));
-    }
-    if (!webhook.urlFile.empty()) p.string("urlFile", webhook.urlFile);
-    p.plain("format", toString(webhook.format));
-    p.stringList("on", webhook.on);
-    p.duration("timeout", webhook.timeout);
-    p.integer("retries", webhook.retries);
-    p.end();
-  }
-  p.endList();
+  p.list("webhooks", config.notifications.webhooks,
+         [&](ConfigPrinter& q, const WebhookConfig& webhook) { printWebhook(q, webhook, secrets); });
   p.end();
-
-  p.beginList("disks", config.disks.empty());
-  for (const DiskConfig& disk : config.disks) {
-    p.beginListEntry();
-    p.string("path", disk.path);
-    p.number("minFreeRatio", disk.minFreeRatio);
-    p.number("minFreeInodesRatio", disk.minFreeInodesRatio);
-    p.boolean("writeProbe", disk.writeProbe);
-    p.duration("maxProbeLatency", disk.maxProbeLatency);
-    p.boolean("taintWhenUnhealthy", disk.taintWhenUnhealthy);
-    p.boolean("requireMountPoint", disk.requireMountPoint);
-    p.end();
-  }
-  p.endList();
-
-  p.beginList("caches", config.caches.empty());
-  for (const CacheConfig& cache : config.caches) {
-    p.beginListEntry();
-    p.string("path", cache.path);
-    if (cache.maxUsedBytes) {
-      p.plain("maxUsedBytes", formatBytes(*cache.maxUsedBytes));
-    } else {
-      p.string("maxUsedBytes", "");
-    }
-    p.boolean("writeProbe", cache.writeProbe);
-    p.boolean("taintWhenUnhealthy", cache.taintWhenUnhealthy);
-    p.end();
-  }
-  p.endList();
-
-  p.duration("healthInterval", config.healthInterval);
-  p.integer("healthThreshold", config.healthThreshold);
-
-  const IdentityConfig& identity = config.identity;
-  p.begin("identity");
-  p.boolean("enabled", identity.enabled);
-  p.string("tokenFile", identity.tokenFile);
-  p.string("clientId", identity.clientId);
-  p.string("tenantId", identity.tenantId);
-  p.string("authorityHost", identity.authorityHost);
-  p.string("expectedAudience", identity.expectedAudience);
-  p.string("expectedIssuer", identity.expectedIssuer);
-  p.string("expectedSubject", identity.expectedSubject);
-  p.duration("minRemainingValidity", identity.minRemainingValidity);
-  p.duration("clockSkew", identity.clockSkew);
-  p.boolean("verifySignature", identity.verifySignature);
-  p.begin("exchange");
-  p.boolean("enabled", identity.exchange.enabled);
-  p.string("scope", identity.exchange.scope);
-  p.duration("interval", identity.exchange.interval);
-  p.end();
-  p.begin("podScan");
-  p.boolean("enabled", identity.podScan.enabled);
-  p.duration("interval", identity.podScan.interval);
-  p.end();
-  p.end();
-
-  p.begin("metrics");
-  p.string("address", config.metrics.address);
-  p.end();
-
-  p.emitter() << YAML::EndMap;
-  std::string text = p.emitter().c_str();
-  text += '\n';
-  return text;
+  p.list("disks", config.disks, [](ConfigPrinter& q, const DiskConfig& disk) {
+    q.fields({{"path", disk.path}, {"minFreeRatio", disk.minFreeRatio}, {"minFreeInodesRatio", disk.minFreeInodesRatio},
+              {"writeProbe", disk.writeProbe}, {"maxProbeLatency", disk.maxProbeLatency},
+              {"taintWhenUnhealthy", disk.taintWhenUnhealthy}, {"requireMountPoint", disk.requireMountPoint}});
+  });
+  p.list("caches", config.caches, [](ConfigPrinter& q, const CacheConfig& cache) {
+    q.fields({{"path", cache.path}, optionalField("maxUsedBytes", cache.maxUsedBytes, formatBytes),
+              {"writeProbe", cache.writeProbe}, {"taintWhenUnhealthy", cache.taintWhenUnhealthy}});
+  });
+  p.fields({{"healthInterval", config.healthInterval}, {"healthThreshold", static_cast<long long>(config.healthThreshold)}});
+  printIdentity(p, config.identity);
+  p.section("metrics", {{"address", config.metrics.address}});
+  return p.text();
 }
 
 }  // namespace aksnode
