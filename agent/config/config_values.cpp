@@ -18,10 +18,15 @@ std::string hint(std::string_view text, std::span<const std::string_view> names,
   return otherwise;
 }
 
-std::string eventTypeHint(std::string_view name) {
+// "Preempt, Terminate, Reboot, Redeploy, Freeze"
+std::string eventTypeList() {
   std::string list;
   for (std::string_view type : kEventTypeNames) list += (list.empty() ? "" : ", ") + std::string(type);
-  return hint(name, kEventTypeNames, "; expected one of " + list);
+  return list;
+}
+
+std::string eventTypeHint(std::string_view name) {
+  return hint(name, kEventTypeNames, "; expected one of " + eventTypeList());
 }
 
 std::span<const std::string_view> eventReasonNames() {
@@ -79,8 +84,8 @@ Result<EventType> eventTypeKey(const std::string& text) {
 
 Result<std::string> eventTypeName(const std::string& text) {
   if (eventTypeFromExactName(text) != EventType::Unknown) return Result<std::string>::success(text);
-  return Result<std::string>::failure("expected an event type (Preempt, Terminate, Reboot, Redeploy, Freeze)" +
-                                      got(text) + eventTypeHint(text));
+  return Result<std::string>::failure("expected an event type (" + eventTypeList() + ")" + got(text) +
+                                      eventTypeHint(text));
 }
 
 Result<std::optional<Duration>> gracePeriodCap(const std::string& text) {
