@@ -142,7 +142,9 @@ void readNotifications(MapReader& map, NotificationsConfig& out) {
 // The path of one disk or cache entry: required, absolute. Whether it is valid.
 bool readEntryPath(MapReader& map, std::string& out) {
   if (map.scalar("path", out, kAbsolutePath, "expected an absolute path")) return true;
-  if (map.take("path") == nullptr) map.loader().error(map.child("path"), "required: the absolute path of the mount or directory");
+  if (map.take("path") == nullptr) {
+    map.loader().error(map.child("path"), "required: the absolute path of the mount or directory");
+  }
   return false;
 }
 

@@ -164,22 +164,18 @@ struct ByteSuffix {
   std::string_view name;
   std::uint64_t multiplier;
 };
+constexpr std::uint64_t power(std::uint64_t base, int exponent) {
+  std::uint64_t result = 1;
+  for (int i = 0; i < exponent; ++i) result *= base;
+  return result;
+}
 constexpr std::uint64_t kKi = 1024;
 constexpr std::uint64_t kK = 1000;
 // Binary first: formatBytes prefers them; parseBytes matches whole suffixes so order is free.
 constexpr std::array<ByteSuffix, 12> kByteSuffixes{{
-    {"Ei", kKi * kKi * kKi * kKi * kKi * kKi},
-    {"Pi", kKi * kKi * kKi * kKi * kKi},
-    {"Ti", kKi * kKi * kKi * kKi},
-    {"Gi", kKi * kKi * kKi},
-    {"Mi", kKi * kKi},
-    {"Ki", kKi},
-    {"E", kK * kK * kK * kK * kK * kK},
-    {"P", kK * kK * kK * kK * kK},
-    {"T", kK * kK * kK * kK},
-    {"G", kK * kK * kK},
-    {"M", kK * kK},
-    {"k", kK},
+    {"Ei", power(kKi, 6)}, {"Pi", power(kKi, 5)}, {"Ti", power(kKi, 4)}, {"Gi", power(kKi, 3)}, {"Mi", power(kKi, 2)},
+    {"Ki", kKi},           {"E", power(kK, 6)},   {"P", power(kK, 5)},   {"T", power(kK, 4)},   {"G", power(kK, 3)},
+    {"M", power(kK, 2)},   {"k", kK},
 }};
 
 // 128-bit arithmetic keeps "digits * multiplier" exact before the range check.

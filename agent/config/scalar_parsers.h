@@ -69,7 +69,9 @@ inline auto durationIn(Duration min, Duration max = kMaxDuration, std::string wh
   return [=](const std::string& text) -> Result<Duration> {
     Result<Duration> parsed = parseDuration(text);
     if (!parsed) return parsed;
-    if (parsed.value() > max) return Result<Duration>::failure("expected a duration of at most " + formatDuration(max) + got(text));
+    if (parsed.value() > max) {
+      return Result<Duration>::failure("expected a duration of at most " + formatDuration(max) + got(text));
+    }
     if (parsed.value() >= min) return parsed;
     std::string message = min == Duration{1} ? "expected a duration greater than 0s"
                                               : "expected a duration of at least " + formatDuration(min);
@@ -85,7 +87,8 @@ inline auto httpUrl(HttpUrlRules rules, std::string example, bool allowEmpty) {
   return [=](const std::string& text) -> Result<std::string> {
     if (allowEmpty && text.empty()) return Result<std::string>::success(text);
     if (const auto url = checkHttpUrl(text, rules); !url) {
-      return Result<std::string>::failure("expected an http(s) URL like " + example + got(text) + " (" + url.error() + ")");
+      return Result<std::string>::failure("expected an http(s) URL like " + example + got(text) + " (" + url.error() +
+                                          ")");
     }
     return Result<std::string>::success(text);
   };
