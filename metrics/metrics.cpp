@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "agent/config/config.h"
+#include "agent/core/event_type.h"
 #include "build_info.h"
 
 namespace aksnode {
@@ -23,7 +24,6 @@ using prometheus::Histogram;
 constexpr std::array kImdsEndpoints{"scheduledevents", "instance", "acknowledge"};
 constexpr std::array kImdsResults{"ok", "http_error", "throttled", "timeout", "bad_response",
                                   "unreachable"};
-constexpr std::array kEventTypes{"Preempt", "Terminate", "Reboot", "Redeploy", "Freeze"};
 constexpr std::array kEventStatuses{"Scheduled", "Started"};
 constexpr std::array kActions{"taint", "cordon", "drain", "uncordon", "acknowledge", "condition"};
 constexpr std::array kDrainResults{"success", "timeout", "error"};
@@ -256,7 +256,8 @@ Metrics::Metrics(const Config& config)
     imdsDuration(e);
   }
   imdsDocumentIncarnation();
-  for (const char* t : kEventTypes) {
+  for (const EventTypeName& known : kEventTypes) {
+    const char* t = known.name;
     for (const char* s : kEventStatuses) scheduledEvents(t, s);
     scheduledEventsSeen(t);
   }

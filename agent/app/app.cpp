@@ -56,8 +56,8 @@ int runMain(int argc, char** argv) {
   }
   if (args.checkConfig) {
     // One validator for both: a node name the agent would refuse fails the check too.
-    if (std::string bad = checkNodeNameIfGiven(args, loaded.config, env); !bad.empty()) {
-      std::cerr << "aks-node-agent: " << bad << "\n";
+    if (const Result<void> name = checkNodeNameIfGiven(args, loaded.config, env); !name) {
+      std::cerr << "aks-node-agent: " << name.error() << "\n";
       return kExitConfig;
     }
     std::cout << printEffectiveConfig(loaded.config, ConfigSecrets::Redacted);  // webhook URLs are credentials

@@ -50,39 +50,39 @@ std::string unknownFlag(std::string_view name) {
 
 }  // namespace
 
-ParseResult<CommandLine> parseCommandLine(std::span<const std::string_view> args) {
-  using Result = ParseResult<CommandLine>;
+Result<CommandLine> parseCommandLine(std::span<const std::string_view> args) {
+  using Out = Result<CommandLine>;
   CommandLine cli;
   std::vector<FlagId> seen;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view arg = args[i];
     if (!arg.starts_with("-") || arg == "-" ) {
-      return Result::failure("unexpected argument " + quoteForMessage(arg) + " (see --help)");
+      return Out::failure("unexpected argument " + quoteForMessage(arg) + " (see --help)");
     }
     const std::size_t equals = arg.find('=');
     const std::string_view name = arg.substr(0, equals);
     const Flag* flag = findFlag(name);
-    if (flag == nullptr) return Result::failure(unknownFlag(name));
+    if (flag == nullptr) return Out::failure(unknownFlag(name));
     if (std::find(seen.begin(), seen.end(), flag->id) != seen.end()) {
-      return Result::failure(std::string(flag->name) + " given more than once");
+      return Out::failure(std::string(flag->name) + " given more than once");
     }
     seen.push_back(flag->id);
 
     std::string value;
     if (flag->valueName.empty()) {
-      if (equals != std::string_view::npos) return Result::failure(std::string(flag->name) + " takes no value");
+      if (equals != std::string_view::npos) return Out::failure(std::string(flag->name) + " takes no value");
     } else if (equals != std::string_view::npos) {
       value = std::string(arg.substr(equals + 1));
     } else {
       // "--config --once" is a forgotten value, not a file named "--once".
       if (i + 1 == args.size() || args[i + 1].starts_with("--")) {
-        return Result::failure(std::string(flag->name) + " needs a value: " + std::string(flag->name) + " " +
+        return Out::failure(std::string(flag->name) + " needs a value: " + std::string(flag->name) + " " +
                                std::string(flag->valueName));
       }
       value = std::string(args[++i]);
     }
     if (!flag->valueName.empty() && value.empty()) {
-      return Result::failure(std::string(flag->name) + " needs a non-empty value");
+      return Out::failure(std::string(flag->name) + " needs a non-empty value");
     }
 
     switch (flag->id) {
@@ -93,22 +93,22 @@ ParseResult<CommandLine> parseCommandLine(std::span<const std::string_view> args
       case FlagId::CheckConfig: cli.checkConfig = true; break;
       case FlagId::LogLevel:
         if (!log::parseLevel(value, cli.logLevel)) {
-          return Result::failure("--log-level: expected trace, debug, info, warn or error, got " + quoteForMessage(value));
+          return Out::failure("--log-level: expected trace, debug, info, warn or error, got " + quoteForMessage(value));
         }
         break;
       case FlagId::LogFormat:
         if (!log::parseFormat(value, cli.logFormat)) {
-          return Result::failure("--log-format: expected json or text, got " + quoteForMessage(value));
+          return Out::failure("--log-format: expected json or text, got " + quoteForMessage(value));
         }
         break;
       case FlagId::Version: cli.version = true; break;
       case FlagId::Help: cli.help = true; break;
     }
   }
-  return Result::success(std::move(cli));
+  return Out::success(std::move(cli));
 }
 
-ParseResult<CommandLine> parseCommandLine(int argc, const char* const* argv) {
+Result<CommandLine> parseCommandLine(int argc, const char* const* argv) {
   std::vector<std::string_view> args;
   for (int i = 1; i < argc; ++i) args.emplace_back(argv[i] != nullptr ? argv[i] : "");
   return parseCommandLine(std::span<const std::string_view>(args));
@@ -136,8 +136,8 @@ bool kubernetesConfigured(const Config& config, const EnvLookup& env) {
   return host && !host->empty();
 }
 
-ParseResult<std::string> resolveNodeName(const CommandLine& cli, const Config& config, const EnvLookup& env) {
-  using Result = ParseResult<std::string>;
+Result<std::string> resolveNodeName(const CommandLine& cli, const Config& config, const EnvLookup& env) {
+  using Out = Result<std::string>;
   std::string name;
   std::string source;
   if (cli.nodeName && !cli.nodeName->empty()) {
@@ -152,23 +152,23 @@ ParseResult<std::string> resolveNodeName(const CommandLine& cli, const Config& c
   }
   if (!name.empty()) {
     if (!isDnsSubdomain(name)) {
-      return Result::failure(source + ": expected a Kubernetes node name (lowercase letters, digits, '-' and '.'), got " +
+      return Out::failure(source + ": expected a Kubernetes node name (lowercase letters, digits, '-' and '.'), got " +
                              quoteForMessage(name));
     }
-    return Result::success(std::move(name));
+    return Out::success(std::move(name));
   }
-  if (cli.once && !kubernetesConfigured(config, env)) return Result::success("");
-  return Result::failure(
+  if (cli.once && !kubernetesConfigured(config, env)) return Out::success("");
+  return Out::failure(
       "no node name: pass --node-name, set nodeName in the config, or set NODE_NAME (downward API "
       "spec.nodeName); only --once without Kubernetes runs without one");
 }
 
-std::string checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env) {
+Result<void> checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env) {
   const auto fromEnv = env("NODE_NAME");
   const bool given = (cli.nodeName && !cli.nodeName->empty()) || !config.nodeName.empty() || (fromEnv && !fromEnv->empty());
-  if (!given) return {};
+  if (!given) return Result<void>::success();
   auto name = resolveNodeName(cli, config, env);
-  return name ? std::string() : name.error();
+  return name ? Result<void>::success() : Result<void>::failure(name.error());
 }
 
 }  // namespace aksnode

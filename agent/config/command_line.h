@@ -8,7 +8,7 @@
 
 #include "agent/config/config.h"
 #include "agent/config/env_expand.h"
-#include "agent/config/parse_result.h"
+#include "agent/core/result.h"
 #include "agent/core/logging.h"
 
 namespace aksnode {
@@ -31,9 +31,9 @@ struct CommandLine {
 // or after "=" (--config=/etc/agent.yaml). Errors, one message each: an unknown flag (with the
 // closest known flag suggested), a missing or empty value, a value given to a flag without one,
 // a bad --log-level or --log-format, a flag given twice, a positional argument.
-ParseResult<CommandLine> parseCommandLine(std::span<const std::string_view> args);
+Result<CommandLine> parseCommandLine(std::span<const std::string_view> args);
 // Same, from main's argc/argv (argv[0], the program name, is skipped).
-ParseResult<CommandLine> parseCommandLine(int argc, const char* const* argv);
+Result<CommandLine> parseCommandLine(int argc, const char* const* argv);
 
 // The --help text: usage and every flag with its meaning. Ends with a newline.
 std::string commandLineHelp(std::string_view programName);
@@ -45,11 +45,11 @@ bool kubernetesConfigured(const Config& config, const EnvLookup& env);
 // The node name (docs/interface.md): --node-name, else the config's nodeName, else env
 // NODE_NAME; the first non-empty one wins and must be a valid Kubernetes node name. With none,
 // "" is fine only for --once without Kubernetes (nothing to act on); otherwise an error.
-ParseResult<std::string> resolveNodeName(const CommandLine& cli, const Config& config, const EnvLookup& env);
+Result<std::string> resolveNodeName(const CommandLine& cli, const Config& config, const EnvLookup& env);
 
 // For --check-config, which needs no node name but must refuse every one a run would refuse
-// (it passed `--node-name $'a\nb'` that the agent then refused): "" when no name is given or
-// the given one is valid, else resolveNodeName's reason.
-std::string checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env);
+// (it passed `--node-name $'a\nb'` that the agent then refused): when no name is given or
+// the given one is valid (success), else resolveNodeName's reason.
+Result<void> checkNodeNameIfGiven(const CommandLine& cli, const Config& config, const EnvLookup& env);
 
 }  // namespace aksnode

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/event_type.h"
+
 namespace aksnode {
 
 using Duration = std::chrono::milliseconds;
@@ -25,10 +27,10 @@ struct ImdsConfig {
   // call gets this long until one has been answered, then `timeout`.
   Duration firstCallTimeout{120'000};
   std::string resourceName;  // "" = IMDS compute.name, then node spec.providerID
-  std::map<std::string, EventAction> actions = {
-      {"Preempt", EventAction::Drain}, {"Terminate", EventAction::Drain},
-      {"Reboot", EventAction::Drain},  {"Redeploy", EventAction::Drain},
-      {"Freeze", EventAction::Notify}};
+  std::map<EventType, EventAction> actions = {
+      {EventType::Preempt, EventAction::Drain}, {EventType::Terminate, EventAction::Drain},
+      {EventType::Reboot, EventAction::Drain},  {EventType::Redeploy, EventAction::Drain},
+      {EventType::Freeze, EventAction::Notify}};
   std::vector<std::string> acknowledgeAfterDrain;
 
   bool operator==(const ImdsConfig&) const = default;

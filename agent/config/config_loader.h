@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/config/config_error.h"
 #include "agent/config/env_expand.h"
 
 namespace aksnode {
@@ -31,18 +32,6 @@ inline constexpr std::size_t kMaxConfigYamlNodes = 10'000;
 inline constexpr double kMinQps = 1;
 inline constexpr double kMaxQps = 10'000;
 inline constexpr int kMaxBurst = 100'000;
-
-// The five IMDS scheduled event types, in the order the contract lists them.
-inline constexpr std::string_view kEventTypeNames[] = {"Preempt", "Terminate", "Reboot", "Redeploy",
-                                                       "Freeze"};
-
-struct ConfigError {
-  std::string path;     // key path like "disks[1].minFreeRatio"; "" for the document as a whole
-  std::string message;  // "expected a number between 0 and 1, got \"2\""
-  // "path: message", or just the message when there is no path.
-  std::string toString() const;
-  bool operator==(const ConfigError&) const = default;
-};
 
 struct ConfigLoadResult {
   // The effective configuration. When errors is non-empty it holds the defaults in place of

@@ -35,8 +35,9 @@ bool readNumber(std::string_view text, Number& out) {
   return true;
 }
 
-std::string durationError(std::string_view text, std::string_view why = {}) {
-  std::string message(kDurationExpected);
+// "<expected>, got \"<text>\"", then " (<why>)" when there is a reason.
+std::string expectedError(std::string_view expected, std::string_view text, std::string_view why) {
+  std::string message(expected);
   message += ", got ";
   message += quoteForMessage(text);
   if (!why.empty()) {
@@ -45,6 +46,10 @@ std::string durationError(std::string_view text, std::string_view why = {}) {
     message += ")";
   }
   return message;
+}
+
+std::string durationError(std::string_view text, std::string_view why = {}) {
+  return expectedError(kDurationExpected, text, why);
 }
 
 struct DurationUnit {
@@ -73,11 +78,11 @@ int readDurationUnit(std::string_view text, std::size_t& length) {
 
 }  // namespace
 
-ParseResult<Duration> parseDuration(std::string_view text) {
-  using Result = ParseResult<Duration>;
-  if (text.empty()) return Result::failure(durationError(text, "empty"));
+Result<Duration> parseDuration(std::string_view text) {
+  using Out = Result<Duration>;
+  if (text.empty()) return Out::failure(durationError(text, "empty"));
   if (text.front() == '-') {
-    return Result::failure(durationError(text, "negative durations are not allowed"));
+    return Out::failure(durationError(text, "negative durations are not allowed"));
   }
   constexpr std::int64_t kMax = kMaxDuration.count();
   std::int64_t total = 0;
@@ -85,16 +90,16 @@ ParseResult<Duration> parseDuration(std::string_view text) {
   std::string_view rest = text;
   while (!rest.empty()) {
     Number number;
-    if (!readNumber(rest, number)) return Result::failure(durationError(text));
+    if (!readNumber(rest, number)) return Out::failure(durationError(text));
     rest.remove_prefix(number.length);
     std::size_t unitLength = 0;
     const int unit = readDurationUnit(rest, unitLength);
     if (unit < 0) {
-      return Result::failure(
+      return Out::failure(
           durationError(text, rest.empty() ? "missing unit: ms, s, m or h" : "unknown unit"));
     }
     if (unit <= previousUnit) {
-      return Result::failure(durationError(text, "units must each appear once, largest first"));
+      return Out::failure(durationError(text, "units must each appear once, largest first"));
     }
     previousUnit = unit;
     rest.remove_prefix(unitLength);
@@ -104,14 +109,14 @@ ParseResult<Duration> parseDuration(std::string_view text) {
     std::int64_t whole = 0;
     for (char c : number.integerDigits) {
       whole = whole * 10 + (c - '0');
-      if (whole > kMax) return Result::failure(durationError(text, "too long"));
+      if (whole > kMax) return Out::failure(durationError(text, "too long"));
     }
-    if (whole > (kMax - total) / unitMs) return Result::failure(durationError(text, "too long"));
+    if (whole > (kMax - total) / unitMs) return Out::failure(durationError(text, "too long"));
     total += whole * unitMs;
     // Fraction: at most 9 digits, so digits * unitMs (< 10^9 * 3.6e6) fits in 64 bits.
     if (!number.fractionDigits.empty()) {
       if (number.fractionDigits.size() > 9) {
-        return Result::failure(durationError(text, "too many decimal places"));
+        return Out::failure(durationError(text, "too many decimal places"));
       }
       std::int64_t fraction = 0;
       std::int64_t scale = 1;
@@ -121,13 +126,13 @@ ParseResult<Duration> parseDuration(std::string_view text) {
       }
       const std::int64_t scaled = fraction * unitMs;
       if (scaled % scale != 0) {
-        return Result::failure(durationError(text, "finer than a millisecond"));
+        return Out::failure(durationError(text, "finer than a millisecond"));
       }
-      if (scaled / scale > kMax - total) return Result::failure(durationError(text, "too long"));
+      if (scaled / scale > kMax - total) return Out::failure(durationError(text, "too long"));
       total += scaled / scale;
     }
   }
-  return Result::success(Duration{total});
+  return Out::success(Duration{total});
 }
 
 std::string formatDuration(Duration duration) {
@@ -152,37 +157,25 @@ std::string formatDuration(Duration duration) {
 namespace {
 
 std::string bytesError(std::string_view text, std::string_view why = {}) {
-  std::string message(kBytesExpected);
-  message += ", got ";
-  message += quoteForMessage(text);
-  if (!why.empty()) {
-    message += " (";
-    message += why;
-    message += ")";
-  }
-  return message;
+  return expectedError(kBytesExpected, text, why);
 }
 
 struct ByteSuffix {
   std::string_view name;
   std::uint64_t multiplier;
 };
+constexpr std::uint64_t power(std::uint64_t base, int exponent) {
+  std::uint64_t result = 1;
+  for (int i = 0; i < exponent; ++i) result *= base;
+  return result;
+}
 constexpr std::uint64_t kKi = 1024;
 constexpr std::uint64_t kK = 1000;
 // Binary first: formatBytes prefers them; parseBytes matches whole suffixes so order is free.
 constexpr std::array<ByteSuffix, 12> kByteSuffixes{{
-    {"Ei", kKi * kKi * kKi * kKi * kKi * kKi},
-    {"Pi", kKi * kKi * kKi * kKi * kKi},
-    {"Ti", kKi * kKi * kKi * kKi},
-    {"Gi", kKi * kKi * kKi},
-    {"Mi", kKi * kKi},
-    {"Ki", kKi},
-    {"E", kK * kK * kK * kK * kK * kK},
-    {"P", kK * kK * kK * kK * kK},
-    {"T", kK * kK * kK * kK},
-    {"G", kK * kK * kK},
-    {"M", kK * kK},
-    {"k", kK},
+    {"Ei", power(kKi, 6)}, {"Pi", power(kKi, 5)}, {"Ti", power(kKi, 4)}, {"Gi", power(kKi, 3)}, {"Mi", power(kKi, 2)},
+    {"Ki", kKi},           {"E", power(kK, 6)},   {"P", power(kK, 5)},   {"T", power(kK, 4)},   {"G", power(kK, 3)},
+    {"M", power(kK, 2)},   {"k", kK},
 }};
 
 // 128-bit arithmetic keeps "digits * multiplier" exact before the range check.
@@ -190,12 +183,12 @@ __extension__ using Uint128 = unsigned __int128;
 
 }  // namespace
 
-ParseResult<std::uint64_t> parseBytes(std::string_view text) {
-  using Result = ParseResult<std::uint64_t>;
-  if (text.empty()) return Result::failure(bytesError(text, "empty"));
-  if (text.front() == '-') return Result::failure(bytesError(text, "negative sizes are not allowed"));
+Result<std::uint64_t> parseBytes(std::string_view text) {
+  using Out = Result<std::uint64_t>;
+  if (text.empty()) return Out::failure(bytesError(text, "empty"));
+  if (text.front() == '-') return Out::failure(bytesError(text, "negative sizes are not allowed"));
   Number number;
-  if (!readNumber(text, number)) return Result::failure(bytesError(text));
+  if (!readNumber(text, number)) return Out::failure(bytesError(text));
   const std::string_view suffixText = text.substr(number.length);
   std::uint64_t multiplier = 1;
   if (!suffixText.empty()) {
@@ -208,21 +201,21 @@ ParseResult<std::uint64_t> parseBytes(std::string_view text) {
       }
     }
     if (!found) {
-      return Result::failure(bytesError(text, "unknown suffix; use Ki Mi Gi Ti Pi Ei or k M G T P E"));
+      return Out::failure(bytesError(text, "unknown suffix; use Ki Mi Gi Ti Pi Ei or k M G T P E"));
     }
   }
   constexpr Uint128 kMax = std::numeric_limits<std::uint64_t>::max();
   Uint128 whole = 0;
   for (char c : number.integerDigits) {
     whole = whole * 10 + static_cast<Uint128>(c - '0');
-    if (whole > kMax) return Result::failure(bytesError(text, "too large"));
+    if (whole > kMax) return Out::failure(bytesError(text, "too large"));
   }
   Uint128 total = whole * multiplier;  // < 2^64 * 2^60: fits
-  if (total > kMax) return Result::failure(bytesError(text, "too large"));
+  if (total > kMax) return Out::failure(bytesError(text, "too large"));
   if (!number.fractionDigits.empty()) {
     // 18 digits keep fraction * multiplier below 10^18 * 2^60 < 2^128.
     if (number.fractionDigits.size() > 18) {
-      return Result::failure(bytesError(text, "too many decimal places"));
+      return Out::failure(bytesError(text, "too many decimal places"));
     }
     Uint128 fraction = 0;
     Uint128 scale = 1;
@@ -232,9 +225,9 @@ ParseResult<std::uint64_t> parseBytes(std::string_view text) {
     }
     // Round a part of a byte up, as Kubernetes does for quantities.
     total += (fraction * multiplier + scale - 1) / scale;
-    if (total > kMax) return Result::failure(bytesError(text, "too large"));
+    if (total > kMax) return Out::failure(bytesError(text, "too large"));
   }
-  return Result::success(static_cast<std::uint64_t>(total));
+  return Out::success(static_cast<std::uint64_t>(total));
 }
 
 std::string formatBytes(std::uint64_t bytes) {

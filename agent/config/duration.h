@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "agent/config/config.h"
-#include "agent/config/parse_result.h"
+#include "agent/core/result.h"
 
 namespace aksnode {
 
@@ -23,7 +23,7 @@ inline constexpr Duration kMaxDuration{10LL * 365 * 24 * 3600 * 1000};
 // ("1h30m", "1m30s", "2s500ms"); a number may have a decimal fraction ("1.5s") as long as the
 // total is a whole number of milliseconds. "0s" is fine. Rejected: an empty string, a sign,
 // spaces, a number without a unit, unknown units, more than kMaxDuration.
-ParseResult<Duration> parseDuration(std::string_view text);
+Result<Duration> parseDuration(std::string_view text);
 
 // The shortest text parseDuration reads back as the same value: "0s", "500ms", "1m30s", "2h".
 // Negative values (never produced by parseDuration) are written with a leading "-".
@@ -33,7 +33,7 @@ std::string formatDuration(Duration duration);
 // binary Ki Mi Gi Ti Pi Ei (powers of 1024) or decimal k M G T P E (powers of 1000).
 // "1.5Ti" is fine; a fraction of a byte is rounded up (as Kubernetes does). Rejected: signs,
 // exponents, spaces, unknown suffixes, more than 2^64-1 bytes.
-ParseResult<std::uint64_t> parseBytes(std::string_view text);
+Result<std::uint64_t> parseBytes(std::string_view text);
 
 // Text parseBytes reads back as the same value, with the exact suffix that leaves the smallest
 // number (binary on a tie): 0 -> "0", 1024 -> "1Ki", 1649267441664 -> "1536Gi", 10^10 -> "10G".

@@ -121,15 +121,15 @@ class Expander {
 
 }  // namespace
 
-ParseResult<std::string> expandEnvironment(std::string_view text, const EnvLookup& env) {
+Result<std::string> expandEnvironment(std::string_view text, const EnvLookup& env) {
   // The common case, no "$" at all, costs one scan.
   if (text.find('$') == std::string_view::npos) {
-    return ParseResult<std::string>::success(std::string(text));
+    return Result<std::string>::success(std::string(text));
   }
   Expander expander(env);
   std::string out;
-  if (!expander.expand(text, out, 0)) return ParseResult<std::string>::failure(expander.error());
-  return ParseResult<std::string>::success(std::move(out));
+  if (!expander.expand(text, out, 0)) return Result<std::string>::failure(expander.error());
+  return Result<std::string>::success(std::move(out));
 }
 
 std::string escapeForExpansion(std::string_view text) {

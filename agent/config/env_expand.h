@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/config/parse_result.h"
+#include "agent/core/result.h"
 
 namespace aksnode {
 
@@ -30,7 +30,7 @@ inline constexpr std::size_t kMaxExpandedLength = 1 << 20;
 //   $ followed by anything else is kept as it is ("a$b" stays "a$b").
 // Errors: an unterminated "${", an empty or invalid name (names are [A-Za-z_][A-Za-z0-9_]*),
 // an operator other than ":-", defaults nested deeper than 8, a result over kMaxExpandedLength.
-ParseResult<std::string> expandEnvironment(std::string_view text, const EnvLookup& env);
+Result<std::string> expandEnvironment(std::string_view text, const EnvLookup& env);
 
 // Escapes text so that expandEnvironment returns it unchanged ("$" -> "$$").
 std::string escapeForExpansion(std::string_view text);

@@ -57,8 +57,8 @@ bool isHostName(std::string_view text) { return isDottedName(text, false); }
 bool isDnsSubdomain(std::string_view text) { return isDottedName(text, true); }
 bool isDnsLabel(std::string_view text) { return isLabel(text, true); }
 
-ParseResult<HostPort> parseHostPort(std::string_view text) {
-  using Result = ParseResult<HostPort>;
+Result<HostPort> parseHostPort(std::string_view text) {
+  using Out = Result<HostPort>;
   const std::string expected =
       "expected host:port with an IP address like 0.0.0.0:9810, 127.0.0.1:9810 or [::]:9810 (port 0 to 65535), got " +
       quoteForMessage(text);
@@ -67,67 +67,67 @@ ParseResult<HostPort> parseHostPort(std::string_view text) {
   if (text.starts_with('[')) {
     const std::size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Result::failure(expected);
+      return Out::failure(expected);
     }
     const std::string_view address = text.substr(1, close - 1);
     if (!boost::urls::parse_ipv6_address(address)) {
-      return Result::failure(expected + " (not an IPv6 address in the brackets)");
+      return Out::failure(expected + " (not an IPv6 address in the brackets)");
     }
     out.host = std::string(address);
     portText = text.substr(close + 2);
   } else {
     const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return Result::failure(expected);
+    if (colon == std::string_view::npos || colon == 0) return Out::failure(expected);
     const std::string_view host = text.substr(0, colon);
     if (host.find(':') != std::string_view::npos) {
-      return Result::failure(expected + " (write IPv6 addresses in brackets)");
+      return Out::failure(expected + " (write IPv6 addresses in brackets)");
     }
     // An IP address, never a name: the server binds without resolving anything, so a name
     // accepted here would only fail later, at start-up.
     const bool ipv4 = static_cast<bool>(boost::urls::parse_ipv4_address(host));
     if (!ipv4 && host.find_first_not_of("0123456789.") == std::string_view::npos) {
-      return Result::failure(expected + " (bad IPv4 address)");
+      return Out::failure(expected + " (bad IPv4 address)");
     }
     if (!ipv4 && isHostName(host)) {
-      return Result::failure(expected + " (a name is not resolved: write an IP address, e.g. 127.0.0.1 for " +
+      return Out::failure(expected + " (a name is not resolved: write an IP address, e.g. 127.0.0.1 for " +
                              quoteForMessage(host) + ")");
     }
-    if (!ipv4) return Result::failure(expected + " (bad host)");
+    if (!ipv4) return Out::failure(expected + " (bad host)");
     out.host = std::string(host);
     portText = text.substr(colon + 1);
   }
   const std::optional<std::uint16_t> port = parsePort(portText);
-  if (!port) return Result::failure(expected + " (bad port)");
+  if (!port) return Out::failure(expected + " (bad port)");
   out.port = *port;
-  return Result::success(std::move(out));
+  return Out::success(std::move(out));
 }
 
-std::optional<std::string> checkHttpUrl(std::string_view text, HttpUrlRules rules) {
+Result<void> checkHttpUrl(std::string_view text, HttpUrlRules rules) {
   const auto parsed = boost::urls::parse_absolute_uri(text);
-  if (!parsed) return "not a URL";
+  if (!parsed) return Result<void>::failure("not a URL");
   const boost::urls::url_view url = *parsed;
   if (url.scheme_id() != boost::urls::scheme::http && url.scheme_id() != boost::urls::scheme::https) {
-    return "the scheme must be http or https";
+    return Result<void>::failure("the scheme must be http or https");
   }
-  if (!url.has_authority() || url.encoded_host().empty()) return "no host";
-  if (url.has_userinfo()) return "user info (user@) is not allowed";
+  if (!url.has_authority() || url.encoded_host().empty()) return Result<void>::failure("no host");
+  if (url.has_userinfo()) return Result<void>::failure("user info (user@) is not allowed");
   switch (url.host_type()) {
     case boost::urls::host_type::ipv4:
     case boost::urls::host_type::ipv6:
       break;
     case boost::urls::host_type::name:
-      if (!isHostName(url.encoded_host())) return "bad host name";
+      if (!isHostName(url.encoded_host())) return Result<void>::failure("bad host name");
       break;
     default:
-      return "bad host";
+      return Result<void>::failure("bad host");
   }
-  if (url.has_port() && !parsePort(url.port())) return "bad port";
-  if (url.has_query() && !rules.allowQuery) return "a query (?...) is not allowed";
-  if (url.has_fragment()) return "a fragment (#...) is not allowed";
+  if (url.has_port() && !parsePort(url.port())) return Result<void>::failure("bad port");
+  if (url.has_query() && !rules.allowQuery) return Result<void>::failure("a query (?...) is not allowed");
+  if (url.has_fragment()) return Result<void>::failure("a fragment (#...) is not allowed");
   if (!rules.allowPath && !url.encoded_path().empty() && url.encoded_path() != "/") {
-    return "a path is not allowed";
+    return Result<void>::failure("a path is not allowed");
   }
-  return std::nullopt;
+  return Result<void>::success();
 }
 
 std::string redactedUrl(std::string_view text) {

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "agent/config/parse_result.h"
+#include "agent/core/result.h"
 
 namespace aksnode {
 
@@ -21,16 +21,16 @@ struct HostPort {
 // The host is required (use 0.0.0.0 or [::] for every interface). Names ("localhost:9810")
 // are refused: nothing resolves them. The one parser for metrics.address, used by the config
 // loader (--check-config and start-up, exit 2) and by the metrics server when it binds.
-ParseResult<HostPort> parseHostPort(std::string_view text);
+Result<HostPort> parseHostPort(std::string_view text);
 
 struct HttpUrlRules {
   bool allowPath = true;  // false: only "" or "/" after the authority
   bool allowQuery = false;  // webhook URLs carry their credential in the query (Teams: sig=...)
 };
-// nullopt when text is an absolute http:// or https:// URL with a host, no user info, no query
+// Success when text is an absolute http:// or https:// URL with a host, no user info, no query
 // (unless rules.allowQuery) and no fragment (and a valid port if any); else why not. The reason
 // never quotes the text (a webhook URL is a credential).
-std::optional<std::string> checkHttpUrl(std::string_view text, HttpUrlRules rules = {});
+Result<void> checkHttpUrl(std::string_view text, HttpUrlRules rules = {});
 
 // A URL as it may be shown: scheme and authority kept, anything after them (the path and query
 // that carry a webhook's credential) replaced by "/[redacted]"; "[redacted]" when text is not a

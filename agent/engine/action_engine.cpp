@@ -213,7 +213,7 @@ void ActionEngine::warnIfCordonLate() {
   if (!deps_.kube || (node_ && node_->unschedulable)) return;
   const MonotonicTime now = deps_.timers.now();
   for (const auto& p : pending_) {
-    const auto configured = deps_.config.imds.actions.find(toString(p.event.type));
+    const auto configured = deps_.config.imds.actions.find(p.event.type);
     const EventAction action = configured == deps_.config.imds.actions.end() ? EventAction::None : configured->second;
     if (action != EventAction::Cordon && action != EventAction::Drain) continue;
     const auto waited = now - p.firstSeen;

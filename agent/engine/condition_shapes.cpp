@@ -9,12 +9,11 @@ namespace aksnode {
 
 namespace {
 
-constexpr std::string_view kEventTypes[] = {"Freeze", "Reboot", "Redeploy", "Preempt", "Terminate"};
 constexpr std::string_view kScheduledInfix = " Scheduled: ";
 constexpr std::string_view kEventIdInfix = ". EventId: ";
 
 bool isEventTypeName(std::string_view text) {
-  return std::find(std::begin(kEventTypes), std::end(kEventTypes), text) != std::end(kEventTypes);
+  return eventTypeFromExactName(text) != EventType::Unknown;
 }
 
 // The messages the agent wrote before it used node-problem-detector's shapes: still its own,

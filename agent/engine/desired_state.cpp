@@ -19,7 +19,7 @@ int strength(EventAction a) {
 }
 
 EventAction actionFor(const Config& config, EventType type) {
-  auto it = config.imds.actions.find(toString(type));
+  auto it = config.imds.actions.find(type);
   return it == config.imds.actions.end() ? EventAction::None : it->second;
 }
 

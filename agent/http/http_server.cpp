@@ -171,7 +171,7 @@ HttpServer::~HttpServer() { stop(); }
 
 std::string HttpServer::listen(const std::string& address) {
   // The configuration loader's parser: what --check-config accepts, the server can bind.
-  const ParseResult<HostPort> parsed = parseHostPort(address);
+  const Result<HostPort> parsed = parseHostPort(address);
   if (!parsed) return "metrics.address: " + parsed.error();
   beast::error_code ec;
   auto ip = asio::ip::make_address(parsed.value().host, ec);

@@ -62,9 +62,9 @@ WebhookUrl resolveWebhookUrl(const WebhookConfig& config) {
   // Register before checking: an error path below must not be the one that leaks it.
   const std::string secret = credentialPart(url);
   if (secret.size() >= secrets::kMinSecretLength) secrets::remember("webhook:" + config.name, secret);
-  if (const auto why = checkHttpUrl(url, HttpUrlRules{.allowPath = true, .allowQuery = true})) {
+  if (const auto checked = checkHttpUrl(url, HttpUrlRules{.allowPath = true, .allowQuery = true}); !checked) {
     out.error = (config.url.empty() ? "urlFile " + config.urlFile + " does not hold an http(s) URL (" :
-                                      std::string("url is not an http(s) URL (")) + *why + ")";
+                                      std::string("url is not an http(s) URL (")) + checked.error() + ")";
     return out;
   }
   out.url = std::move(url);

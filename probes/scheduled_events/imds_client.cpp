@@ -112,12 +112,12 @@ boost::asio::awaitable<ScheduledEventsFetch> ImdsClient::fetchScheduledEvents(st
     if (out.retryAfter) out.retryAfter = std::min<std::chrono::seconds>(*out.retryAfter, std::chrono::seconds(300));
   }
   if (raw.outcome == ImdsOutcome::Ok) {
-    ScheduledEventsParseResult parsed = parseScheduledEvents(raw.response.body);
+    Result<ScheduledEventsDocument> parsed = parseScheduledEvents(raw.response.body);
     if (parsed.ok()) {
-      out.document = std::move(parsed.document);
+      out.document = std::move(parsed).value();
     } else {
       raw.outcome = ImdsOutcome::BadResponse;
-      out.message = "unusable Scheduled Events document: " + parsed.error;
+      out.message = "unusable Scheduled Events document: " + parsed.error();
     }
   }
   out.outcome = raw.outcome;
@@ -131,12 +131,12 @@ boost::asio::awaitable<InstanceMetadataFetch> ImdsClient::fetchInstanceMetadata(
   InstanceMetadataFetch out;
   out.message = raw.message;
   if (raw.outcome == ImdsOutcome::Ok) {
-    InstanceMetadataResult parsed = parseInstanceMetadata(raw.response.body);
+    Result<InstanceMetadata> parsed = parseInstanceMetadata(raw.response.body);
     if (parsed.ok()) {
-      out.metadata = std::move(parsed.metadata);
+      out.metadata = std::move(parsed).value();
     } else {
       raw.outcome = ImdsOutcome::BadResponse;
-      out.message = "unusable instance metadata: " + parsed.error;
+      out.message = "unusable instance metadata: " + parsed.error();
     }
   }
   out.outcome = raw.outcome;

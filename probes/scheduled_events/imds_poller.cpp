@@ -58,7 +58,8 @@ void ImdsPoller::stop() {
 
 void ImdsPoller::updateMetrics() {
   std::map<std::pair<std::string, std::string>, int> counts;
-  for (const char* type : {"Preempt", "Terminate", "Reboot", "Redeploy", "Freeze"}) {
+  for (const EventTypeName& known : kEventTypes) {
+    const char* type = known.name;
     for (const char* st : {"Scheduled", "Started"}) counts[{type, st}] = 0;
   }
   for (const auto& key : extraSeries_) counts[key] = 0;

@@ -16,11 +16,7 @@ namespace {
 
 namespace json = boost::json;
 
-InstanceMetadataResult failure(std::string message) {
-  InstanceMetadataResult r;
-  r.error = std::move(message);
-  return r;
-}
+Result<InstanceMetadata> failure(std::string message) { return Result<InstanceMetadata>::failure(std::move(message)); }
 
 // Every compute value IMDS sends is a string; "" when missing or not a string.
 std::string field(const json::object& o, std::string_view key, const std::string& path,
@@ -42,7 +38,7 @@ const json::object* objectMember(const json::object& o, std::string_view key) {
   return (l.value && l.value->is_object()) ? &l.value->get_object() : nullptr;
 }
 
-InstanceMetadataResult parse(std::string_view body) {
+Result<InstanceMetadata> parse(std::string_view body) {
   if (body.size() > kMaxImdsBodyBytes) {
     return failure("body of " + std::to_string(body.size()) + " bytes is over the " +
                    std::to_string(kMaxImdsBodyBytes) + "-byte limit");
@@ -71,9 +67,8 @@ InstanceMetadataResult parse(std::string_view body) {
     path.clear();
   }
 
-  InstanceMetadataResult r;
   InstanceMetadata m;
-  auto& w = r.warnings;
+  auto& w = m.warnings;
   m.name = field(*compute, "name", path, w);
   if (const json::object* os = objectMember(*compute, "osProfile")) {
     m.computerName = field(*os, "computerName", path + "osProfile.", w);
@@ -89,8 +84,7 @@ InstanceMetadataResult parse(std::string_view body) {
   m.vmId = field(*compute, "vmId", path, w);
   m.subscriptionId = field(*compute, "subscriptionId", path, w);
   m.resourceGroupName = field(*compute, "resourceGroupName", path, w);
-  r.metadata = std::move(m);
-  return r;
+  return Result<InstanceMetadata>::success(std::move(m));
 }
 
 }  // namespace
@@ -100,7 +94,7 @@ bool InstanceMetadata::isSpot() const {
   return ascii::iequals(p, "Spot") || ascii::iequals(p, "Low");
 }
 
-InstanceMetadataResult parseInstanceMetadata(std::string_view body) {
+Result<InstanceMetadata> parseInstanceMetadata(std::string_view body) {
   try {
     return parse(body);
   } catch (const std::bad_alloc&) {

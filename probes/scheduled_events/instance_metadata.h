@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/core/result.h"
+
 namespace aksnode {
 
 struct InstanceMetadata {
@@ -27,18 +29,13 @@ struct InstanceMetadata {
   std::string vmId;
   std::string subscriptionId;
   std::string resourceGroupName;
+  std::vector<std::string> warnings;  // fields of the wrong type, read as ""
 
   // Spot VMs (and the low-priority scale sets that preceded them) can be evicted (Preempt).
   bool isSpot() const;
 };
 
-struct InstanceMetadataResult {
-  std::optional<InstanceMetadata> metadata;  // set on success
-  std::string error;                         // why not (too big, not JSON, no compute object)
-  std::vector<std::string> warnings;         // fields of the wrong type, read as ""
-  bool ok() const { return metadata.has_value(); }
-};
-
-InstanceMetadataResult parseInstanceMetadata(std::string_view body);
+// The metadata, or why not (too big, not JSON, no compute object).
+Result<InstanceMetadata> parseInstanceMetadata(std::string_view body);
 
 }  // namespace aksnode

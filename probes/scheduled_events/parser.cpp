@@ -38,17 +38,16 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
-// Parses one element of Events. Returns the event, or nullopt with `problem` set (skipped).
+// Parses one element of Events. Returns the event, or why it is skipped.
 // Non-fatal oddities go to `warnings`.
 class EventReader {
  public:
   EventReader(std::size_t index, std::vector<std::string>& warnings)
       : index_(index), warnings_(warnings) {}
 
-  std::optional<ScheduledEvent> read(const json::value& element, std::string& problem) {
+  Result<ScheduledEvent> read(const json::value& element) {
     if (!element.is_object()) {
-      problem = where() + ": not an object but " + kindName(element);
-      return std::nullopt;
+      return skipped(where() + ": not an object but " + kindName(element));
     }
     const json::object& o = element.get_object();
     ScheduledEvent e;
@@ -56,47 +55,39 @@ class EventReader {
     // --- required, the event is skipped without them -----------------------------------
     const auto id = json_fields::find(o, "EventId");
     if (!id.value) {
-      problem = where() + (id.ambiguous ? ": EventId is ambiguous (keys differing only in case)"
-                                        : ": EventId is missing");
-      return std::nullopt;
+      return skipped(where() + (id.ambiguous ? ": EventId is ambiguous (keys differing only in case)"
+                                          : ": EventId is missing"));
     }
     if (!id.value->is_string()) {
-      problem = where() + ": EventId is not a string but " + kindName(*id.value);
-      return std::nullopt;
+      return skipped(where() + ": EventId is not a string but " + kindName(*id.value));
     }
     e.eventId = std::string(id.value->get_string());
     if (e.eventId.empty()) {
-      problem = where() + ": EventId is empty";
-      return std::nullopt;
+      return skipped(where() + ": EventId is empty");
     }
     if (e.eventId.size() > kMaxEventIdLength) {
-      problem = where() + ": EventId is longer than " + std::to_string(kMaxEventIdLength) + " bytes";
-      return std::nullopt;
+      return skipped(where() + ": EventId is longer than " + std::to_string(kMaxEventIdLength) + " bytes");
     }
     idForMessages_ = e.eventId;
 
     const auto type = json_fields::find(o, "EventType");
     if (!type.value || !type.value->is_string()) {
-      problem = where() + ": EventType is " + describeBad(type);
-      return std::nullopt;
+      return skipped(where() + ": EventType is " + describeBad(type));
     }
     e.typeName = std::string(type.value->get_string());
     e.type = eventTypeFromString(e.typeName);  // Unknown is kept; the tracker ignores it
 
     const auto resources = json_fields::find(o, "Resources");
     if (!resources.value || !resources.value->is_array()) {
-      problem = where() + ": Resources is " + describeBad(resources, "an array");
-      return std::nullopt;
+      return skipped(where() + ": Resources is " + describeBad(resources, "an array"));
     }
     if (resources.value->get_array().size() > kMaxEventResources) {
-      problem = where() + ": Resources lists " + std::to_string(resources.value->get_array().size()) +
-                " entries, more than " + std::to_string(kMaxEventResources);
-      return std::nullopt;
+      return skipped(where() + ": Resources lists " + std::to_string(resources.value->get_array().size()) +
+                     " entries, more than " + std::to_string(kMaxEventResources));
     }
     for (const json::value& r : resources.value->get_array()) {
       if (!r.is_string()) {
-        problem = where() + ": Resources holds a " + kindName(r) + ", not only strings";
-        return std::nullopt;
+        return skipped(where() + ": Resources holds a " + kindName(r) + ", not only strings");
       }
       e.resources.emplace_back(r.get_string());
     }
@@ -127,10 +118,11 @@ class EventReader {
              "; using -1");
       }
     }
-    return e;
+    return Result<ScheduledEvent>::success(std::move(e));
   }
 
  private:
+  static Result<ScheduledEvent> skipped(std::string problem) { return Result<ScheduledEvent>::failure(std::move(problem)); }
   std::string where() const {
     std::string w = "Events[" + std::to_string(index_) + "]";
     if (!idForMessages_.empty()) w += " (EventId " + quoted(idForMessages_) + ")";
@@ -187,13 +179,11 @@ class EventReader {
   std::string idForMessages_;
 };
 
-ScheduledEventsParseResult failure(std::string message) {
-  ScheduledEventsParseResult r;
-  r.error = std::move(message);
-  return r;
+Result<ScheduledEventsDocument> failure(std::string message) {
+  return Result<ScheduledEventsDocument>::failure(std::move(message));
 }
 
-ScheduledEventsParseResult parseDocument(std::string_view body) {
+Result<ScheduledEventsDocument> parseDocument(std::string_view body) {
   if (body.size() > kMaxImdsBodyBytes) {
     return failure("body of " + std::to_string(body.size()) + " bytes is over the " +
                    std::to_string(kMaxImdsBodyBytes) + "-byte limit");
@@ -240,10 +230,9 @@ ScheduledEventsParseResult parseDocument(std::string_view body) {
   std::unordered_set<std::string> ids;
   for (std::size_t i = 0; i < list.size(); ++i) {
     EventReader reader(i, doc.warnings);
-    std::string problem;
-    auto event = reader.read(list[i], problem);
+    Result<ScheduledEvent> event = reader.read(list[i]);
     if (!event) {
-      doc.problems.push_back(std::move(problem));
+      doc.problems.push_back(event.error());
       continue;
     }
     if (!ids.insert(event->eventId).second) {
@@ -254,14 +243,12 @@ ScheduledEventsParseResult parseDocument(std::string_view body) {
     }
     doc.events.push_back(std::move(*event));
   }
-  ScheduledEventsParseResult r;
-  r.document = std::move(doc);
-  return r;
+  return Result<ScheduledEventsDocument>::success(std::move(doc));
 }
 
 }  // namespace
 
-ScheduledEventsParseResult parseScheduledEvents(std::string_view body) {
+Result<ScheduledEventsDocument> parseScheduledEvents(std::string_view body) {
   try {
     return parseDocument(body);
   } catch (const std::bad_alloc&) {

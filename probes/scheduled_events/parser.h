@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/core/result.h"
 #include "probes/scheduled_events/scheduled_event.h"
 
 namespace aksnode {
@@ -44,13 +45,8 @@ inline constexpr std::size_t kMaxImdsEvents = 100;
 // group (1000). More is refused for that event alone.
 inline constexpr std::size_t kMaxEventResources = 1000;
 
-struct ScheduledEventsParseResult {
-  std::optional<ScheduledEventsDocument> document;  // set on success
-  std::string error;                                // why not, when document is empty
-  bool ok() const { return document.has_value(); }
-};
-
-ScheduledEventsParseResult parseScheduledEvents(std::string_view body);
+// The document, or why it is unusable.
+Result<ScheduledEventsDocument> parseScheduledEvents(std::string_view body);
 
 // A leading UTF-8 byte order mark is skipped (some Windows-side tools write one); shared with
 // instance_metadata.cpp.

@@ -9,18 +9,10 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/core/event_type.h"
 #include "agent/core/time_source.h"
 
 namespace aksnode {
-
-enum class EventType { Freeze, Reboot, Redeploy, Preempt, Terminate, Unknown };
-// The IMDS spelling ("Preempt"); "Unknown" for Unknown.
-const char* toString(EventType t);
-// Case-insensitive ("preempt" is a Preempt: missing an eviction over letter case would be the
-// worse mistake); anything else is Unknown.
-EventType eventTypeFromString(std::string_view s);
-// Preempt and Terminate end the VM: nothing to undo afterwards.
-inline bool isFatal(EventType t) { return t == EventType::Preempt || t == EventType::Terminate; }
 
 enum class EventStatus { Scheduled, Started, Unknown };
 const char* toString(EventStatus s);

@@ -54,6 +54,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)aksnode::parseBytes(text);
   (void)aksnode::expandEnvironment(text, env);
   (void)aksnode::parseHostPort(text);
-  (void)aksnode::checkHttpUrl(text);
+  (void)aksnode::checkHttpUrl(text).ok();
   return 0;
 }

@@ -20,12 +20,12 @@ void check(bool condition) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  const aksnode::InstanceMetadataResult result = aksnode::parseInstanceMetadata(input);
+  const aksnode::Result<aksnode::InstanceMetadata> result = aksnode::parseInstanceMetadata(input);
   if (!result.ok()) {
-    check(!result.error.empty());
+    check(!result.error().empty());
     return 0;
   }
-  const aksnode::InstanceMetadata& m = *result.metadata;
+  const aksnode::InstanceMetadata& m = *result;
   (void)m.isSpot();
   // The scale-set instance's providerID as AKS would write it, from the metadata itself.
   const std::string providerId = "azure://" + m.resourceId;

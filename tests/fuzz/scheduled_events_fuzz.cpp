@@ -69,12 +69,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   checkDate(input.substr(0, 128));
   (void)aksnode::resourceNameFromProviderId(input.substr(0, 512));
 
-  const aksnode::ScheduledEventsParseResult result = aksnode::parseScheduledEvents(input);
+  const aksnode::Result<aksnode::ScheduledEventsDocument> result = aksnode::parseScheduledEvents(input);
   if (!result.ok()) {
-    check(!result.error.empty());
+    check(!result.error().empty());
     return 0;
   }
-  const auto& doc = *result.document;
+  const auto& doc = *result;
   std::unordered_set<std::string> ids;
   for (const auto& e : doc.events) {
     check(!e.eventId.empty() && e.eventId.size() <= aksnode::kMaxEventIdLength);

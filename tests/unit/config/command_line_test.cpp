@@ -8,7 +8,7 @@
 namespace aksnode {
 namespace {
 
-ParseResult<CommandLine> parse(std::vector<std::string_view> args) {
+Result<CommandLine> parse(std::vector<std::string_view> args) {
   return parseCommandLine(std::span<const std::string_view>(args));
 }
 
@@ -21,7 +21,7 @@ EnvLookup fakeEnv(std::map<std::string, std::string> vars) {
 }
 
 TEST(CommandLine, NoArgumentsGiveDefaults) {
-  const ParseResult<CommandLine> result = parse({});
+  const Result<CommandLine> result = parse({});
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_EQ(result.value(), CommandLine{});
   EXPECT_EQ(result.value().configPath, std::nullopt);
@@ -30,7 +30,7 @@ TEST(CommandLine, NoArgumentsGiveDefaults) {
 }
 
 TEST(CommandLine, EveryFlagInBothForms) {
-  const ParseResult<CommandLine> spaced =
+  const Result<CommandLine> spaced =
       parse({"--config", "/etc/a.yaml", "--node-name", "aks-1", "--dry-run", "--once", "--check-config",
              "--log-level", "debug", "--log-format", "text", "--version", "--help"});
   ASSERT_TRUE(spaced.ok()) << spaced.error();
@@ -46,7 +46,7 @@ TEST(CommandLine, EveryFlagInBothForms) {
   expected.help = true;
   EXPECT_EQ(spaced.value(), expected);
 
-  const ParseResult<CommandLine> joined = parse({"--config=/etc/a.yaml", "--node-name=aks-1", "--dry-run", "--once",
+  const Result<CommandLine> joined = parse({"--config=/etc/a.yaml", "--node-name=aks-1", "--dry-run", "--once",
                                                  "--check-config", "--log-level=debug", "--log-format=text",
                                                  "--version", "-h"});
   ASSERT_TRUE(joined.ok()) << joined.error();
@@ -54,7 +54,7 @@ TEST(CommandLine, EveryFlagInBothForms) {
 }
 
 TEST(CommandLine, ValuesMayContainEquals) {
-  const ParseResult<CommandLine> result = parse({"--config=/tmp/a=b.yaml"});
+  const Result<CommandLine> result = parse({"--config=/tmp/a=b.yaml"});
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_EQ(result.value().configPath, "/tmp/a=b.yaml");
 }
@@ -64,7 +64,7 @@ TEST(CommandLine, EveryLogLevel) {
                                                        {"info", log::Level::Info},   {"warn", log::Level::Warn},
                                                        {"error", log::Level::Error}};
   for (const auto& [text, level] : levels) {
-    const ParseResult<CommandLine> result = parse({"--log-level", text});
+    const Result<CommandLine> result = parse({"--log-level", text});
     ASSERT_TRUE(result.ok()) << text;
     EXPECT_EQ(result.value().logLevel, level) << text;
   }
@@ -78,7 +78,7 @@ struct BadArgs {
 class CommandLineErrors : public testing::TestWithParam<BadArgs> {};
 
 TEST_P(CommandLineErrors, AreReported) {
-  const ParseResult<CommandLine> result = parse(GetParam().args);
+  const Result<CommandLine> result = parse(GetParam().args);
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().find(GetParam().message), std::string::npos) << result.error();
 }
@@ -104,7 +104,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(CommandLine, ArgcArgvSkipsTheProgramName) {
   const char* argv[] = {"aks-node-agent", "--check-config", "--config", "/c.yaml"};
-  const ParseResult<CommandLine> result = parseCommandLine(4, argv);
+  const Result<CommandLine> result = parseCommandLine(4, argv);
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_TRUE(result.value().checkConfig);
   EXPECT_EQ(result.value().configPath, "/c.yaml");
@@ -143,12 +143,12 @@ TEST(ResolveNodeName, EmptyValuesFallThrough) {
 TEST(ResolveNodeName, RequiredUnlessOnceWithoutKubernetes) {
   CommandLine cli;
   Config config;
-  const ParseResult<std::string> missing = resolveNodeName(cli, config, emptyEnvironment());
+  const Result<std::string> missing = resolveNodeName(cli, config, emptyEnvironment());
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().find("--node-name"), std::string::npos);
 
   cli.once = true;
-  const ParseResult<std::string> once = resolveNodeName(cli, config, emptyEnvironment());
+  const Result<std::string> once = resolveNodeName(cli, config, emptyEnvironment());
   ASSERT_TRUE(once.ok()) << once.error();
   EXPECT_EQ(once.value(), "");
 
@@ -161,7 +161,7 @@ TEST(ResolveNodeName, RequiredUnlessOnceWithoutKubernetes) {
 TEST(ResolveNodeName, RefusesInvalidNames) {
   CommandLine cli;
   cli.nodeName = "Bad_Node";
-  const ParseResult<std::string> result = resolveNodeName(cli, Config{}, emptyEnvironment());
+  const Result<std::string> result = resolveNodeName(cli, Config{}, emptyEnvironment());
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().find("--node-name: expected a Kubernetes node name"), std::string::npos) << result.error();
   EXPECT_FALSE(resolveNodeName(CommandLine{}, Config{}, fakeEnv({{"NODE_NAME", "has space"}})).ok());
@@ -171,16 +171,16 @@ TEST(ResolveNodeName, RefusesInvalidNames) {
 TEST(CheckNodeNameIfGiven, TheRunsValidatorWithoutRequiringAName) {
   Config config;
   CommandLine cli;
-  EXPECT_EQ(checkNodeNameIfGiven(cli, config, emptyEnvironment()), "") << "no name given: nothing to check";
+  EXPECT_TRUE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).ok()) << "no name given: nothing to check";
   cli.nodeName = "a\nb";
-  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).find("--node-name"), std::string::npos);
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).error().find("--node-name"), std::string::npos);
   cli.nodeName = "aks-spot-1";
-  EXPECT_EQ(checkNodeNameIfGiven(cli, config, emptyEnvironment()), "");
+  EXPECT_TRUE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).ok());
   cli.nodeName.reset();
   config.nodeName = "Bad_Name";
-  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).find("nodeName"), std::string::npos);
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, emptyEnvironment()).error().find("nodeName"), std::string::npos);
   config.nodeName.clear();
-  EXPECT_NE(checkNodeNameIfGiven(cli, config, fakeEnv({{"NODE_NAME", "x y"}})).find("NODE_NAME"), std::string::npos);
+  EXPECT_NE(checkNodeNameIfGiven(cli, config, fakeEnv({{"NODE_NAME", "x y"}})).error().find("NODE_NAME"), std::string::npos);
 }
 
 TEST(KubernetesConfigured, KubeconfigOrInCluster) {

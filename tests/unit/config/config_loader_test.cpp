@@ -45,8 +45,8 @@ TEST(ConfigLoader, DefaultsMatchTheContract) {
   EXPECT_EQ(c.imds.firstCallTimeout, seconds(120));
   EXPECT_EQ(c.conditions.vmEventScheduled, VmEventConditionMode::Auto);
   EXPECT_EQ(c.conditions.preemptionScheduled, PreemptionConditionMode::AfterDrain);
-  EXPECT_EQ(c.imds.actions.at("Preempt"), EventAction::Drain);
-  EXPECT_EQ(c.imds.actions.at("Freeze"), EventAction::Notify);
+  EXPECT_EQ(c.imds.actions.at(EventType::Preempt), EventAction::Drain);
+  EXPECT_EQ(c.imds.actions.at(EventType::Freeze), EventAction::Notify);
   EXPECT_EQ(c.imds.actions.size(), 5U);
   EXPECT_EQ(c.kubernetes.qps, 100);
   EXPECT_EQ(c.kubernetes.burst, 300);
@@ -178,11 +178,11 @@ metrics:
   EXPECT_EQ(c.imds.timeout, milliseconds(1500));
   EXPECT_EQ(c.imds.resourceName, "aks-pool-1_3");
   // Named types change; the others keep their defaults.
-  EXPECT_EQ(c.imds.actions, (std::map<std::string, EventAction>{{"Preempt", EventAction::Cordon},
-                                                                 {"Terminate", EventAction::Drain},
-                                                                 {"Reboot", EventAction::Drain},
-                                                                 {"Redeploy", EventAction::Drain},
-                                                                 {"Freeze", EventAction::None}}));
+  EXPECT_EQ(c.imds.actions, (std::map<EventType, EventAction>{{EventType::Preempt, EventAction::Cordon},
+                                                               {EventType::Terminate, EventAction::Drain},
+                                                               {EventType::Reboot, EventAction::Drain},
+                                                               {EventType::Redeploy, EventAction::Drain},
+                                                               {EventType::Freeze, EventAction::None}}));
   EXPECT_EQ(c.imds.acknowledgeAfterDrain, (std::vector<std::string>{"Reboot", "Redeploy"}));
   EXPECT_EQ(c.kubernetes.kubeconfig, "/etc/kubeconfig");
   EXPECT_EQ(c.kubernetes.qps, 2.5);
@@ -610,8 +610,8 @@ Config everythingChanged() {
   c.imds.pollInterval = milliseconds(250);
   c.imds.timeout = milliseconds(1500);
   c.imds.resourceName = "vm_3";
-  c.imds.actions["Freeze"] = EventAction::Cordon;
-  c.imds.actions["Preempt"] = EventAction::None;
+  c.imds.actions[EventType::Freeze] = EventAction::Cordon;
+  c.imds.actions[EventType::Preempt] = EventAction::None;
   c.imds.acknowledgeAfterDrain = {"Reboot", "Freeze"};
   c.kubernetes.kubeconfig = "/root/.kube/config";
   c.kubernetes.qps = 1.5;

@@ -20,7 +20,7 @@ struct GoodDuration {
 class ParseDurationGood : public testing::TestWithParam<GoodDuration> {};
 
 TEST_P(ParseDurationGood, Parses) {
-  const ParseResult<Duration> parsed = parseDuration(GetParam().text);
+  const Result<Duration> parsed = parseDuration(GetParam().text);
   ASSERT_TRUE(parsed.ok()) << parsed.error();
   EXPECT_EQ(parsed.value(), GetParam().expected);
 }
@@ -39,7 +39,7 @@ INSTANTIATE_TEST_SUITE_P(Durations, ParseDurationGood,
 class ParseDurationBad : public testing::TestWithParam<const char*> {};
 
 TEST_P(ParseDurationBad, IsRefusedWithTheContractMessage) {
-  const ParseResult<Duration> parsed = parseDuration(GetParam());
+  const Result<Duration> parsed = parseDuration(GetParam());
   ASSERT_FALSE(parsed.ok());
   EXPECT_TRUE(parsed.error().starts_with("expected a duration like 30s")) << parsed.error();
 }
@@ -77,7 +77,7 @@ TEST(FormatDuration, WritesTheShortestForm) {
 TEST(FormatDuration, RoundTripsThroughTheParser) {
   for (const Duration::rep ms : std::initializer_list<Duration::rep>{0, 1LL, 999LL, 1000LL, 1001LL, 59'999LL, 60'000LL, 3'599'999LL, 3'600'000LL,
                                   90'061'001LL, kMaxDuration.count()}) {
-    const ParseResult<Duration> parsed = parseDuration(formatDuration(Duration{ms}));
+    const Result<Duration> parsed = parseDuration(formatDuration(Duration{ms}));
     ASSERT_TRUE(parsed.ok()) << ms << ": " << parsed.error();
     EXPECT_EQ(parsed.value().count(), ms);
   }
@@ -91,7 +91,7 @@ struct GoodBytes {
 class ParseBytesGood : public testing::TestWithParam<GoodBytes> {};
 
 TEST_P(ParseBytesGood, Parses) {
-  const ParseResult<std::uint64_t> parsed = parseBytes(GetParam().text);
+  const Result<std::uint64_t> parsed = parseBytes(GetParam().text);
   ASSERT_TRUE(parsed.ok()) << parsed.error();
   EXPECT_EQ(parsed.value(), GetParam().expected);
 }
@@ -112,7 +112,7 @@ INSTANTIATE_TEST_SUITE_P(
 class ParseBytesBad : public testing::TestWithParam<const char*> {};
 
 TEST_P(ParseBytesBad, IsRefused) {
-  const ParseResult<std::uint64_t> parsed = parseBytes(GetParam());
+  const Result<std::uint64_t> parsed = parseBytes(GetParam());
   ASSERT_FALSE(parsed.ok());
   EXPECT_TRUE(parsed.error().starts_with("expected a byte size like 200Gi")) << parsed.error();
 }
@@ -137,7 +137,7 @@ TEST(FormatBytes, UsesTheLargestExactSuffix) {
 TEST(FormatBytes, RoundTripsThroughTheParser) {
   for (const std::uint64_t bytes : std::initializer_list<std::uint64_t>{0, 1ULL, 999ULL, 1000ULL, 1024ULL, 1025ULL, 123'456'789ULL, 200 * kGi,
                                     std::numeric_limits<std::uint64_t>::max(), 15ULL << 60}) {
-    const ParseResult<std::uint64_t> parsed = parseBytes(formatBytes(bytes));
+    const Result<std::uint64_t> parsed = parseBytes(formatBytes(bytes));
     ASSERT_TRUE(parsed.ok()) << bytes << ": " << parsed.error();
     EXPECT_EQ(parsed.value(), bytes);
   }

@@ -24,7 +24,7 @@ class ExpandGood : public testing::TestWithParam<Expansion> {};
 
 TEST_P(ExpandGood, Expands) {
   const EnvLookup env = fakeEnv({{"NODE_NAME", "aks-pool-1"}, {"EMPTY", ""}, {"A", "x"}, {"DOLLAR", "$HOME${A}"}});
-  const ParseResult<std::string> result = expandEnvironment(GetParam().text, env);
+  const Result<std::string> result = expandEnvironment(GetParam().text, env);
   ASSERT_TRUE(result.ok()) << result.error();
   EXPECT_EQ(result.value(), GetParam().expected);
 }
@@ -52,7 +52,7 @@ INSTANTIATE_TEST_SUITE_P(
 class ExpandBad : public testing::TestWithParam<const char*> {};
 
 TEST_P(ExpandBad, IsAnError) {
-  const ParseResult<std::string> result = expandEnvironment(GetParam(), fakeEnv({{"A", "x"}}));
+  const Result<std::string> result = expandEnvironment(GetParam(), fakeEnv({{"A", "x"}}));
   EXPECT_FALSE(result.ok()) << "expanded to " << (result.ok() ? result.value() : "");
 }
 
@@ -61,7 +61,7 @@ INSTANTIATE_TEST_SUITE_P(Env, ExpandBad,
                                          "${A:=x}", "${A:?x}", "${-x}", "${A:-${B}", "${UNSET:-${UNSET:-${"));
 
 TEST(Expand, UnterminatedSaysSo) {
-  const ParseResult<std::string> result = expandEnvironment("${NODE_NAME", emptyEnvironment());
+  const Result<std::string> result = expandEnvironment("${NODE_NAME", emptyEnvironment());
   ASSERT_FALSE(result.ok());
   EXPECT_NE(result.error().find("unterminated"), std::string::npos) << result.error();
 }
@@ -78,7 +78,7 @@ TEST(Expand, ResultSizeIsBounded) {
   const std::string big(600'000, 'a');
   const EnvLookup env = fakeEnv({{"BIG", big}});
   EXPECT_TRUE(expandEnvironment("${BIG}", env).ok());
-  const ParseResult<std::string> twice = expandEnvironment("${BIG}${BIG}", env);
+  const Result<std::string> twice = expandEnvironment("${BIG}${BIG}", env);
   ASSERT_FALSE(twice.ok());
   EXPECT_NE(twice.error().find("1 MiB"), std::string::npos);
 }
@@ -103,7 +103,7 @@ TEST(Expand, ProcessEnvironmentReadsGetenv) {
 
 TEST(EscapeForExpansion, ExpandsBackToTheOriginal) {
   for (const char* text : {"", "plain", "$", "$$", "${A}", "a$b$", "${A:-x}", "}{$"}) {
-    const ParseResult<std::string> result = expandEnvironment(escapeForExpansion(text), fakeEnv({{"A", "x"}}));
+    const Result<std::string> result = expandEnvironment(escapeForExpansion(text), fakeEnv({{"A", "x"}}));
     ASSERT_TRUE(result.ok()) << text << ": " << result.error();
     EXPECT_EQ(result.value(), text);
   }

@@ -187,7 +187,7 @@ TEST_F(ConditionOwnershipTest, OnDetectAndNever) {
 }
 
 TEST_F(ConditionOwnershipTest, APreemptTheAgentDoesNotDrainHasNoDrainToWaitFor) {
-  config.imds.actions["Preempt"] = EventAction::Cordon;
+  config.imds.actions[EventType::Preempt] = EventAction::Cordon;
   pending = {pendingEvent("ev-p", EventType::Preempt, kNotBefore)};
   const std::optional<DesiredCondition> c = wanted(NodeBuilder().view(), "PreemptionScheduled");
   ASSERT_TRUE(c.has_value());

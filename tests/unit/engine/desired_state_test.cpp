@@ -90,7 +90,7 @@ std::vector<Row> rows() {
                 .conditionTypes = kAllConditions}});
   r.push_back({"CordonOnlyActionCordonsWithoutTaintOrDrain",
                [](Inputs& in) {
-                 in.config.imds.actions["Reboot"] = EventAction::Cordon;
+                 in.config.imds.actions[EventType::Reboot] = EventAction::Cordon;
                  in.pending = {pendingEvent("ev-reboot", EventType::Reboot, kNow + 10min)};
                },
                {.taints = {},
@@ -100,7 +100,7 @@ std::vector<Row> rows() {
                 .conditionTypes = kAllConditions}});
   r.push_back({"ActionNoneIsIgnored",
                [](Inputs& in) {
-                 in.config.imds.actions["Redeploy"] = EventAction::None;
+                 in.config.imds.actions[EventType::Redeploy] = EventAction::None;
                  in.pending = {pendingEvent("ev-redeploy", EventType::Redeploy, kNow + 10min)};
                },
                {.trueConditions = {"VMEventScheduled"}, .conditionTypes = kAllConditions}});
@@ -138,7 +138,7 @@ std::vector<Row> rows() {
                 .drain = true}});
   r.push_back({"OthersCordonIsNotUndone",
                [](Inputs& in) {
-                 in.config.imds.actions["Reboot"] = EventAction::Cordon;
+                 in.config.imds.actions[EventType::Reboot] = EventAction::Cordon;
                  in.node.unschedulable().agentState(
                      annotation("ev-reboot", "Reboot", ActionPhase::Cordoned, kNow - 1min, false));
                },
@@ -213,7 +213,7 @@ std::vector<Row> rows() {
   // A fatal event handled by cordon only never had the taint: keeping its state must not add it.
   r.push_back({"KeptCordonOnlyFatalEventGetsNoTaint",
                [](Inputs& in) {
-                 in.config.imds.actions["Preempt"] = EventAction::Cordon;
+                 in.config.imds.actions[EventType::Preempt] = EventAction::Cordon;
                  in.node.unschedulable().agentState(
                      annotation("ev-preempt", "Preempt", ActionPhase::Cordoned, kNow - 1min, true));
                  in.endedAt["ev-preempt"] = kNow - 1min;

@@ -429,9 +429,9 @@ TEST_F(EventTrackerTest, MicrosoftLearnSequenceThroughTheParser) {
   };
   std::vector<std::string> seen;
   for (const char* body : bodies) {
-    const ScheduledEventsParseResult r = parseScheduledEvents(body);
-    ASSERT_TRUE(r.ok()) << r.error;
-    const TrackerUpdate u = poll(*r.document, "westno_1");
+    const Result<ScheduledEventsDocument> r = parseScheduledEvents(body);
+    ASSERT_TRUE(r.ok()) << r.error();
+    const TrackerUpdate u = poll(*r, "westno_1");
     for (const auto& c : u.changes) seen.push_back(std::string(toString(c.kind)) + ":" + c.what.toString());
     clock.advance(1s);
   }

@@ -17,8 +17,8 @@ using ::testing::IsEmpty;
 
 InstanceMetadata parseOk(std::string_view body) {
   auto r = parseInstanceMetadata(body);
-  EXPECT_TRUE(r.ok()) << r.error;
-  return r.ok() ? *r.metadata : InstanceMetadata{};
+  EXPECT_TRUE(r.ok()) << r.error();
+  return r.ok() ? *r : InstanceMetadata{};
 }
 
 // Abridged from Microsoft Learn "Azure Instance Metadata Service" (api-version 2021-02-01 era):
@@ -139,23 +139,23 @@ TEST(InstanceMetadata, MissingValuesAreEmpty) {
 TEST(InstanceMetadata, WrongTypesAreEmptyWithAWarning) {
   const auto r = parseInstanceMetadata(
       R"({"compute":{"name":"vm1","zone":1,"priority":null,"vmSize":["x"],"osProfile":"host"}})");
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.metadata->name, "vm1");
-  EXPECT_EQ(r.metadata->zone, "");
-  EXPECT_EQ(r.metadata->priority, "");
-  EXPECT_EQ(r.metadata->vmSize, "");
-  EXPECT_EQ(r.metadata->computerName, "");
-  ASSERT_EQ(r.warnings.size(), 2u);  // zone and vmSize; null reads as missing
-  EXPECT_THAT(r.warnings[0], HasSubstr("compute.vmSize is not a string but array"));
-  EXPECT_THAT(r.warnings[1], HasSubstr("compute.zone is not a string but number"));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->name, "vm1");
+  EXPECT_EQ(r->zone, "");
+  EXPECT_EQ(r->priority, "");
+  EXPECT_EQ(r->vmSize, "");
+  EXPECT_EQ(r->computerName, "");
+  ASSERT_EQ(r->warnings.size(), 2u);  // zone and vmSize; null reads as missing
+  EXPECT_THAT(r->warnings[0], HasSubstr("compute.vmSize is not a string but array"));
+  EXPECT_THAT(r->warnings[1], HasSubstr("compute.zone is not a string but number"));
 }
 
 TEST(InstanceMetadata, AmbiguousKeyIsEmptyWithAWarning) {
   const auto r = parseInstanceMetadata(R"({"compute":{"Name":"a","NAME":"b"}})");
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.metadata->name, "");
-  ASSERT_EQ(r.warnings.size(), 1u);
-  EXPECT_THAT(r.warnings[0], HasSubstr("ambiguous"));
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->name, "");
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_THAT(r->warnings[0], HasSubstr("ambiguous"));
 }
 
 TEST(InstanceMetadata, ExactKeyWins) {
@@ -185,7 +185,7 @@ class RefusesMetadata : public ::testing::TestWithParam<BadMetadata> {};
 TEST_P(RefusesMetadata, WithAReason) {
   const auto r = parseInstanceMetadata(GetParam().body);
   EXPECT_FALSE(r.ok());
-  EXPECT_THAT(r.error, HasSubstr(GetParam().errorContains));
+  EXPECT_THAT(r.error(), HasSubstr(GetParam().errorContains));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -20,9 +20,9 @@ using ::testing::IsEmpty;
 SystemTime unix(long long secs) { return SystemTime{seconds{secs}}; }
 
 ScheduledEventsDocument parseOk(std::string_view body) {
-  ScheduledEventsParseResult r = parseScheduledEvents(body);
-  EXPECT_TRUE(r.ok()) << r.error << "\n" << body;
-  return r.ok() ? *r.document : ScheduledEventsDocument{};
+  Result<ScheduledEventsDocument> r = parseScheduledEvents(body);
+  EXPECT_TRUE(r.ok()) << r.error() << "\n" << body;
+  return r.ok() ? *r : ScheduledEventsDocument{};
 }
 
 // --- published samples -------------------------------------------------------------------------
@@ -199,9 +199,9 @@ struct BadDocument {
 class RefusesDocument : public ::testing::TestWithParam<BadDocument> {};
 
 TEST_P(RefusesDocument, WithAClearMessage) {
-  const ScheduledEventsParseResult r = parseScheduledEvents(GetParam().body);
+  const Result<ScheduledEventsDocument> r = parseScheduledEvents(GetParam().body);
   EXPECT_FALSE(r.ok());
-  EXPECT_THAT(r.error, HasSubstr(GetParam().errorContains));
+  EXPECT_THAT(r.error(), HasSubstr(GetParam().errorContains));
 }
 
 std::string nested(int depth) {
@@ -527,8 +527,8 @@ TEST(Parser, RefusesADocumentWithMoreEventsThanAzureSends) {
   body += "]}";
   const auto r = parseScheduledEvents(body);
   ASSERT_FALSE(r.ok());
-  EXPECT_THAT(r.error, HasSubstr("more than the " + std::to_string(kMaxImdsEvents)));
-  EXPECT_LT(r.error.size(), 200u);
+  EXPECT_THAT(r.error(), HasSubstr("more than the " + std::to_string(kMaxImdsEvents)));
+  EXPECT_LT(r.error().size(), 200u);
 
   std::string justOver = R"({"DocumentIncarnation":1,"Events":[0)";
   for (std::size_t i = 0; i < kMaxImdsEvents; ++i) justOver += ",0";
