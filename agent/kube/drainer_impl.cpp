@@ -300,7 +300,7 @@ DrainOutcome finish(DrainRun& run, DrainResult result, std::string message, Mono
   return outcome;
 }
 
-boost::asio::awaitable<DrainOutcome> runDrain(std::shared_ptr<DrainRun> run) {
+boost::asio::awaitable<DrainOutcome> evictPodsUntilGone(std::shared_ptr<DrainRun> run) {
   DrainRun& r = *run;
   const auto start = r.timers.now();
   const auto deadline = r.options.deadline;
@@ -446,7 +446,7 @@ boost::asio::awaitable<DrainOutcome> DrainerImpl::drain(DrainOptions options, st
   if (!cancel) cancel = std::make_shared<CancelFlag>();
   auto run = std::make_shared<DrainRun>(client_, timers_, metrics_, std::move(options), std::move(cancel),
                                         std::move(onProgress));
-  co_return co_await runDrain(run);
+  co_return co_await evictPodsUntilGone(run);
 }
 
 }  // namespace aksnode
