@@ -22,16 +22,18 @@ class DryRunKubeClient final : public KubeClient {
  public:
   explicit DryRunKubeClient(KubeClient& real) : real_(real) {}
 
+  // Reads: passed through (the Node: the simulated copy, once read).
   boost::asio::awaitable<KubeResult> getNode(std::string name) override;
-  boost::asio::awaitable<KubeResult> patchNode(std::string name, boost::json::value patch, PatchType type) override;
-  boost::asio::awaitable<KubeResult> patchNodeStatus(std::string name, boost::json::value patch) override;
   boost::asio::awaitable<KubeResult> listPods(std::string fieldSelector, ListSource source) override;
   boost::asio::awaitable<KubeResult> getPod(std::string ns, std::string name) override;
+  boost::asio::awaitable<KubeResult> getLease(std::string ns, std::string name) override;
+  // Writes: logged, never sent, answered with a success.
+  boost::asio::awaitable<KubeResult> patchNode(std::string name, boost::json::value patch, PatchType type) override;
+  boost::asio::awaitable<KubeResult> patchNodeStatus(std::string name, boost::json::value patch) override;
   boost::asio::awaitable<EvictionResult> evictPod(std::string ns, std::string name, std::string uid,
                                                   std::optional<int> gracePeriodSeconds) override;
   boost::asio::awaitable<KubeResult> createEvent(std::string ns, boost::json::value event) override;
   boost::asio::awaitable<KubeResult> patchEvent(std::string ns, std::string name, boost::json::value patch) override;
-  boost::asio::awaitable<KubeResult> getLease(std::string ns, std::string name) override;
   boost::asio::awaitable<KubeResult> createLease(std::string ns, boost::json::value lease) override;
   boost::asio::awaitable<KubeResult> updateLease(std::string ns, std::string name, boost::json::value lease) override;
   void shutdown() override { real_.shutdown(); }
