@@ -312,11 +312,11 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
       const std::string what = "PATCH node " + deps_.nodeName + ": HTTP " + std::to_string(r.status) + " " + r.message;
       log::error("cannot update the node", {{"error", what}});
       onKubeResult(false, what);
-      if (patch->cordons) deps_.metrics.action("cordon", false, dry).Increment();
+      if (patch->cordons) deps_.metrics.action(NodeAction::Cordon, false, dry).Increment();
       if (!patch->taintsAdded.empty() || !patch->taintsRemoved.empty()) {
-        deps_.metrics.action("taint", false, dry).Increment();
+        deps_.metrics.action(NodeAction::Taint, false, dry).Increment();
       }
-      if (patch->uncordons) deps_.metrics.action("uncordon", false, dry).Increment();
+      if (patch->uncordons) deps_.metrics.action(NodeAction::Uncordon, false, dry).Increment();
       node_.reset();  // re-read next pass
       co_return;
     }
@@ -325,14 +325,14 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
     if (auto view = parseNodeView(r.body)) node_ = std::move(view);
     deps_.metrics.nodeCordoned().Set(node_->unschedulable ? 1 : 0);
     if (!patch->taintsAdded.empty() || !patch->taintsRemoved.empty()) {
-      deps_.metrics.action("taint", true, dry).Increment();
+      deps_.metrics.action(NodeAction::Taint, true, dry).Increment();
       std::string added, removed;
       for (const auto& t : patch->taintsAdded) added += (added.empty() ? "" : ",") + t;
       for (const auto& t : patch->taintsRemoved) removed += (removed.empty() ? "" : ",") + t;
       log::info("node taints updated", {{"added", added}, {"removed", removed}, {"dryRun", dry}});
     }
     if (patch->cordons) {
-      deps_.metrics.action("cordon", true, dry).Increment();
+      deps_.metrics.action(NodeAction::Cordon, true, dry).Increment();
       events_.record(desired.active ? events::cordoned(desired.active->pending.event) : events::cordonedByAgent());
       if (desired.active) {
         const auto& p = desired.active->pending;
@@ -347,7 +347,7 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
       }
     }
     if (patch->uncordons) {
-      deps_.metrics.action("uncordon", true, dry).Increment();
+      deps_.metrics.action(NodeAction::Uncordon, true, dry).Increment();
       events_.record(events::uncordoned());
       log::info("node uncordoned: the scheduled event ended", {{"dryRun", dry}});
     } else if (desired.undo) {
@@ -393,7 +393,7 @@ asio::awaitable<void> ActionEngine::applyConditions() {
     types.clear();
     for (const auto& t : patch->changedTypes) types += (types.empty() ? "" : ",") + t;
   }
-  deps_.metrics.action("condition", r.ok(), deps_.dryRun).Increment();
+  deps_.metrics.action(NodeAction::Condition, r.ok(), deps_.dryRun).Increment();
   if (!r.ok()) {
     log::error("cannot update node conditions", {{"status", r.status}, {"error", r.message}});
     onKubeResult(false, "PATCH node status: HTTP " + std::to_string(r.status) + " " + r.message);
@@ -460,7 +460,7 @@ asio::awaitable<void> ActionEngine::acknowledge(ActiveEvent active) {
 }
 
 void ActionEngine::finishAcknowledge(const ScheduledEvent& ev, bool ok, const std::string& message) {
-  deps_.metrics.action("acknowledge", ok, simulatedAck_).Increment();
+  deps_.metrics.action(NodeAction::Acknowledge, ok, simulatedAck_).Increment();
   ackInFlight_.erase(ev.eventId);
   if (!ok) {
     log::error("cannot acknowledge the scheduled event", {{"eventId", ev.eventId}, {"error", message}});

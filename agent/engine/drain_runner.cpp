@@ -71,7 +71,7 @@ asio::awaitable<void> DrainRunner::drainForEvent(ActiveEvent active, std::shared
   const MonotonicTime deadline = drainDeadline(deps_.config, active.pending, now, deps_.timers.time().systemTime());
 
   deps_.setPhase(ev.eventId, ActionPhase::Draining);
-  deps_.metrics.action("drain", true, deps_.dryRun).Increment();
+  deps_.metrics.action(NodeAction::Drain, true, deps_.dryRun).Increment();
   const double secondsLeft = std::chrono::duration<double>(deadline - now).count();
   deps_.events.record(events::drainStarted(ev, secondsLeft));
   log::warn("drain started", {{"eventId", ev.eventId}, {"eventType", toString(ev.type)}, {"deadlineSeconds", secondsLeft},
@@ -98,16 +98,14 @@ void DrainRunner::onProgress(const ScheduledEvent& ev, const DrainProgress& prog
 }
 
 void DrainRunner::finish(const ScheduledEvent& ev, const DrainOutcome& outcome, double seconds) {
-  const char* result = outcome.result == DrainResult::Success   ? "success"
-                       : outcome.result == DrainResult::Timeout ? "timeout"
-                                                                : "error";
+  const char* result = toString(outcome.result);  // "success", "timeout" or "error" below
   last_ = DrainSummary{ev.eventId,     outcome.result,
                        seconds,        outcome.message,
                        outcome.progress.evictionsIssued, outcome.progress.podsRemaining};
   if (outcome.result == DrainResult::Cancelled) {
     log::info("drain cancelled", {{"eventId", ev.eventId}, {"seconds", seconds}});
   } else {
-    deps_.metrics.drainDuration(result).Observe(seconds);
+    deps_.metrics.drainDuration(outcome.result).Observe(seconds);
     if (outcome.result == DrainResult::Success) {
       deps_.events.record(events::drainSucceeded(ev, seconds));
       log::info("drain succeeded", {{"eventId", ev.eventId}, {"seconds", seconds},
@@ -120,7 +118,7 @@ void DrainRunner::finish(const ScheduledEvent& ev, const DrainOutcome& outcome, 
       log::error("drain failed", {{"eventId", ev.eventId}, {"result", result}, {"seconds", seconds},
                                   {"message", outcome.message}, {"blocked", blocked},
                                   {"podsRemaining", outcome.progress.podsRemaining}});
-      deps_.metrics.action("drain", false, deps_.dryRun).Increment();
+      deps_.metrics.action(NodeAction::Drain, false, deps_.dryRun).Increment();
       deps_.setPhase(ev.eventId, ActionPhase::Failed);
     }
   }

@@ -8,11 +8,9 @@
 #include <string>
 #include <vector>
 
-namespace aksnode {
+#include "metrics/metric_labels.h"  // ImdsOutcome
 
-// The `result` label values of aksnode_imds_requests_total.
-enum class ImdsOutcome { Ok, HttpError, Throttled, Timeout, BadResponse, Unreachable };
-const char* toString(ImdsOutcome outcome);
+namespace aksnode {
 
 class EventAcknowledger {
  public:

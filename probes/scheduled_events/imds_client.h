@@ -52,7 +52,7 @@ class ImdsClient final : public EventAcknowledger {
   struct Raw;
   boost::asio::awaitable<Raw> call(const char* endpointLabel, std::string method, std::string url,
                                    std::string body, std::chrono::milliseconds timeout);
-  void record(const char* endpointLabel, ImdsOutcome outcome, double seconds);
+  void record(ImdsEndpoint endpoint, ImdsOutcome outcome, double seconds);
 
   HttpClient& http_;
   const ImdsConfig& config_;
