@@ -2,23 +2,20 @@
 // difference, start the drain and the acknowledgement when they are due.
 #include "agent/engine/action_engine.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
 
+#include "agent/engine/dry_run_seams.h"
 #include "agent/engine/engine_status.h"
 #include "agent/engine/events.h"
 #include "agent/engine/node_patch.h"
-#include "agent/kube/dry_run_kube_client.h"
 #include "agent/kube/kube_client.h"
 #include "agent/kube/timers.h"
 #include "agent/logging.h"
 #include "agent/secret_redaction.h"
 #include "metrics/metrics.h"
-#include "probes/scheduled_events/event_acknowledger.h"
 
 namespace aksnode {
 
@@ -34,23 +31,6 @@ std::chrono::milliseconds conflictRetryDelay(int attempt) {
 }
 }  // namespace
 
-// A dry run's decorators, owned by the engine: what it would write is logged and simulated.
-struct ActionEngine::DryRunSeams {
-  std::optional<DryRunKubeClient> kube;
-  DryRunDrainer drainer;
-  DryRunAcknowledger acknowledger;
-};
-
-ActionEngineDeps ActionEngine::withDryRunSeams(ActionEngineDeps deps, std::unique_ptr<DryRunSeams>& seams) {
-  if (deps.dryRun || !deps.imds) seams = std::make_unique<DryRunSeams>();
-  if (!deps.imds) deps.imds = &seams->acknowledger;  // nothing to acknowledge with: as in a dry run
-  if (!deps.dryRun) return deps;
-  if (deps.kube) deps.kube = &seams->kube.emplace(*deps.kube);
-  if (deps.drainer) deps.drainer = &seams->drainer;
-  deps.imds = &seams->acknowledger;
-  return deps;
-}
-
 ActionEngine::ActionEngine(asio::any_io_executor executor, ActionEngineDeps deps)
     : executor_(executor),
       simulatedAck_(deps.dryRun || !deps.imds),
@@ -62,7 +42,11 @@ ActionEngine::ActionEngine(asio::any_io_executor executor, ActionEngineDeps deps
       drain_(executor, DrainRunnerDeps{deps_.config.drain, deps_.drainer, deps_.metrics, deps_.timers, events_,
                                        deps_.dryRun, deps_.nodeName, deps_.ownPodNamespace, deps_.ownPodName,
                                        [this](const std::string& id, ActionPhase phase) { setPhase(id, phase); },
-                                       [this] { kick(); }}) {
+                                       [this] { kick(); }}),
+      acknowledgements_(executor, AcknowledgementDeps{*deps_.imds, deps_.metrics, events_, simulatedAck_,
+                                                      [this](const std::string& id, ActionPhase phase) {
+                                                        setPhase(id, phase);
+                                                      }}) {
   // Events are held back only by a known standby: until the lease is decided (the first few
   // milliseconds), a health flip's Event is written rather than lost.
   events_.setGate([this] { return !standingBy_; });
@@ -286,10 +270,7 @@ asio::awaitable<void> ActionEngine::reconcile(bool fresh) {
   // Recompute with the node as it is now (the annotation may have just been written).
   desired = desiredNow();
   maybeStartDrain(desired);
-  if (desired.acknowledge && desired.active && !ackInFlight_.count(desired.active->pending.event.eventId)) {
-    ackInFlight_.insert(desired.active->pending.event.eventId);
-    asio::co_spawn(executor_, acknowledge(*desired.active), asio::detached);
-  }
+  if (desired.acknowledge && desired.active) acknowledgements_.start(desired.active->pending.event);
 }
 
 asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
@@ -448,31 +429,6 @@ void ActionEngine::maybeStartDrain(const DesiredNode& desired) {
   // would let evicted pods come straight back; the next pass tries again.
   if (wanted.empty() || !deps_.drainer || !node_ || !node_->unschedulable) return;
   drain_.start(*desired.active);
-}
-
-asio::awaitable<void> ActionEngine::acknowledge(ActiveEvent active) {
-  const ScheduledEvent ev = active.pending.event;
-  std::string message;
-  std::vector<std::string> ids;
-  ids.push_back(ev.eventId);
-  ImdsOutcome outcome = co_await deps_.imds->acknowledge(std::move(ids), &message);
-  finishAcknowledge(ev, outcome == ImdsOutcome::Ok, message);
-}
-
-void ActionEngine::finishAcknowledge(const ScheduledEvent& ev, bool ok, const std::string& message) {
-  deps_.metrics.action(NodeAction::Acknowledge, ok, simulatedAck_).Increment();
-  ackInFlight_.erase(ev.eventId);
-  if (!ok) {
-    log::error("cannot acknowledge the scheduled event", {{"eventId", ev.eventId}, {"error", message}});
-    return;  // the next pass tries again while the event is pending and drained
-  }
-  // Nothing was approved in a dry run (DryRunAcknowledger said what it would have approved):
-  // no EventAcknowledged then.
-  if (!simulatedAck_) {
-    events_.record(events::eventAcknowledged(ev));
-    log::info("scheduled event acknowledged", {{"eventId", ev.eventId}, {"eventType", toString(ev.type)}});
-  }
-  setPhase(ev.eventId, ActionPhase::Acknowledged);
 }
 
 boost::json::object ActionEngine::statusJson() const {

@@ -7,8 +7,8 @@
 // every good IMDS document) and setHealth() (after every probe round); each kicks a pass.
 // A pass also runs every kResyncInterval with a fresh GET of the Node, so drift heals.
 //
-// Beside it: the drain of one event (drain_runner.h), the Events' texts (events.h), the /status
-// JSON (engine_status.h). A dry run is not a branch here: the engine talks to decorators that
+// Beside it: the drain of one event (drain_runner.h), the approval of a drained one
+// (acknowledgement.h), the Events' texts (events.h), the /status JSON (engine_status.h). A dry run is not a branch here: the engine talks to decorators that
 // log and simulate the writes (agent/kube/dry_run_kube_client.h, DryRunAcknowledger).
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/engine/acknowledgement.h"
 #include "agent/engine/desired_state.h"
 #include "agent/engine/drain_runner.h"
 #include "agent/engine/health_debouncer.h"
@@ -38,6 +39,7 @@ class Metrics;
 class Timers;
 class Alarm;
 class Notifier;
+struct DryRunSeams;
 
 struct ActionEngineDeps {
   const Config& config;
@@ -90,8 +92,6 @@ class ActionEngine {
   // Recomputes the desired conditions from node_ as it is now, then writes the difference.
   boost::asio::awaitable<void> applyConditions();
   void maybeStartDrain(const DesiredNode& desired);
-  boost::asio::awaitable<void> acknowledge(ActiveEvent active);
-  void finishAcknowledge(const ScheduledEvent& ev, bool ok, const std::string& message);
   void setPhase(const std::string& eventId, ActionPhase phase);
   void kick();
   void noteYielded(const std::vector<YieldedCondition>& yielded);
@@ -103,11 +103,8 @@ class ActionEngine {
   EngineInputs inputs() const;
   DesiredNode desiredNow();
 
-  struct DryRunSeams;
-  static ActionEngineDeps withDryRunSeams(ActionEngineDeps deps, std::unique_ptr<DryRunSeams>& seams);
-
   boost::asio::any_io_executor executor_;
-  bool simulatedAck_;  // no real acknowledgement: a dry run, or no IMDS client
+  bool simulatedAck_;  // no real acknowledgement: a dry run, or no IMDS client (before deps_)
   std::unique_ptr<DryRunSeams> dryRunSeams_;  // the decorators of a dry run (before deps_)
   ActionEngineDeps deps_;
   NodeEventRecorder events_;
@@ -131,12 +128,12 @@ class ActionEngine {
   MonotonicTime lastLateWarning_{};
   bool standingBy_ = false;  // another agent holds the node's lease (setActing(false))
   std::set<std::string> latencyObserved_;  // event ids whose detection latency was recorded
-  std::set<std::string> ackInFlight_;
   // Conditions left to another writer (node-problem-detector): logged once per type and reason.
   std::vector<YieldedCondition> yielded_;
   std::set<std::string> yieldedLogged_;
 
   DrainRunner drain_;
+  AcknowledgementRunner acknowledgements_;
 };
 
 }  // namespace aksnode
