@@ -21,15 +21,7 @@ using prometheus::Family;
 using prometheus::Gauge;
 using prometheus::Histogram;
 
-constexpr std::array kImdsEndpoints{"scheduledevents", "instance", "acknowledge"};
-constexpr std::array kImdsResults{"ok", "http_error", "throttled", "timeout", "bad_response",
-                                  "unreachable"};
 constexpr std::array kEventStatuses{"Scheduled", "Started"};
-constexpr std::array kActions{"taint", "cordon", "drain", "uncordon", "acknowledge", "condition"};
-constexpr std::array kDrainResults{"success", "timeout", "error"};
-constexpr std::array kEvictionResults{"evicted", "blocked_pdb", "not_found", "error"};
-constexpr std::array kShedReasons{"idle", "header_timeout", "refused"};
-constexpr std::array kNotificationResults{"ok", "error", "timeout"};
 
 // Families labelled by configured webhooks have no series without webhooks, and prometheus-cpp
 // leaves a family without series out of the text entirely; every family is exposed from
@@ -251,8 +243,8 @@ Metrics::Metrics(const Config& config)
       f_(std::make_unique<Families>(*registry_)) {
   f_->buildInfo.Add({{"version", build::kVersion}, {"commit", build::kCommit}, {"arch", build::kArch}})
       .Set(1);
-  for (const char* e : kImdsEndpoints) {
-    for (const char* r : kImdsResults) imdsRequest(e, r);
+  for (ImdsEndpoint e : kImdsEndpoints) {
+    for (ImdsOutcome r : kImdsOutcomes) imdsRequest(e, r);
     imdsDuration(e);
   }
   imdsDocumentIncarnation();
@@ -266,15 +258,15 @@ Metrics::Metrics(const Config& config)
   evictionNotBefore();
   eventDetectionLatency();
   nodeCordoned();
-  for (const char* a : kActions) {
+  for (NodeAction a : kNodeActions) {
     for (bool ok : {true, false}) {
       action(a, ok, false);
       action(a, ok, true);
     }
   }
-  for (const char* r : kDrainResults) drainDuration(r);
+  for (DrainResult r : kObservedDrainResults) drainDuration(r);
   drainPodsRemaining();
-  for (const char* r : kEvictionResults) podEvictions(r);
+  for (EvictionLabel r : kEvictionLabels) podEvictions(r);
   for (const auto& call : kKubeCalls) {
     for (const char* c : kCodes) kubeRequest(call[0], call[1], c);
   }
@@ -296,10 +288,10 @@ Metrics::Metrics(const Config& config)
   for (const char* r : {"ok", "http_error", "unreachable"}) identityExchange(r);
   nodeUnreadable();
   for (const auto& w : config.notifications.webhooks) {
-    for (const char* r : kNotificationResults) notification(w.name, r);
+    for (NotificationResult r : kNotificationResults) notification(w.name, r);
     notificationsDropped(w.name);
   }
-  for (const char* r : kShedReasons) serverConnectionsShed(r);
+  for (ShedReason r : kShedReasons) serverConnectionsShed(r);
 }
 
 Metrics::~Metrics() = default;
@@ -320,13 +312,13 @@ std::string Metrics::serialize() const {
 // honorLabels off Prometheus renames the agent's to exported_*. Each such label is therefore
 // doubled by one no scrape config sets (imds_endpoint, pod_namespace), with the same value; the
 // old names stay for existing queries. See docs/metrics.md.
-prometheus::Counter& Metrics::imdsRequest(const std::string& endpoint, const std::string& result) {
-  return f_->imdsRequests.Add(
-      {{"endpoint", endpoint}, {"imds_endpoint", endpoint}, {"result", result}});
+prometheus::Counter& Metrics::imdsRequest(ImdsEndpoint endpoint, ImdsOutcome result) {
+  const std::string e = toString(endpoint);
+  return f_->imdsRequests.Add({{"endpoint", e}, {"imds_endpoint", e}, {"result", toString(result)}});
 }
-prometheus::Histogram& Metrics::imdsDuration(const std::string& endpoint) {
-  return f_->imdsDuration.Add({{"endpoint", endpoint}, {"imds_endpoint", endpoint}},
-                              imdsLatencyBuckets());
+prometheus::Histogram& Metrics::imdsDuration(ImdsEndpoint endpoint) {
+  const std::string e = toString(endpoint);
+  return f_->imdsDuration.Add({{"endpoint", e}, {"imds_endpoint", e}}, imdsLatencyBuckets());
 }
 prometheus::Gauge& Metrics::imdsDocumentIncarnation() { return f_->imdsIncarnation.Add({}); }
 prometheus::Gauge& Metrics::scheduledEvents(const std::string& type, const std::string& status) {
@@ -336,11 +328,11 @@ prometheus::Counter& Metrics::scheduledEventsSeen(const std::string& type) {
   return f_->scheduledEventsSeen.Add({{"event_type", type}});
 }
 prometheus::Counter& Metrics::nodeUnreadable() { return f_->nodeUnreadable.Add({}); }
-prometheus::Counter& Metrics::serverConnectionsShed(const std::string& reason) {
-  return f_->serverConnectionsShed.Add({{"reason", reason}});
+prometheus::Counter& Metrics::serverConnectionsShed(ShedReason reason) {
+  return f_->serverConnectionsShed.Add({{"reason", toString(reason)}});
 }
-prometheus::Counter& Metrics::notification(const std::string& webhook, const std::string& result) {
-  return f_->notifications.Add({{"webhook", webhook}, {"result", result}});
+prometheus::Counter& Metrics::notification(const std::string& webhook, NotificationResult result) {
+  return f_->notifications.Add({{"webhook", webhook}, {"result", toString(result)}});
 }
 prometheus::Counter& Metrics::notificationsDropped(const std::string& webhook) {
   return f_->notificationsDropped.Add({{"webhook", webhook}});
@@ -354,17 +346,17 @@ prometheus::Histogram& Metrics::eventDetectionLatency() {
   return f_->detectionLatency.Add({}, detectionLatencyBuckets());
 }
 prometheus::Gauge& Metrics::nodeCordoned() { return f_->nodeCordoned.Add({}); }
-prometheus::Counter& Metrics::action(const std::string& action, bool success, bool dryRun) {
-  return f_->actions.Add({{"action", action},
+prometheus::Counter& Metrics::action(NodeAction action, bool success, bool dryRun) {
+  return f_->actions.Add({{"action", toString(action)},
                           {"result", success ? "success" : "error"},
                           {"dry_run", dryRun ? "true" : "false"}});
 }
-prometheus::Histogram& Metrics::drainDuration(const std::string& result) {
-  return f_->drainDuration.Add({{"result", result}}, drainDurationBuckets());
+prometheus::Histogram& Metrics::drainDuration(DrainResult result) {
+  return f_->drainDuration.Add({{"result", toString(result)}}, drainDurationBuckets());
 }
 prometheus::Gauge& Metrics::drainPodsRemaining() { return f_->drainPodsRemaining.Add({}); }
-prometheus::Counter& Metrics::podEvictions(const std::string& result) {
-  return f_->podEvictions.Add({{"result", result}});
+prometheus::Counter& Metrics::podEvictions(EvictionLabel result) {
+  return f_->podEvictions.Add({{"result", toString(result)}});
 }
 prometheus::Counter& Metrics::kubeRequest(const std::string& verb, const std::string& resource,
                                           const std::string& code) {

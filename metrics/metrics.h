@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "metrics/metric_labels.h"
+
 namespace aksnode {
 
 struct Config;
@@ -29,8 +31,8 @@ class Metrics {
   prometheus::Registry& registry() { return *registry_; }
 
   // --- IMDS ----------------------------------------------------------------------------
-  prometheus::Counter& imdsRequest(const std::string& endpoint, const std::string& result);
-  prometheus::Histogram& imdsDuration(const std::string& endpoint);
+  prometheus::Counter& imdsRequest(ImdsEndpoint endpoint, ImdsOutcome result);
+  prometheus::Histogram& imdsDuration(ImdsEndpoint endpoint);
   prometheus::Gauge& imdsDocumentIncarnation();
   prometheus::Gauge& scheduledEvents(const std::string& type, const std::string& status);
   prometheus::Counter& scheduledEventsSeen(const std::string& type);
@@ -42,23 +44,23 @@ class Metrics {
 
   // --- Node actions ----------------------------------------------------------------------
   prometheus::Gauge& nodeCordoned();
-  prometheus::Counter& action(const std::string& action, bool success, bool dryRun);
-  prometheus::Histogram& drainDuration(const std::string& result);
+  prometheus::Counter& action(NodeAction action, bool success, bool dryRun);
+  prometheus::Histogram& drainDuration(DrainResult result);
   prometheus::Gauge& drainPodsRemaining();
-  prometheus::Counter& podEvictions(const std::string& result);
+  prometheus::Counter& podEvictions(EvictionLabel result);
   prometheus::Counter& kubeRequest(const std::string& verb, const std::string& resource,
                                    const std::string& code);
   // Extension: a GET of the Node that could not be read faithfully (not patched).
   prometheus::Counter& nodeUnreadable();
 
   // --- Webhook notifications (agent/notify) ------------------------------------------------
-  // result: ok, error, timeout. webhook: a configured name (bounded by the config loader).
-  prometheus::Counter& notification(const std::string& webhook, const std::string& result);
+  // webhook: a configured name (bounded by the config loader).
+  prometheus::Counter& notification(const std::string& webhook, NotificationResult result);
   // Extension: notices dropped from a webhook's full queue (oldest first).
   prometheus::Counter& notificationsDropped(const std::string& webhook);
 
   // --- The agent's own HTTP server (extension) -------------------------------------------
-  prometheus::Counter& serverConnectionsShed(const std::string& reason);
+  prometheus::Counter& serverConnectionsShed(ShedReason reason);
 
   // --- Disks and caches ------------------------------------------------------------------
   prometheus::Gauge& diskHealthy(const std::string& path);
@@ -73,6 +75,8 @@ class Metrics {
   // --- Identity --------------------------------------------------------------------------
   prometheus::Gauge& identityTokenValid();
   prometheus::Gauge& identityTokenExpiry();
+  // result: "ok" or a failure reason: the reasons are probes/identity's (token_reason.h,
+  // token_exchange.h), which register them at start-up, hence a string.
   prometheus::Counter& identityCheck(const std::string& result);
   prometheus::Counter& identityExchange(const std::string& result);
   prometheus::Gauge& identityPodsMisconfigured(const std::string& ns);

@@ -181,10 +181,10 @@ std::string AgentRuntime::Impl::startMetricsServer() {
     return o;
   };
   endpoints = std::make_unique<Endpoints>(std::move(sources));
-  server.onShed([this](std::string_view reason) {
-    metrics.serverConnectionsShed(std::string(reason)).Increment();
+  server.onShed([this](ShedReason reason) {
+    metrics.serverConnectionsShed(reason).Increment();
     // A flood repeats this line; the log's rate limit sums it up.
-    log::warn("metrics server closed a connection to keep answering", {{"reason", reason}});
+    log::warn("metrics server closed a connection to keep answering", {{"reason", toString(reason)}});
   });
   std::string error = server.listen(config.metrics.address);
   if (error.empty()) {

@@ -1,15 +1,18 @@
 #pragma once
 // The running agent: everything wired together on one io_context. start() runs the named
-// start-up steps in order; run() turns the loop until SIGTERM/SIGINT.
+// start-up steps in this order (AgentRuntime::start() in agent_runtime.cpp); run() turns the
+// loop until SIGTERM/SIGINT.
 //
-//   startMetricsServer   /metrics /healthz /readyz /status (first: probes can see us early)
+//   handleSignals        SIGTERM/SIGINT: stop everything, exit within 2 s (first: a signal
+//                        during start-up is not lost)
+//   startMetricsServer   /metrics /healthz /readyz /status (early: probes can see us)
 //   connectKubernetes    in-cluster or kubeconfig; absent = IMDS and metrics only
 //   startNotifier        webhook workers (agent/notify), fed by the engine's Events
+//   startEngine          the reconcile loop (desired node state -> live node)
 //   discoverVm           the VM name events must carry (config, IMDS compute.name, providerID)
 //   startImdsPolling     Scheduled Events every pollInterval -> ActionEngine::setPending
 //   startHealthProbes    disk, cache, identity every healthInterval -> ActionEngine::setHealth
-//   startEngine          the reconcile loop (desired node state -> live node)
-//   handleSignals        SIGTERM/SIGINT: stop everything, exit within 2 s
+//   tickLoop             the /healthz tick; resolves the VM name from the node's providerID
 #include <memory>
 #include <string>
 

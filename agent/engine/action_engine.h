@@ -6,6 +6,10 @@
 // Everything runs on the one event-loop thread. Inputs arrive through setPending() (after
 // every good IMDS document) and setHealth() (after every probe round); each kicks a pass.
 // A pass also runs every kResyncInterval with a fresh GET of the Node, so drift heals.
+//
+// Beside it: the drain of one event (drain_runner.h), the approval of a drained one
+// (acknowledgement.h), the Events' texts (events.h), the /status JSON (engine_status.h). A dry run is not a branch here: the engine talks to decorators that
+// log and simulate the writes (agent/kube/dry_run_kube_client.h, DryRunAcknowledger).
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/object.hpp>
@@ -19,7 +23,9 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "agent/engine/acknowledgement.h"
 #include "agent/engine/desired_state.h"
+#include "agent/engine/drain_runner.h"
 #include "agent/engine/health_debouncer.h"
 #include "agent/engine/node_events.h"
 #include "agent/engine/node_view.h"
@@ -28,19 +34,22 @@
 namespace aksnode {
 
 class KubeClient;
-class ImdsClient;
+class EventAcknowledger;
 class Metrics;
 class Timers;
 class Alarm;
 class Notifier;
+struct DryRunSeams;
 
 struct ActionEngineDeps {
   const Config& config;
   KubeClient* kube = nullptr;  // null: no API server configured (status says why)
   Drainer* drainer = nullptr;
-  ImdsClient* imds = nullptr;  // for acknowledgements
+  EventAcknowledger* imds = nullptr;  // for acknowledgements (null: none, as in a dry run)
   Metrics& metrics;
   Timers& timers;
+  // Writes nothing: kube, drainer and imds are wrapped in decorators that log and simulate the
+  // writes. The engine itself only labels its metrics and Events with it.
   bool dryRun = false;
   std::string nodeName;
   std::string ownPodNamespace;
@@ -83,9 +92,6 @@ class ActionEngine {
   // Recomputes the desired conditions from node_ as it is now, then writes the difference.
   boost::asio::awaitable<void> applyConditions();
   void maybeStartDrain(const DesiredNode& desired);
-  boost::asio::awaitable<void> runDrain(ActiveEvent active, std::shared_ptr<CancelFlag> cancel);
-  boost::asio::awaitable<void> acknowledge(ActiveEvent active);
-  void finishAcknowledge(const ScheduledEvent& ev, bool ok, const std::string& message);
   void setPhase(const std::string& eventId, ActionPhase phase);
   void kick();
   void noteYielded(const std::vector<YieldedCondition>& yielded);
@@ -98,6 +104,8 @@ class ActionEngine {
   DesiredNode desiredNow();
 
   boost::asio::any_io_executor executor_;
+  bool simulatedAck_;  // no real acknowledgement: a dry run, or no IMDS client (before deps_)
+  std::unique_ptr<DryRunSeams> dryRunSeams_;  // the decorators of a dry run (before deps_)
   ActionEngineDeps deps_;
   NodeEventRecorder events_;
   HealthDebouncer debouncer_;
@@ -116,26 +124,16 @@ class ActionEngine {
   bool kubeEverOk_ = false;
   std::string lastKubeError_;
   int consecutiveKubeFailures_ = 0;
-  int conflictPasses_ = 0;
+  int conflictPasses_ = 0;  // passes in a row that gave up on 409s; reset by a successful PATCH
   MonotonicTime lastLateWarning_{};
-  bool standingBy_ = false;  // another agent holds the node's lease (setActing(false))  // passes in a row that gave up on 409s; reset by a successful PATCH
+  bool standingBy_ = false;  // another agent holds the node's lease (setActing(false))
   std::set<std::string> latencyObserved_;  // event ids whose detection latency was recorded
-  std::set<std::string> ackInFlight_;
   // Conditions left to another writer (node-problem-detector): logged once per type and reason.
   std::vector<YieldedCondition> yielded_;
   std::set<std::string> yieldedLogged_;
 
-  // The running drain, if any.
-  struct RunningDrain {
-    std::string eventId;
-    std::string eventType;
-    std::shared_ptr<CancelFlag> cancel;
-    DrainProgress progress;
-    MonotonicTime started{};
-    std::set<std::string> blockedReported;
-  };
-  std::optional<RunningDrain> drain_;
-  std::optional<boost::json::object> lastDrain_;  // outcome of the last finished drain, for /status
+  DrainRunner drain_;
+  AcknowledgementRunner acknowledgements_;
 };
 
 }  // namespace aksnode

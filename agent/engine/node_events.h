@@ -23,6 +23,14 @@ namespace aksnode {
 class KubeClient;
 class Notifier;
 
+// One Event to record (agent/engine/events.h builds the engine's).
+struct NodeEvent {
+  std::string type;  // "Normal" or "Warning"
+  std::string reason;
+  std::string message;
+  EventSubject subject;
+};
+
 class NodeEventRecorder {
  public:
   NodeEventRecorder(boost::asio::any_io_executor executor, KubeClient* client, const TimeSource& time,
@@ -37,6 +45,7 @@ class NodeEventRecorder {
   // event it is about, if any (it goes into the webhook notice).
   void record(const std::string& type, const std::string& reason, const std::string& message,
               const EventSubject& subject = {});
+  void record(const NodeEvent& e) { record(e.type, e.reason, e.message, e.subject); }
 
   static constexpr double kBurst = 25;
   static constexpr std::chrono::seconds kRefill{5};

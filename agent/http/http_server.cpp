@@ -48,7 +48,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   std::size_t shedPending = 0;  // closed by us, their coroutine not finished yet
   std::uint64_t waitCounter = 0;
 
-  void report(std::string_view reason) const {
+  void report(ShedReason reason) const {
     if (observer) observer(reason);
   }
 
@@ -67,7 +67,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
       beast::error_code ignored;
       s->socket().close(ignored);  // its pending read completes with operation_aborted
     }
-    report("idle");
+    report(ShedReason::Idle);
     return true;
   }
 
@@ -83,7 +83,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
       if (!makeRoom()) {
         beast::error_code ignored;
         socket.close(ignored);  // every slot busy answering: shed the newcomer
-        report("refused");
+        report(ShedReason::Refused);
         continue;
       }
       auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
@@ -135,7 +135,7 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
         // A request begun but not finished in time (slowloris); an idle keep-alive connection
         // that times out, or a client that left, is ordinary.
         if (ec == beast::error::timeout && (parser.got_some() || buffer.size() > 0) && !conn->shed) {
-          report("header_timeout");
+          report(ShedReason::HeaderTimeout);
         }
         break;
       }

@@ -20,6 +20,8 @@
 #include <string>
 #include <string_view>
 
+#include "metrics/metric_labels.h"
+
 namespace aksnode {
 
 struct ServerResponse {
@@ -41,10 +43,10 @@ struct HttpServerLimits {
   std::size_t maxConnections = 128;
 };
 
-// Why the server closed a connection on its own: "idle" (shed to make room for a newcomer),
-// "header_timeout" (a request started but its headers did not arrive in time), "refused" (every
-// connection busy answering).
-using ShedObserver = std::function<void(std::string_view reason)>;
+// Why the server closed a connection on its own (metrics/metric_labels.h): Idle (shed to make
+// room for a newcomer), HeaderTimeout (a request started but its headers did not arrive in
+// time), Refused (every connection busy answering).
+using ShedObserver = std::function<void(ShedReason reason)>;
 
 class HttpServer {
  public:

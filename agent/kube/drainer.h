@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "agent/core/time_source.h"
+#include "metrics/metric_labels.h"  // DrainResult
 
 namespace aksnode {
 
@@ -49,9 +50,6 @@ struct DrainProgress {
   // they will not be recreated anywhere.
   std::vector<std::string> unreplicated;
 };
-
-enum class DrainResult { Success, Timeout, Error, Cancelled };
-const char* toString(DrainResult r);
 
 struct DrainOutcome {
   DrainResult result = DrainResult::Error;

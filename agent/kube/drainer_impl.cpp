@@ -84,7 +84,7 @@ struct DrainRun {
   int evictionsIssued = 0;
   MonotonicTime lastEvictionIssuedAt{};
 
-  void countEviction(const char* result) {
+  void countEviction(EvictionLabel result) {
     if (metrics != nullptr) metrics->podEvictions(result).Increment();
   }
 
@@ -150,7 +150,7 @@ struct DrainRun {
     using Kind = EvictionResult::Kind;
     switch (r.kind) {
       case Kind::Evicted:
-        countEviction("evicted");
+        countEviction(EvictionLabel::Evicted);
         log::info("pod evicted", {{"namespace", pod.info.ns}, {"pod", pod.info.name}, {"result", "evicted"}});
         if (current) {
           pod.state = PodState::Evicted;
@@ -161,28 +161,28 @@ struct DrainRun {
         }
         break;
       case Kind::NotFound:
-        countEviction("not_found");
+        countEviction(EvictionLabel::NotFound);
         log::info("pod already gone", {{"namespace", pod.info.ns}, {"pod", pod.info.name}, {"result", "not_found"}});
         if (current) pod.state = PodState::Gone;
         break;
       case Kind::UidChanged:
         // The UID precondition failed: the pod listed was deleted; one of the same name (maybe
         // on another node) is not this drain's to evict.
-        countEviction("not_found");
+        countEviction(EvictionLabel::NotFound);
         log::info("pod already gone: another pod has its name now",
                   {{"namespace", pod.info.ns}, {"pod", pod.info.name}, {"uid", pod.info.uid}, {"result", "not_found"}});
         if (current) pod.state = PodState::Gone;
         break;
       case Kind::BlockedByPdb:
-        countEviction("blocked_pdb");
+        countEviction(EvictionLabel::BlockedPdb);
         if (current) setBlocked(pod, "DisruptionBudget", r.message, options.evictionRetryInterval, r.retryAfter);
         break;
       case Kind::MultiplePdbs:
-        countEviction("blocked_pdb");
+        countEviction(EvictionLabel::BlockedPdb);
         if (current) setBlocked(pod, "MultiplePdbs", r.message, slowRetryInterval, r.retryAfter);
         break;
       case Kind::Error: {
-        countEviction("error");
+        countEviction(EvictionLabel::Error);
         const bool hopeless = r.status >= 400 && r.status < 500 && r.status != 429;
         if (current) {
           setBlocked(pod, "Error", r.message, hopeless ? slowRetryInterval : options.evictionRetryInterval,
@@ -300,7 +300,7 @@ DrainOutcome finish(DrainRun& run, DrainResult result, std::string message, Mono
   return outcome;
 }
 
-boost::asio::awaitable<DrainOutcome> runDrain(std::shared_ptr<DrainRun> run) {
+boost::asio::awaitable<DrainOutcome> evictPodsUntilGone(std::shared_ptr<DrainRun> run) {
   DrainRun& r = *run;
   const auto start = r.timers.now();
   const auto deadline = r.options.deadline;
@@ -446,7 +446,7 @@ boost::asio::awaitable<DrainOutcome> DrainerImpl::drain(DrainOptions options, st
   if (!cancel) cancel = std::make_shared<CancelFlag>();
   auto run = std::make_shared<DrainRun>(client_, timers_, metrics_, std::move(options), std::move(cancel),
                                         std::move(onProgress));
-  co_return co_await runDrain(run);
+  co_return co_await evictPodsUntilGone(run);
 }
 
 }  // namespace aksnode

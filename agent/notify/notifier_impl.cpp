@@ -127,7 +127,7 @@ asio::awaitable<void> NotifierImpl::deliver(Webhook& w, const Notice& notice) {
   const MonotonicTime deadline = started + w.config.timeout;
   const WebhookUrl target = resolveWebhookUrl(w.config);
   if (!target.ok()) {
-    finish(w, notice, "error", 0, target.error, 0);
+    finish(w, notice, NotificationResult::Error, 0, target.error, 0);
     co_return;
   }
   HttpRequest request;
@@ -156,27 +156,30 @@ asio::awaitable<void> NotifierImpl::deliver(Webhook& w, const Notice& notice) {
     if (stopped_) co_return;
   }
   const double seconds = std::chrono::duration<double>(timers_.now() - started).count();
-  const char* result = last.verdict == AttemptVerdict::Delivered ? "ok" : last.timedOut ? "timeout" : "error";
+  const NotificationResult result = last.verdict == AttemptVerdict::Delivered ? NotificationResult::Ok
+                                    : last.timedOut                             ? NotificationResult::Timeout
+                                                                                : NotificationResult::Error;
   finish(w, notice, result, attempts, scrubUrl(last.detail, target.url), seconds);
 }
 
-void NotifierImpl::finish(Webhook& w, const Notice& notice, const char* result, int attempts,
+void NotifierImpl::finish(Webhook& w, const Notice& notice, NotificationResult result, int attempts,
                           const std::string& detail, double seconds) {
   metrics_.notification(w.config.name, result).Increment();
-  const std::string r = result;
-  if (r == "ok") {
+  const bool ok = result == NotificationResult::Ok;
+  if (ok) {
     ++w.ok;
-  } else if (r == "timeout") {
+  } else if (result == NotificationResult::Timeout) {
     ++w.timeout;
   } else {
     ++w.error;
   }
+  const std::string r = toString(result);
   w.lastResult = r;
   w.lastReason = notice.reason;
-  w.lastError = r == "ok" ? std::string() : detail;
+  w.lastError = ok ? std::string() : detail;
   w.lastAt = timers_.time().systemTime();
   w.lastAttempts = attempts;
-  if (r == "ok") {
+  if (ok) {
     log::info("webhook notice delivered", {{"webhook", w.config.name}, {"reason", notice.reason},
                                            {"eventId", notice.subject.eventId}, {"attempts", attempts},
                                            {"seconds", seconds}});

@@ -21,6 +21,7 @@
 
 #include "agent/config/config.h"
 #include "agent/notify/notifier.h"
+#include "metrics/metric_labels.h"
 
 namespace aksnode {
 
@@ -67,7 +68,7 @@ class NotifierImpl final : public Notifier {
   boost::asio::awaitable<void> deliver(Webhook& webhook, const Notice& notice);
   // Not coroutines: logging with braced fields stays out of coroutine frames (GCC 12, see
   // arch/ARCHITECTURE.md "Compiler pitfalls").
-  void finish(Webhook& webhook, const Notice& notice, const char* result, int attempts, const std::string& detail,
+  void finish(Webhook& webhook, const Notice& notice, NotificationResult result, int attempts, const std::string& detail,
               double seconds);
   void noteDropped(Webhook& webhook, const Notice& kept);
 

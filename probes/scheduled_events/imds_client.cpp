@@ -9,18 +9,6 @@
 
 namespace aksnode {
 
-const char* toString(ImdsOutcome outcome) {
-  switch (outcome) {
-    case ImdsOutcome::Ok: return "ok";
-    case ImdsOutcome::HttpError: return "http_error";
-    case ImdsOutcome::Throttled: return "throttled";
-    case ImdsOutcome::Timeout: return "timeout";
-    case ImdsOutcome::BadResponse: return "bad_response";
-    case ImdsOutcome::Unreachable: return "unreachable";
-  }
-  return "unreachable";
-}
-
 struct ImdsClient::Raw {
   ImdsOutcome outcome = ImdsOutcome::Unreachable;
   HttpResponse response;
@@ -47,9 +35,9 @@ std::string ImdsClient::scheduledEventsUrl() const {
   return base_ + "/metadata/scheduledevents?api-version=" + config_.scheduledEventsApiVersion;
 }
 
-void ImdsClient::record(const char* endpointLabel, ImdsOutcome outcome, double seconds) {
-  metrics_.imdsRequest(endpointLabel, toString(outcome)).Increment();
-  metrics_.imdsDuration(endpointLabel).Observe(seconds);
+void ImdsClient::record(ImdsEndpoint endpoint, ImdsOutcome outcome, double seconds) {
+  metrics_.imdsRequest(endpoint, outcome).Increment();
+  metrics_.imdsDuration(endpoint).Observe(seconds);
 }
 
 boost::asio::awaitable<ImdsClient::Raw> ImdsClient::call(const char* endpointLabel, std::string method,
@@ -121,7 +109,7 @@ boost::asio::awaitable<ScheduledEventsFetch> ImdsClient::fetchScheduledEvents(st
     }
   }
   out.outcome = raw.outcome;
-  record("scheduledevents", raw.outcome, raw.seconds);
+  record(ImdsEndpoint::ScheduledEvents, raw.outcome, raw.seconds);
   co_return out;
 }
 
@@ -140,7 +128,7 @@ boost::asio::awaitable<InstanceMetadataFetch> ImdsClient::fetchInstanceMetadata(
     }
   }
   out.outcome = raw.outcome;
-  record("instance", raw.outcome, raw.seconds);
+  record(ImdsEndpoint::Instance, raw.outcome, raw.seconds);
   co_return out;
 }
 
@@ -148,7 +136,7 @@ boost::asio::awaitable<ImdsOutcome> ImdsClient::acknowledge(std::vector<std::str
   Raw raw = co_await call("acknowledge", "POST", scheduledEventsUrl(), serializeStartRequests(eventIds),
                           config_.timeout);
   if (message) *message = raw.message;
-  record("acknowledge", raw.outcome, raw.seconds);
+  record(ImdsEndpoint::Acknowledge, raw.outcome, raw.seconds);
   co_return raw.outcome;
 }
 

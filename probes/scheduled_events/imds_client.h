@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "agent/config/config.h"
+#include "probes/scheduled_events/event_acknowledger.h"
 #include "probes/scheduled_events/instance_metadata.h"
 #include "probes/scheduled_events/parser.h"
 
@@ -19,10 +20,6 @@ namespace aksnode {
 class HttpClient;
 class Metrics;
 class TimeSource;
-
-// The `result` label values of aksnode_imds_requests_total.
-enum class ImdsOutcome { Ok, HttpError, Throttled, Timeout, BadResponse, Unreachable };
-const char* toString(ImdsOutcome outcome);
 
 struct ScheduledEventsFetch {
   ImdsOutcome outcome = ImdsOutcome::Unreachable;
@@ -38,7 +35,7 @@ struct InstanceMetadataFetch {
   std::optional<InstanceMetadata> metadata;
 };
 
-class ImdsClient {
+class ImdsClient final : public EventAcknowledger {
  public:
   ImdsClient(HttpClient& http, const ImdsConfig& config, Metrics& metrics, const TimeSource& time);
 
@@ -47,7 +44,7 @@ class ImdsClient {
   boost::asio::awaitable<ScheduledEventsFetch> fetchScheduledEvents(std::chrono::milliseconds timeout);
   boost::asio::awaitable<InstanceMetadataFetch> fetchInstanceMetadata(std::chrono::milliseconds timeout);
   // POST {"StartRequests":[...]}: lets the events proceed (for every VM they name).
-  boost::asio::awaitable<ImdsOutcome> acknowledge(std::vector<std::string> eventIds, std::string* message);
+  boost::asio::awaitable<ImdsOutcome> acknowledge(std::vector<std::string> eventIds, std::string* message) override;
 
   std::string scheduledEventsUrl() const;
 
@@ -55,7 +52,7 @@ class ImdsClient {
   struct Raw;
   boost::asio::awaitable<Raw> call(const char* endpointLabel, std::string method, std::string url,
                                    std::string body, std::chrono::milliseconds timeout);
-  void record(const char* endpointLabel, ImdsOutcome outcome, double seconds);
+  void record(ImdsEndpoint endpoint, ImdsOutcome outcome, double seconds);
 
   HttpClient& http_;
   const ImdsConfig& config_;

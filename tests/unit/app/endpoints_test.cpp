@@ -82,7 +82,7 @@ TEST_F(EndpointsTest, ReadyzListsTheReasons) {
 }
 
 TEST_F(EndpointsTest, MetricsIsPrometheusText) {
-  metrics.imdsRequest("scheduledevents", "ok").Increment(3);
+  metrics.imdsRequest(ImdsEndpoint::ScheduledEvents, ImdsOutcome::Ok).Increment(3);
   const auto r = get("/metrics");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.contentType, "text/plain; version=0.0.4; charset=utf-8");

@@ -134,7 +134,7 @@ TEST_F(EngineWithDrainerTest, PreemptDrainsEveryPodAndWritesDrained) {
   EXPECT_TRUE(parseNodeView(nodeKube.node)->unschedulable);
   EXPECT_THAT(nodeKube.eventReasons(), Contains("DrainSucceeded"));
   EXPECT_THAT(nodeKube.eventReasons(), Contains("EvictionBlocked"));
-  EXPECT_EQ(metrics.drainDuration("success").Collect().histogram.sample_count, 1u);
+  EXPECT_EQ(metrics.drainDuration(DrainResult::Success).Collect().histogram.sample_count, 1u);
   EXPECT_EQ(metrics.drainPodsRemaining().Value(), 0);
   EXPECT_EQ(engine->statusJson().at("drain").at("podsEvicted").as_int64(), 12);
 }
@@ -176,7 +176,7 @@ TEST_F(EngineWithDrainerTest, EventEndsWhileEvictionsAreInFlight) {
   ASSERT_TRUE(timers.runUntil([&] { return pods.inFlight == 0; }, 1min));
   timers.runUntil([] { return false; }, 30s);
   EXPECT_LE(pods.evictCalls, 16);
-  EXPECT_EQ(metrics.drainDuration("success").Collect().histogram.sample_count, 0u);
+  EXPECT_EQ(metrics.drainDuration(DrainResult::Success).Collect().histogram.sample_count, 0u);
 }
 
 TEST_F(EngineWithDrainerTest, NewEventIdCancelsAndStartsASecondDrain) {
@@ -196,7 +196,7 @@ TEST_F(EngineWithDrainerTest, NewEventIdCancelsAndStartsASecondDrain) {
   // web-0 never gets past its PDB: the second drain times out at NotBefore - margin.
   ASSERT_TRUE(timers.runUntil([&] { return phase(ActionPhase::Failed); }, 5min));
   EXPECT_THAT(nodeKube.eventReasons(), Contains("DrainFailed"));
-  EXPECT_EQ(metrics.drainDuration("timeout").Collect().histogram.sample_count, 1u);
+  EXPECT_EQ(metrics.drainDuration(DrainResult::Timeout).Collect().histogram.sample_count, 1u);
   EXPECT_EQ(podsLeft(), 1);
 }
 

@@ -92,7 +92,7 @@ class ActionEngineTest : public ::testing::Test {
 
   NodeView node() const { return *parseNodeView(kube.node); }
   std::optional<AgentAnnotation> state() const { return node().agentState; }
-  double action(const char* name, bool ok = true, bool dry = false) { return metrics.action(name, ok, dry).Value(); }
+  double action(NodeAction name, bool ok = true, bool dry = false) { return metrics.action(name, ok, dry).Value(); }
   std::uint64_t detections() const {
     return const_cast<Metrics&>(metrics).eventDetectionLatency().Collect().histogram.sample_count;
   }
@@ -176,8 +176,8 @@ TEST_F(ActionEngineTest, PreemptIsOnePatchThatCordonsTaintsAndAnnotates) {
   EXPECT_EQ(n.conditions.at("VMEventScheduled").status, "True");
   EXPECT_EQ(n.conditions.at("VMEventScheduled").reason, "VMEventScheduled");
 
-  EXPECT_EQ(action("cordon"), 1);
-  EXPECT_EQ(action("taint"), 1);
+  EXPECT_EQ(action(NodeAction::Cordon), 1);
+  EXPECT_EQ(action(NodeAction::Taint), 1);
   EXPECT_EQ(metrics.nodeCordoned().Value(), 1);
   EXPECT_THAT(kube.eventReasons(), Contains("ScheduledEvent"));
   EXPECT_THAT(kube.eventReasons(), Contains("Cordoned"));
@@ -221,8 +221,8 @@ TEST_F(ActionEngineTest, ConflictRereadsAndRetriesKeepingTheOtherWriter) {
   EXPECT_TRUE(n.hasTaint(kTaintScheduledEvent));
   EXPECT_TRUE(n.hasTaint("kubernetes.azure.com/scalesetpriority"));
   EXPECT_TRUE(n.unschedulable);
-  EXPECT_EQ(action("cordon"), 1);
-  EXPECT_EQ(action("cordon", false), 0);
+  EXPECT_EQ(action(NodeAction::Cordon), 1);
+  EXPECT_EQ(action(NodeAction::Cordon, false), 0);
 }
 
 TEST_F(ActionEngineTest, PersistentConflictsGiveUpThePassAndHealLater) {
@@ -262,10 +262,10 @@ TEST_F(ActionEngineTest, FailedPatchIsRetriedAndNeverUsesAStaleNode) {
   appear({event("ev-preempt", EventType::Preempt, 60s)});
   settle(50ms);
   EXPECT_EQ(kube.patchCalls, 1);
-  EXPECT_EQ(action("cordon", false), 1);
+  EXPECT_EQ(action(NodeAction::Cordon, false), 1);
   EXPECT_FALSE(node().unschedulable);
   ASSERT_TRUE(runUntil([&] { return node().unschedulable; }, 30s));
-  EXPECT_EQ(action("cordon"), 1);
+  EXPECT_EQ(action(NodeAction::Cordon), 1);
   ASSERT_TRUE(runUntil([&] { return drainer.calls == 1; }));
 }
 
@@ -298,12 +298,12 @@ TEST_F(ActionEngineTest, EventEndingDuringTheDrainCancelsItAndUndoes) {
   EXPECT_FALSE(n.agentState);
   EXPECT_FALSE(n.hasTaint(kTaintScheduledEvent));
   EXPECT_TRUE(n.hasTaint("kubernetes.azure.com/scalesetpriority"));
-  EXPECT_EQ(action("uncordon"), 1);
+  EXPECT_EQ(action(NodeAction::Uncordon), 1);
   EXPECT_THAT(kube.eventReasons(), Contains("Uncordoned"));
   EXPECT_THAT(kube.eventReasons(), Not(Contains("DrainFailed")));
   EXPECT_EQ(drainer.calls, 1);
   // A cancelled drain is not a drain result.
-  EXPECT_EQ(metrics.drainDuration("success").Collect().histogram.sample_count, 0u);
+  EXPECT_EQ(metrics.drainDuration(DrainResult::Success).Collect().histogram.sample_count, 0u);
 }
 
 TEST_F(ActionEngineTest, DrainSuccessWritesPhaseDrained) {
@@ -314,11 +314,11 @@ TEST_F(ActionEngineTest, DrainSuccessWritesPhaseDrained) {
   drainer.release = true;
   ASSERT_TRUE(runUntil([&] { return state() && state()->phase == ActionPhase::Drained; }));
   EXPECT_THAT(kube.eventReasons(), Contains("DrainSucceeded"));
-  const auto drained = metrics.drainDuration("success").Collect().histogram;
+  const auto drained = metrics.drainDuration(DrainResult::Success).Collect().histogram;
   EXPECT_EQ(drained.sample_count, 1u);
   EXPECT_NEAR(drained.sample_sum, 4.0, 0.2);
   EXPECT_EQ(metrics.drainPodsRemaining().Value(), 0);
-  EXPECT_EQ(action("drain"), 1);
+  EXPECT_EQ(action(NodeAction::Drain), 1);
   // Drained is final for this event: no second drain, no acknowledgement (not configured).
   settle(30s);
   EXPECT_EQ(drainer.calls, 1);
@@ -338,9 +338,9 @@ TEST_F(ActionEngineTest, DrainFailureWritesPhaseFailedAndIsNotRetried) {
   ASSERT_TRUE(runUntil([&] { return state() && state()->phase == ActionPhase::Failed; }));
   EXPECT_THAT(kube.eventReasons(), Contains("DrainFailed"));
   EXPECT_THAT(kube.eventReasons(), Contains("EvictionBlocked"));
-  EXPECT_EQ(metrics.drainDuration("timeout").Collect().histogram.sample_count, 1u);
+  EXPECT_EQ(metrics.drainDuration(DrainResult::Timeout).Collect().histogram.sample_count, 1u);
   EXPECT_EQ(metrics.drainPodsRemaining().Value(), 1);
-  EXPECT_EQ(action("drain", false), 1);
+  EXPECT_EQ(action(NodeAction::Drain, false), 1);
   settle(30s);
   EXPECT_EQ(drainer.calls, 1);
   EXPECT_TRUE(node().unschedulable);  // still cordoned: the VM is going anyway
@@ -360,7 +360,7 @@ TEST_F(ActionEngineTest, AcknowledgesAfterDrainWhenConfigured) {
   EXPECT_EQ(testing::headerOf(http.requests[0], "Metadata"), "true");
   EXPECT_EQ(boost::json::parse(http.requests[0].body),
             boost::json::parse(R"({"StartRequests":[{"EventId":"ev-preempt"}]})"));
-  EXPECT_EQ(action("acknowledge"), 1);
+  EXPECT_EQ(action(NodeAction::Acknowledge), 1);
   EXPECT_THAT(kube.eventReasons(), Contains("EventAcknowledged"));
   settle(30s);
   EXPECT_EQ(http.requests.size(), 1u);  // once
@@ -376,8 +376,8 @@ TEST_F(ActionEngineTest, FailedAcknowledgementIsRetried) {
   drainer.release = true;
   ASSERT_TRUE(runUntil([&] { return state() && state()->phase == ActionPhase::Acknowledged; }, 2min));
   EXPECT_EQ(http.requests.size(), 2u);
-  EXPECT_EQ(action("acknowledge", false), 1);
-  EXPECT_EQ(action("acknowledge"), 1);
+  EXPECT_EQ(action(NodeAction::Acknowledge, false), 1);
+  EXPECT_EQ(action(NodeAction::Acknowledge), 1);
 }
 
 TEST_F(ActionEngineTest, DryRunMutatesNothingButCountsDecisions) {
@@ -391,11 +391,11 @@ TEST_F(ActionEngineTest, DryRunMutatesNothingButCountsDecisions) {
   EXPECT_EQ(drainer.calls, 0);  // no pod is evicted
   EXPECT_TRUE(http.requests.empty());  // no acknowledgement
   EXPECT_GE(kube.getCalls, 1);  // reading is fine
-  EXPECT_EQ(action("cordon", true, true), 1);
-  EXPECT_EQ(action("taint", true, true), 1);
-  EXPECT_EQ(action("drain", true, true), 1);
-  EXPECT_EQ(action("cordon", true, false), 0);
-  EXPECT_EQ(action("acknowledge", true, true), 1);
+  EXPECT_EQ(action(NodeAction::Cordon, true, true), 1);
+  EXPECT_EQ(action(NodeAction::Taint, true, true), 1);
+  EXPECT_EQ(action(NodeAction::Drain, true, true), 1);
+  EXPECT_EQ(action(NodeAction::Cordon, true, false), 0);
+  EXPECT_EQ(action(NodeAction::Acknowledge, true, true), 1);
   EXPECT_FALSE(parseNodeView(kube.node)->unschedulable);
   // The decision is made once, not on every pass.
   EXPECT_EQ(detections(), 1u);
@@ -414,7 +414,7 @@ TEST_F(ActionEngineTest, DetectionLatencyIsObservedOnce) {
   kube.externalUpdate([](boost::json::object& n) { n["spec"].as_object()["unschedulable"] = false; });
   settle(11s);  // the resync sees it
   EXPECT_TRUE(node().unschedulable);
-  EXPECT_EQ(action("cordon"), 2);
+  EXPECT_EQ(action(NodeAction::Cordon), 2);
   EXPECT_EQ(detections(), 1u);
 }
 
@@ -452,7 +452,7 @@ TEST_F(ActionEngineTest, NothingIsUndoneBeforeTheFirstImdsDocument) {
   appear({event("ev-reboot", EventType::Reboot, 300s)});
   ASSERT_TRUE(runUntil([&] { return drainer.calls == 1; }));
   EXPECT_TRUE(state()->cordonedByAgent);
-  EXPECT_EQ(action("uncordon"), 0);
+  EXPECT_EQ(action(NodeAction::Uncordon), 0);
 }
 
 TEST_F(ActionEngineTest, NodeCordonedByOthersStaysCordonedAfterTheEvent) {
@@ -468,7 +468,7 @@ TEST_F(ActionEngineTest, NodeCordonedByOthersStaysCordonedAfterTheEvent) {
   ASSERT_TRUE(runUntil([&] { return !state(); }));
   EXPECT_TRUE(node().unschedulable);
   EXPECT_FALSE(node().hasTaint(kTaintScheduledEvent));
-  EXPECT_EQ(action("uncordon"), 0);
+  EXPECT_EQ(action(NodeAction::Uncordon), 0);
 }
 
 TEST_F(ActionEngineTest, FatalEventThatVanishesIsKeptTenMinutesFromItsEnd) {
@@ -637,10 +637,10 @@ TEST_F(ActionEngineTest, AHangingWebhookNeverDelaysTheCordonOrTheDrain) {
   ASSERT_TRUE(runUntil([&] { return state() && state()->phase == ActionPhase::Drained; }));
   EXPECT_LT(time.monotonicTime() - appeared, 5s);
   EXPECT_EQ(receiver.inFlight, 1);
-  EXPECT_EQ(notifyMetrics.notification("hung", "timeout").Value(), 0);  // still within its budget
+  EXPECT_EQ(notifyMetrics.notification("hung", NotificationResult::Timeout).Value(), 0);  // still within its budget
   EXPECT_GE(real.queued("hung"), 1U);  // the drain's result waits its turn behind it
   // Only then does the hung notice end in a timeout.
-  ASSERT_TRUE(runUntil([&] { return notifyMetrics.notification("hung", "timeout").Value() >= 1; }, 2min));
+  ASSERT_TRUE(runUntil([&] { return notifyMetrics.notification("hung", NotificationResult::Timeout).Value() >= 1; }, 2min));
   EXPECT_GE(time.monotonicTime() - appeared, 60s);
   shutdown();
   real.stop();

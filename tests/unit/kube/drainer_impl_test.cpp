@@ -27,7 +27,7 @@ struct DrainerTest : testing::DrainerFixture {
       EXPECT_EQ(metrics.drainPodsRemaining().Value(), p.podsRemaining);
     }));
   }
-  double evictions(const char* result) { return metrics.podEvictions(result).Value(); }
+  double evictions(EvictionLabel result) { return metrics.podEvictions(result).Value(); }
   bool everBlocked(const std::string& name, const std::string& reason) const {
     for (const auto& r : reports) {
       for (const auto& b : r.blocked) {
@@ -68,7 +68,7 @@ TEST_F(DrainerTest, KubectlFiltersAndEvictsTheRest) {
   EXPECT_EQ(out.progress.podsRemaining, 0);
   EXPECT_EQ(out.progress.evictionsIssued, 2);
   EXPECT_TRUE(out.progress.blocked.empty());
-  EXPECT_EQ(evictions("evicted"), 2);
+  EXPECT_EQ(evictions(EvictionLabel::Evicted), 2);
   EXPECT_EQ(metrics.drainPodsRemaining().Value(), 0);
   ASSERT_FALSE(reports.empty());
   EXPECT_EQ(reports.front().podsRemaining, 2);
@@ -126,8 +126,8 @@ TEST_F(DrainerTest, PdbRefusalsAreRetriedUntilAllowed) {
   }
   EXPECT_TRUE(sawMessage);
   EXPECT_TRUE(out.progress.blocked.empty()) << "no longer blocked at the end";
-  EXPECT_EQ(evictions("blocked_pdb"), 3);
-  EXPECT_EQ(evictions("evicted"), 2);
+  EXPECT_EQ(evictions(EvictionLabel::BlockedPdb), 3);
+  EXPECT_EQ(evictions(EvictionLabel::Evicted), 2);
 }
 
 TEST_F(DrainerTest, PdbAllowingOneDisruptionDrainsOneByOne) {
@@ -146,7 +146,7 @@ TEST_F(DrainerTest, PdbAllowingOneDisruptionDrainsOneByOne) {
   // Each eviction only after the previous pod terminated (2 s).
   EXPECT_GE(evictedAt[1] - evictedAt[0], 2s);
   EXPECT_GE(evictedAt[2] - evictedAt[1], 2s);
-  EXPECT_GT(evictions("blocked_pdb"), 0);
+  EXPECT_GT(evictions(EvictionLabel::BlockedPdb), 0);
   EXPECT_LT(out.duration, 10s);
 }
 
@@ -242,8 +242,8 @@ TEST_F(DrainerTest, NotFoundCountsAsGone) {
   }());
   const DrainOutcome out = drain(options());
   EXPECT_EQ(out.result, DrainResult::Success) << out.message;
-  EXPECT_EQ(evictions("not_found"), 1);
-  EXPECT_EQ(evictions("evicted"), 1);
+  EXPECT_EQ(evictions(EvictionLabel::NotFound), 1);
+  EXPECT_EQ(evictions(EvictionLabel::Evicted), 1);
   EXPECT_EQ(out.progress.evictionsIssued, 1);
 }
 
@@ -281,7 +281,7 @@ TEST_F(DrainerTest, MultiplePdbsIsReportedAndRetriedSlowly) {
   // The slow rate: every 2.5 to 5 s over 20 s.
   EXPECT_GE(pod.evictionAttempts, 4);
   EXPECT_LE(pod.evictionAttempts, 8);
-  EXPECT_EQ(evictions("blocked_pdb"), pod.evictionAttempts);
+  EXPECT_EQ(evictions(EvictionLabel::BlockedPdb), pod.evictionAttempts);
 }
 
 TEST_F(DrainerTest, TransientErrorsRetryAtTheRetryInterval) {
@@ -293,7 +293,7 @@ TEST_F(DrainerTest, TransientErrorsRetryAtTheRetryInterval) {
   EXPECT_EQ(out.result, DrainResult::Success) << out.message;
   EXPECT_EQ(pod.evictionAttempts, 3);
   EXPECT_TRUE(everBlocked("p", "Error"));
-  EXPECT_EQ(evictions("error"), 2);
+  EXPECT_EQ(evictions(EvictionLabel::Error), 2);
   EXPECT_LT(ms(*pod.evictedAt), 2200);
 }
 

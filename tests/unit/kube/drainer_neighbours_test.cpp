@@ -43,7 +43,7 @@ TEST_F(DrainerNeighboursTest, APodRecreatedUnderTheSameNameElsewhereIsNeverEvict
   ASSERT_EQ(db.evictionAttempts, 2);
   EXPECT_EQ(db.preconditionUids.back(), "uid-old");
   EXPECT_EQ(out.progress.podsRemaining, 0);
-  EXPECT_EQ(metrics.podEvictions("not_found").Value(), 1) << "409: the pod the drain meant is gone";
+  EXPECT_EQ(metrics.podEvictions(EvictionLabel::NotFound).Value(), 1) << "409: the pod the drain meant is gone";
 }
 
 TEST_F(DrainerNeighboursTest, APodRecreatedOnThisNodeIsNotTheDrainsEither) {

@@ -58,11 +58,13 @@ class NotifierTest : public ::testing::Test {
     n.time = time.systemTime();
     return n;
   }
-  double count(const std::string& webhook, const std::string& result) {
+  double count(const std::string& webhook, NotificationResult result) {
     return metrics->notification(webhook, result).Value();
   }
   double total(const std::string& webhook) {
-    return count(webhook, "ok") + count(webhook, "error") + count(webhook, "timeout");
+    double sum = 0;
+    for (NotificationResult r : kNotificationResults) sum += count(webhook, r);
+    return sum;
   }
   // Runs until every notice of `webhook` has a result, or `limit` of simulated time passed.
   bool runUntilCounted(const std::string& webhook, double n, std::chrono::nanoseconds limit = 1min) {
@@ -99,7 +101,7 @@ TEST_F(NotifierTest, NotifyOnlyQueuesAndTheWorkerPostsTheBody) {
   bool json = false;
   for (const auto& [k, v] : r.headers) json = json || (k == "Content-Type" && v == "application/json");
   EXPECT_TRUE(json);
-  EXPECT_EQ(count("ops", "ok"), 1);
+  EXPECT_EQ(count("ops", NotificationResult::Ok), 1);
   EXPECT_EQ(receiver.sent[0].at, time.monotonicTime());  // sent at once, not batched
 }
 
@@ -119,8 +121,8 @@ TEST_F(NotifierTest, EachWebhookGetsOnlyTheReasonsItAsksForInItsFormat) {
     if (body.as_object().contains("attachments")) ++teams;
   }
   EXPECT_EQ(teams, 2);
-  EXPECT_EQ(count("drains", "ok"), 1);
-  EXPECT_EQ(count("teams", "ok"), 2);
+  EXPECT_EQ(count("drains", NotificationResult::Ok), 1);
+  EXPECT_EQ(count("teams", NotificationResult::Ok), 2);
 }
 
 TEST_F(NotifierTest, NoticesOfOneWebhookLeaveInOrder) {
@@ -140,8 +142,8 @@ TEST_F(NotifierTest, ServerErrorsAreRetriedWithGrowingWaitsInsideTheBudget) {
   started = time.monotonicTime();
   notifier->notify(notice());
   ASSERT_TRUE(runUntilCounted("ops", 1));
-  EXPECT_EQ(count("ops", "ok"), 1);
-  EXPECT_EQ(count("ops", "error"), 0);
+  EXPECT_EQ(count("ops", NotificationResult::Ok), 1);
+  EXPECT_EQ(count("ops", NotificationResult::Error), 0);
   ASSERT_EQ(receiver.sent.size(), 3U);
   EXPECT_EQ(sinceStart(receiver.sent[0].at), 0ms);
   EXPECT_EQ(receiver.sent[1].at - receiver.sent[0].at, 125ms);  // jitter 0: half of 250 ms
@@ -157,8 +159,8 @@ TEST_F(NotifierTest, RetriesEndAfterTheConfiguredCount) {
   notifier->notify(notice());
   ASSERT_TRUE(runUntilCounted("ops", 1));
   EXPECT_EQ(receiver.sent.size(), 3U);  // the first attempt and two retries
-  EXPECT_EQ(count("ops", "error"), 1);
-  EXPECT_EQ(count("ops", "ok"), 0);
+  EXPECT_EQ(count("ops", NotificationResult::Error), 1);
+  EXPECT_EQ(count("ops", NotificationResult::Ok), 0);
 }
 
 TEST_F(NotifierTest, ClientErrorsOtherThan429AreNotRetried) {
@@ -168,7 +170,7 @@ TEST_F(NotifierTest, ClientErrorsOtherThan429AreNotRetried) {
   notifier->notify(notice());
   ASSERT_TRUE(runUntilCounted("ops", 1));
   EXPECT_EQ(receiver.sent.size(), 1U);
-  EXPECT_EQ(count("ops", "error"), 1);
+  EXPECT_EQ(count("ops", NotificationResult::Error), 1);
 }
 
 TEST_F(NotifierTest, ThrottlingHonoursRetryAfterAndGivesUpWhenItExceedsTheBudget) {
@@ -179,14 +181,14 @@ TEST_F(NotifierTest, ThrottlingHonoursRetryAfterAndGivesUpWhenItExceedsTheBudget
   ASSERT_TRUE(runUntilCounted("ops", 1));
   ASSERT_EQ(receiver.sent.size(), 2U);
   EXPECT_EQ(receiver.sent[1].at - receiver.sent[0].at, 2s);
-  EXPECT_EQ(count("ops", "ok"), 1);
+  EXPECT_EQ(count("ops", NotificationResult::Ok), 1);
 
   receiver.sent.clear();
   receiver.script = {WebhookReply{.status = 429, .headers = {{"Retry-After", "60"}}}};
   notifier->notify(notice());
   ASSERT_TRUE(runUntilCounted("ops", 2));
   EXPECT_EQ(receiver.sent.size(), 1U);  // waiting 60 s would break the 5 s budget
-  EXPECT_EQ(count("ops", "error"), 1);
+  EXPECT_EQ(count("ops", NotificationResult::Error), 1);
 }
 
 TEST_F(NotifierTest, AHangingReceiverEndsInTimeoutWhenTheBudgetIsSpent) {
@@ -197,13 +199,13 @@ TEST_F(NotifierTest, AHangingReceiverEndsInTimeoutWhenTheBudgetIsSpent) {
   notifier->notify(notice());
   notifier->notify(notice("DrainSucceeded"));
   ASSERT_TRUE(runUntilCounted("ops", 1));
-  EXPECT_EQ(count("ops", "timeout"), 1);
+  EXPECT_EQ(count("ops", NotificationResult::Timeout), 1);
   EXPECT_EQ(sinceStart(time.monotonicTime()), 3000ms);  // exactly the budget, never more
   ASSERT_EQ(receiver.sent.size(), 2U);  // no time left for a retry: the next notice went out
   EXPECT_NE(receiver.sent[1].request.body.find("DrainSucceeded"), std::string::npos);
   // The next notice gets its own budget.
   ASSERT_TRUE(runUntilCounted("ops", 2));
-  EXPECT_EQ(count("ops", "timeout"), 2);
+  EXPECT_EQ(count("ops", NotificationResult::Timeout), 2);
   EXPECT_EQ(sinceStart(time.monotonicTime()), 6000ms);
 }
 
@@ -216,7 +218,7 @@ TEST_F(NotifierTest, SlowFailuresStopRetryingWhenTheBudgetRunsOut) {
   started = time.monotonicTime();
   notifier->notify(notice());
   ASSERT_TRUE(runUntilCounted("ops", 1));
-  EXPECT_EQ(count("ops", "error"), 1);  // it answered every time: not a timeout
+  EXPECT_EQ(count("ops", NotificationResult::Error), 1);  // it answered every time: not a timeout
   EXPECT_LE(sinceStart(time.monotonicTime()), 5000ms);
   EXPECT_EQ(receiver.sent.size(), 3U);  // 1.5 + 0.125 + 1.5 + 0.25 + 1.5 = 4.875 s
 }
@@ -230,7 +232,7 @@ TEST_F(NotifierTest, UnreachableIsRetriedAndTheUrlNeverReachesStatus) {
   notifier->notify(notice());
   ASSERT_TRUE(runUntilCounted("ops", 1));
   EXPECT_EQ(receiver.sent.size(), 4U);
-  EXPECT_EQ(count("ops", "error"), 1);
+  EXPECT_EQ(count("ops", NotificationResult::Error), 1);
   const std::string status = boost::json::serialize(notifier->statusJson());
   EXPECT_EQ(status.find("SECRETTOKEN"), std::string::npos) << status;
   EXPECT_EQ(status.find("/services/"), std::string::npos) << status;
@@ -251,7 +253,7 @@ TEST_F(NotifierTest, AFullQueueDropsTheOldestAndCountsIt) {
   EXPECT_EQ(notifier->queued("ops"), 4U);
   EXPECT_EQ(metrics->notificationsDropped("ops").Value(), 5);
   ASSERT_TRUE(runUntilCounted("ops", 5, 10min));
-  EXPECT_EQ(count("ops", "timeout"), 5);
+  EXPECT_EQ(count("ops", NotificationResult::Timeout), 5);
   // The newest (the drain's result) survived and went last.
   EXPECT_NE(receiver.sent.back().request.body.find("DrainSucceeded"), std::string::npos);
 }
@@ -283,7 +285,7 @@ TEST_F(NotifierTest, AMissingOrBadUrlFileCountsAnErrorAndSendsNothing) {
   ASSERT_TRUE(runUntilCounted("bad", 1));
   ASSERT_TRUE(runUntilCounted("two", 1));
   EXPECT_TRUE(receiver.sent.empty());
-  EXPECT_EQ(count("missing", "error") + count("bad", "error") + count("two", "error"), 3);
+  EXPECT_EQ(count("missing", NotificationResult::Error) + count("bad", NotificationResult::Error) + count("two", NotificationResult::Error), 3);
   const std::string status = boost::json::serialize(notifier->statusJson());
   EXPECT_EQ(status.find("SECRETPATHVALUE"), std::string::npos) << status;
 }

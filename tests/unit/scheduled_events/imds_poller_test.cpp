@@ -103,7 +103,7 @@ class ImdsTest : public ::testing::Test {
     if (error) std::rethrow_exception(error);
     return std::move(*value);
   }
-  double requests(const char* endpoint, const char* result) {
+  double requests(ImdsEndpoint endpoint, ImdsOutcome result) {
     return metrics.imdsRequest(endpoint, result).Value();
   }
   double gauge(prometheus::Gauge& g) { return g.Value(); }
@@ -176,10 +176,9 @@ TEST_F(ImdsTest, EveryOutcomeIsCountedUnderItsResultLabel) {
       {"protocol", ScriptedHttp::failure(HttpError::Protocol), ImdsOutcome::BadResponse, "bad_response"},
       {"tls", ScriptedHttp::failure(HttpError::Tls), ImdsOutcome::Unreachable, "unreachable"},
   };
-  const char* labels[] = {"ok", "http_error", "throttled", "timeout", "bad_response", "unreachable"};
   for (const auto& c : cases) {
-    std::map<std::string, double> before;
-    for (const char* l : labels) before[l] = requests("scheduledevents", l);
+    std::map<ImdsOutcome, double> before;
+    for (ImdsOutcome l : kImdsOutcomes) before[l] = requests(ImdsEndpoint::ScheduledEvents, l);
     http.script.push_back(c.answer);
     auto fetch = run(client.fetchScheduledEvents());
     EXPECT_EQ(fetch.outcome, c.outcome) << c.name;
@@ -187,24 +186,25 @@ TEST_F(ImdsTest, EveryOutcomeIsCountedUnderItsResultLabel) {
     if (c.outcome != ImdsOutcome::Ok) {
       EXPECT_FALSE(fetch.message.empty()) << c.name;
     }
-    for (const char* l : labels) {
-      EXPECT_EQ(requests("scheduledevents", l) - before[l], std::string(l) == c.label ? 1 : 0) << c.name << " " << l;
+    for (ImdsOutcome l : kImdsOutcomes) {
+      EXPECT_EQ(requests(ImdsEndpoint::ScheduledEvents, l) - before[l], std::string(toString(l)) == c.label ? 1 : 0)
+          << c.name << " " << toString(l);
     }
   }
   // The exposition has the contract's labels.
   EXPECT_THAT(metrics.serialize(),
               HasSubstr(R"(aksnode_imds_requests_total{endpoint="scheduledevents",imds_endpoint="scheduledevents",result="bad_response"} 4)"));
-  EXPECT_EQ(requests("instance", "ok") + requests("acknowledge", "ok"), 0);
+  EXPECT_EQ(requests(ImdsEndpoint::Instance, ImdsOutcome::Ok) + requests(ImdsEndpoint::Acknowledge, ImdsOutcome::Ok), 0);
 }
 
 TEST_F(ImdsTest, DurationIsObservedPerEndpoint) {
   http.latency = 40ms;
   http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
   run(client.fetchScheduledEvents());
-  auto h = metrics.imdsDuration("scheduledevents").Collect().histogram;
+  auto h = metrics.imdsDuration(ImdsEndpoint::ScheduledEvents).Collect().histogram;
   EXPECT_EQ(h.sample_count, 1u);
   EXPECT_DOUBLE_EQ(h.sample_sum, 0.040);
-  EXPECT_EQ(metrics.imdsDuration("instance").Collect().histogram.sample_count, 0u);
+  EXPECT_EQ(metrics.imdsDuration(ImdsEndpoint::Instance).Collect().histogram.sample_count, 0u);
 }
 
 TEST_F(ImdsTest, RetryAfterIsReadFrom429And503Only) {
@@ -249,10 +249,10 @@ TEST_F(ImdsTest, InstanceMetadataRequest) {
   EXPECT_EQ(fetch.outcome, ImdsOutcome::Ok) << fetch.message;
   ASSERT_TRUE(fetch.metadata);
   EXPECT_EQ(fetch.metadata->name, kVm);
-  EXPECT_EQ(requests("instance", "ok"), 1);
+  EXPECT_EQ(requests(ImdsEndpoint::Instance, ImdsOutcome::Ok), 1);
   http.script.push_back(ScriptedHttp::answer(200, "[]"));
   EXPECT_EQ(run(client.fetchInstanceMetadata(10s)).outcome, ImdsOutcome::BadResponse);
-  EXPECT_EQ(requests("instance", "bad_response"), 1);
+  EXPECT_EQ(requests(ImdsEndpoint::Instance, ImdsOutcome::BadResponse), 1);
 }
 
 TEST_F(ImdsTest, AcknowledgementPostsStartRequests) {
@@ -268,11 +268,11 @@ TEST_F(ImdsTest, AcknowledgementPostsStartRequests) {
   EXPECT_EQ(boost::json::parse(r.body),
             boost::json::parse(R"({"StartRequests":[{"EventId":"ev-1"},{"EventId":"ev-2"}]})"));
   EXPECT_EQ(message, "");
-  EXPECT_EQ(requests("acknowledge", "ok"), 1);
+  EXPECT_EQ(requests(ImdsEndpoint::Acknowledge, ImdsOutcome::Ok), 1);
   http.script.push_back(ScriptedHttp::answer(400, "unknown event"));
   EXPECT_EQ(run(client.acknowledge({"ev-3"}, &message)), ImdsOutcome::HttpError);
   EXPECT_THAT(message, HasSubstr("HTTP 400"));
-  EXPECT_EQ(requests("acknowledge", "http_error"), 1);
+  EXPECT_EQ(requests(ImdsEndpoint::Acknowledge, ImdsOutcome::HttpError), 1);
 }
 
 // --- the poller ----------------------------------------------------------------------------
@@ -328,7 +328,7 @@ TEST_F(ImdsTest, BadPollKeepsTheEventsAndTheGauges) {
   ASSERT_EQ(poller.tracker().pending().size(), 1u);
   EXPECT_EQ(gauge(metrics.evictionPending()), 1);
   EXPECT_EQ(gauge(metrics.scheduledEvents("Preempt", "Scheduled")), 1);
-  EXPECT_EQ(requests("scheduledevents", "bad_response"), 2);
+  EXPECT_EQ(requests(ImdsEndpoint::ScheduledEvents, ImdsOutcome::BadResponse), 2);
   // A good empty document ends the event, and only that.
   http.script.push_back(ScriptedHttp::answer(200, document(3, {})));
   std::vector<LifecycleKind> kinds;
