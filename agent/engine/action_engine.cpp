@@ -231,24 +231,20 @@ asio::awaitable<bool> ActionEngine::readNode() {
     onKubeResult(false, what);
     co_return false;
   }
-  std::string problem;
-  auto view = parseNodeView(r.body, &problem);
-  if (view && view->name != deps_.nodeName) {
-    view.reset();
-    problem = "metadata.name is not " + deps_.nodeName;
-  }
+  auto view = parseNodeView(r.body);
+  if (view && view->name != deps_.nodeName) view = Result<NodeView>::failure("metadata.name is not " + deps_.nodeName);
   if (!view) {
     // Not patched: every write is computed from this object (arch/FAULTS.md: a Node that cannot be
     // read faithfully is never patched). Retried with the reconcile backoff like any failed GET.
     deps_.metrics.nodeUnreadable().Increment();
     std::string what = "GET node " + deps_.nodeName + ": the API server's answer cannot be read faithfully (" +
-                       problem + "); not patching the node";
+                       view.error() + "); not patching the node";
     log::warn("node not patched: unreadable Node object", {{"error", what}});
     onKubeResult(false, what);
     co_return false;
   }
   onKubeResult(true, {});
-  node_ = std::move(view);
+  node_ = std::move(view).value();
   events_.setNodeUid(node_->uid);
   deps_.metrics.nodeCordoned().Set(node_->unschedulable ? 1 : 0);
   co_return true;
@@ -302,7 +298,7 @@ asio::awaitable<void> ActionEngine::applyNode(const DesiredNode& first) {
     }
     onKubeResult(true, {});
     conflictPasses_ = 0;
-    if (auto view = parseNodeView(r.body)) node_ = std::move(view);
+    if (auto view = parseNodeView(r.body)) node_ = std::move(view).value();
     deps_.metrics.nodeCordoned().Set(node_->unschedulable ? 1 : 0);
     if (!patch->taintsAdded.empty() || !patch->taintsRemoved.empty()) {
       deps_.metrics.action(NodeAction::Taint, true, dry).Increment();
@@ -382,7 +378,7 @@ asio::awaitable<void> ActionEngine::applyConditions() {
   onKubeResult(true, {});
   // A dry run said "dry run: would update node conditions" instead (dry_run_kube_client.cpp).
   if (!types.empty() && !deps_.dryRun) log::info("node conditions updated", {{"conditions", types}});
-  if (auto view = parseNodeView(r.body)) node_ = std::move(view);
+  if (auto view = parseNodeView(r.body)) node_ = std::move(view).value();
 }
 
 void ActionEngine::noteYielded(const std::vector<YieldedCondition>& yielded) {

@@ -20,11 +20,8 @@ bool absentOr(const boost::json::value* v, bool (boost::json::value::*is)() cons
 }
 }  // namespace
 
-std::optional<NodeView> parseNodeView(const boost::json::value& node, std::string* problem) {
-  auto fail = [&](const char* why) -> std::optional<NodeView> {
-    if (problem) *problem = why;
-    return std::nullopt;
-  };
+Result<NodeView> parseNodeView(const boost::json::value& node) {
+  auto fail = [](const char* why) { return Result<NodeView>::failure(why); };
   if (!node.is_object()) return fail("not a JSON object");
   if (!absentOr(jsonAt(node, {"metadata"}), &boost::json::value::is_object)) return fail("metadata is not an object");
   NodeView v;
@@ -72,7 +69,7 @@ std::optional<NodeView> parseNodeView(const boost::json::value& node, std::strin
       v.conditions[cond.type] = std::move(cond);
     }
   }
-  return v;
+  return Result<NodeView>::success(std::move(v));
 }
 
 }  // namespace aksnode

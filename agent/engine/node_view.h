@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "agent/core/result.h"
 #include "agent/engine/agent_annotation.h"
 
 namespace aksnode {
@@ -48,12 +49,12 @@ struct NodeView {
   std::optional<Taint> findTaint(const std::string& key) const;
 };
 
-// nullopt when `node` cannot be read faithfully, with the reason in `problem`: not an object,
+// A failure, saying why, when `node` cannot be read faithfully: not an object,
 // no metadata.name or metadata.resourceVersion, or a field the agent rewrites (spec.taints,
 // spec.unschedulable, metadata.annotations) of the wrong shape. The agent patches the Node from
 // what it read (taints are rebuilt from the live list, the resourceVersion is the concurrency
 // check), so a Node it cannot read exactly must never be patched: with `spec.taints` an object
 // it used to write back only its own taint, deleting everyone else's.
-std::optional<NodeView> parseNodeView(const boost::json::value& node, std::string* problem = nullptr);
+Result<NodeView> parseNodeView(const boost::json::value& node);
 
 }  // namespace aksnode

@@ -175,9 +175,9 @@ TEST(NodeView, ANodeThatCannotBeReadFaithfullyIsRefusedWithTheReason) {
       {R"({"metadata":{"name":"n","resourceVersion":"1","annotations":"x"}})", "metadata.annotations"},
   };
   for (const auto& [text, why] : cases) {
-    std::string problem;
-    EXPECT_FALSE(parseNodeView(boost::json::parse(text), &problem)) << text;
-    EXPECT_THAT(problem, ::testing::HasSubstr(why)) << text;
+    const auto v = parseNodeView(boost::json::parse(text));
+    EXPECT_FALSE(v) << text;
+    EXPECT_THAT(v.error(), ::testing::HasSubstr(why)) << text;
   }
   // Null is the API server's way of saying "absent".
   EXPECT_TRUE(parseNodeView(boost::json::parse(
