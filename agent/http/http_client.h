@@ -53,7 +53,7 @@ struct HttpResult {
 class HttpClient {
  public:
   virtual ~HttpClient() = default;
-  // Never throws for network problems: they come back as HttpResult::error.
+  // Never throws: a network, TLS or URL problem comes back as HttpResult::error.
   virtual boost::asio::awaitable<HttpResult> send(HttpRequest request) = 0;
   // Abandon idle keep-alive connections and fail in-flight requests with Cancelled.
   virtual void shutdown() = 0;

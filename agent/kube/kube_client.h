@@ -45,6 +45,9 @@ struct EvictionResult {
   std::optional<std::chrono::seconds> retryAfter;
 };
 
+// Every call never throws: a transport failure, an error status or an unreadable body comes
+// back in the result (the JSON reader turns even an allocation failure on a hostile body into
+// a protocol error), so callers do not wrap these calls in try/catch.
 class KubeClient {
  public:
   virtual ~KubeClient() = default;
