@@ -20,6 +20,9 @@
 // only in case ("eventId") is accepted when it is the only such key, so a differently-cased
 // producer (a mock, a proxy) cannot hide an eviction. Duplicate keys: the last one wins
 // (Boost.JSON). Pure function: no I/O, no clock, never throws.
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/value.hpp>
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -52,9 +55,28 @@ struct ScheduledEventsParseResult {
 
 ScheduledEventsParseResult parseScheduledEvents(std::string_view body);
 
-// A leading UTF-8 byte order mark is skipped (some Windows-side tools write one); shared with
-// instance_metadata.cpp.
-std::string_view withoutByteOrderMark(std::string_view body);
+// An IMDS answer's body (Scheduled Events, instance metadata) as a JSON object, in an arena of
+// its own: at most kMaxImdsBodyBytes, a leading UTF-8 byte order mark skipped (some Windows-side
+// tools write one), strict JSON at most kMaxImdsJsonDepth deep. Anything else is not ok(), and
+// error() says why.
+class ImdsJsonObject {
+ public:
+  explicit ImdsJsonObject(std::string_view body);
+  ImdsJsonObject(const ImdsJsonObject&) = delete;
+  ImdsJsonObject& operator=(const ImdsJsonObject&) = delete;
+
+  bool ok() const { return root_.is_object(); }
+  const std::string& error() const { return error_; }
+  const boost::json::object& object() const { return root_.get_object(); }  // when ok()
+
+ private:
+  static boost::json::value parse(std::string_view body, boost::json::storage_ptr storage, std::string& error);
+
+  unsigned char buffer_[8192];
+  boost::json::monotonic_resource arena_;
+  std::string error_;
+  boost::json::value root_;  // null unless a JSON object, allocated in arena_
+};
 
 // The body of the acknowledgement POST: {"StartRequests":[{"EventId":"..."}, ...]}.
 // (The lead's IMDS client sends it; kept here so the JSON shape lives beside the parser.)
