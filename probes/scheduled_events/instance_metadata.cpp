@@ -86,13 +86,7 @@ bool InstanceMetadata::isSpot() const {
 }
 
 InstanceMetadataResult parseInstanceMetadata(std::string_view body) {
-  try {
-    return parse(body);
-  } catch (const std::bad_alloc&) {
-    return failure("out of memory while parsing");
-  } catch (const std::exception& e) {
-    return failure(std::string("unexpected parser failure: ") + e.what());
-  }
+  return parseImdsBody<InstanceMetadataResult>(body, parse);
 }
 
 }  // namespace aksnode

@@ -251,13 +251,7 @@ ScheduledEventsParseResult parseDocument(std::string_view body) {
 }  // namespace
 
 ScheduledEventsParseResult parseScheduledEvents(std::string_view body) {
-  try {
-    return parseDocument(body);
-  } catch (const std::bad_alloc&) {
-    return failure("out of memory while parsing");
-  } catch (const std::exception& e) {
-    return failure(std::string("unexpected parser failure: ") + e.what());
-  }
+  return parseImdsBody<ScheduledEventsParseResult>(body, parseDocument);
 }
 
 ImdsJsonObject::ImdsJsonObject(std::string_view body)

@@ -24,6 +24,8 @@
 #include <boost/json/value.hpp>
 
 #include <cstddef>
+#include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -59,6 +61,23 @@ ScheduledEventsParseResult parseScheduledEvents(std::string_view body);
 // its own: at most kMaxImdsBodyBytes, a leading UTF-8 byte order mark skipped (some Windows-side
 // tools write one), strict JSON at most kMaxImdsJsonDepth deep. Anything else is not ok(), and
 // error() says why.
+// `parse(body)` with every exception it may throw (out of memory, a parser bug) turned into a
+// Result whose error says so: an IMDS body never ends the agent.
+template <class Result, class Parse>
+Result parseImdsBody(std::string_view body, Parse parse) {
+  std::string error;
+  try {
+    return parse(body);
+  } catch (const std::bad_alloc&) {
+    error = "out of memory while parsing";
+  } catch (const std::exception& e) {
+    error = std::string("unexpected parser failure: ") + e.what();
+  }
+  Result r;
+  r.error = std::move(error);
+  return r;
+}
+
 class ImdsJsonObject {
  public:
   explicit ImdsJsonObject(std::string_view body);
