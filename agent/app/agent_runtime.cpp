@@ -1,12 +1,9 @@
 #include "agent/app/agent_runtime.h"
 
-#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include <unistd.h>
@@ -18,6 +15,7 @@
 #include <set>
 
 #include "agent/app/endpoints.h"
+#include "agent/app/loops.h"
 #include "agent/app/outbound_http.h"
 #include "agent/engine/action_engine.h"
 #include "agent/http/http_client_impl.h"
@@ -66,6 +64,7 @@ struct AgentRuntime::Impl {
   RealTimeSource time;
   Metrics metrics;
   AsioTimers timers;
+  Loops loops{timers};  // every loop below waits on its alarms; shutdown stops them
   HttpClientImpl imdsHttp;  // no proxy: IMDS is always direct (agent/app/outbound_http.h)
   ImdsClient imdsClient;
   ImdsPoller poller;
@@ -91,11 +90,7 @@ struct AgentRuntime::Impl {
   std::string vmName;
   std::string vmNameSource;
   std::optional<InstanceMetadata> instance;
-  bool stopping = false;
   MonotonicTime lastTick{};
-  std::shared_ptr<asio::steady_timer> healthTimer;
-  std::shared_ptr<asio::steady_timer> tickTimer;
-  std::shared_ptr<asio::steady_timer> discoverTimer;
 
   std::string startMetricsServer();
   void connectKubernetes();
@@ -108,21 +103,21 @@ struct AgentRuntime::Impl {
   void watchIgnoredSignals();
   asio::awaitable<void> releaseLeaseThenCloseKube();
   void shutdown(const char* why);
-  // Long-running loops still alive; shutdown stops the io_context as soon as it is zero.
-  int liveLoops = 0;
-  struct LoopGuard {
-    explicit LoopGuard(int& n) : count(n) { ++count; }
-    ~LoopGuard() { --count; }
-    int& count;
-  };
-  asio::awaitable<void> guarded(asio::awaitable<void> loop);
-  asio::awaitable<void> discoverVmLoop();
-  asio::awaitable<void> healthLoop();
-  asio::awaitable<void> podScanLoop();
+  // A long-running loop, counted: shutdown stops the io_context as soon as none is left.
+  asio::awaitable<void> guarded(asio::awaitable<void> loop) { return loops.guarded(std::move(loop)); }
+  using Wait = std::optional<std::chrono::nanoseconds>;  // after a round: wait this long, or end
+  asio::awaitable<void> discoverVmLoop() { return loops.repeat([this] { return discoverVmRound(); }); }
+  asio::awaitable<Wait> discoverVmRound();
+  std::chrono::milliseconds discoverBackoff{1000};
+  int discoverAttempts = 0;
+  asio::awaitable<void> healthLoop() { return loops.repeat([this] { return healthRound(); }); }
+  asio::awaitable<Wait> healthRound();
+  asio::awaitable<void> podScanLoop() { return loops.repeat([this] { return podScanRound(); }); }
+  asio::awaitable<Wait> podScanRound();
   std::set<std::string> podScanNamespaces;  // namespaces with a series in the gauge
   boost::json::object lastPodScan;
-  std::shared_ptr<asio::steady_timer> podScanTimer;
-  asio::awaitable<void> tickLoop();
+  asio::awaitable<void> tickLoop() { return loops.repeat([this] { return tickRound(); }); }
+  asio::awaitable<Wait> tickRound();
   bool resolveVmName();
 };
 
@@ -233,42 +228,31 @@ bool AgentRuntime::Impl::resolveVmName() {
   return true;
 }
 
-asio::awaitable<void> AgentRuntime::Impl::guarded(asio::awaitable<void> loop) {
-  LoopGuard guard(liveLoops);
-  co_await std::move(loop);
-}
-
-asio::awaitable<void> AgentRuntime::Impl::discoverVmLoop() {
-  discoverTimer = std::make_shared<asio::steady_timer>(io);
-  asio::steady_timer& timer = *discoverTimer;
-  std::chrono::milliseconds backoff{1000};
-  int attempts = 0;
-  while (!stopping) {
-    // IMDS's first call can be slow (it may be enabling the service): a generous timeout.
-    InstanceMetadataFetch fetch = co_await imdsClient.fetchInstanceMetadata(std::chrono::seconds(10));
-    ++attempts;
-    if (fetch.metadata) {
-      instance = fetch.metadata;
-      log::info("instance metadata", {{"name", instance->name},
-                                      {"computerName", instance->computerName},
-                                      {"vmScaleSetName", instance->vmScaleSetName},
-                                      {"priority", instance->priority},
-                                      {"evictionPolicy", instance->evictionPolicy},
-                                      {"vmSize", instance->vmSize},
-                                      {"zone", instance->zone}});
-      if (resolveVmName()) co_return;
-    } else if (attempts == 1 || attempts % 10 == 0) {
-      log::warn("instance metadata not available yet", {{"result", toString(fetch.outcome)}, {"error", fetch.message}});
-    }
-    // Without compute.name, the Node's providerID names the VM just as well.
-    if (!fetch.metadata && resolveVmName() && vmNameSource != "config") {
-      // Keep asking IMDS now and then: compute.name is the better source.
-      backoff = std::chrono::seconds(30);
-    }
-    timer.expires_after(backoff);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(30));
+asio::awaitable<AgentRuntime::Impl::Wait> AgentRuntime::Impl::discoverVmRound() {
+  // IMDS's first call can be slow (it may be enabling the service): a generous timeout.
+  InstanceMetadataFetch fetch = co_await imdsClient.fetchInstanceMetadata(std::chrono::seconds(10));
+  const int attempts = ++discoverAttempts;
+  if (fetch.metadata) {
+    instance = fetch.metadata;
+    log::info("instance metadata", {{"name", instance->name},
+                                    {"computerName", instance->computerName},
+                                    {"vmScaleSetName", instance->vmScaleSetName},
+                                    {"priority", instance->priority},
+                                    {"evictionPolicy", instance->evictionPolicy},
+                                    {"vmSize", instance->vmSize},
+                                    {"zone", instance->zone}});
+    if (resolveVmName()) co_return std::nullopt;
+  } else if (attempts == 1 || attempts % 10 == 0) {
+    log::warn("instance metadata not available yet", {{"result", toString(fetch.outcome)}, {"error", fetch.message}});
   }
+  // Without compute.name, the Node's providerID names the VM just as well.
+  if (!fetch.metadata && resolveVmName() && vmNameSource != "config") {
+    // Keep asking IMDS now and then: compute.name is the better source.
+    discoverBackoff = std::chrono::seconds(30);
+  }
+  const std::chrono::milliseconds wait = discoverBackoff;
+  discoverBackoff = std::min<std::chrono::milliseconds>(discoverBackoff * 2, std::chrono::seconds(30));
+  co_return wait;
 }
 
 void AgentRuntime::Impl::discoverVm() {
@@ -282,55 +266,46 @@ void AgentRuntime::Impl::startImdsPolling() {
   ImdsPoller::OnDocument onDocument = [this](const TrackerUpdate& update) {
     if (engine) engine->setPending(poller.tracker().pending(), update.changes);
   };
-  asio::co_spawn(io, guarded(poller.run(std::move(onDocument))), asio::detached);
+  asio::co_spawn(io, guarded(poller.run(timers, std::move(onDocument))), asio::detached);
 }
 
-asio::awaitable<void> AgentRuntime::Impl::healthLoop() {
-  healthTimer = std::make_shared<asio::steady_timer>(io);
-  while (!stopping) {
-    std::vector<ProbeResult> results;
-    for (auto& probe : probes) {
-      auto r = co_await probe->check();
-      if (stopping) co_return;
-      results.insert(results.end(), r.begin(), r.end());
-    }
-    // No log here: each probe logs its own failures, the engine logs state changes as Events.
-    lastHealth = results;
-    if (engine) engine->setHealth(results);
-    healthTimer->expires_after(config.healthInterval);
-    co_await healthTimer->async_wait(asio::as_tuple(asio::use_awaitable));
+asio::awaitable<AgentRuntime::Impl::Wait> AgentRuntime::Impl::healthRound() {
+  std::vector<ProbeResult> results;
+  for (auto& probe : probes) {
+    auto r = co_await probe->check();
+    if (loops.stopping()) co_return std::nullopt;
+    results.insert(results.end(), r.begin(), r.end());
   }
+  // No log here: each probe logs its own failures, the engine logs state changes as Events.
+  lastHealth = results;
+  if (engine) engine->setHealth(results);
+  co_return config.healthInterval;
 }
 
-asio::awaitable<void> AgentRuntime::Impl::podScanLoop() {
-  podScanTimer = std::make_shared<asio::steady_timer>(io);
-  while (!stopping) {
-    KubeResult pods = co_await kube->listPods("spec.nodeName=" + options.nodeName, ListSource::Cached);
-    if (stopping) co_return;
-    if (pods.ok() && pods.body.is_array()) {
-      const identity::PodScanResult scan =
-          identity::scanIdentityPods(pods.body.as_array(), config.identity.expectedAudience);
-      // Namespaces that were misconfigured before and are fine now go back to 0.
-      for (const auto& ns : podScanNamespaces) {
-        if (!scan.perNamespace.count(ns)) metrics.identityPodsMisconfigured(ns).Set(0);
-      }
-      boost::json::array bad;
-      for (const auto& [ns, n] : scan.perNamespace) {
-        metrics.identityPodsMisconfigured(ns).Set(n);
-        podScanNamespaces.insert(ns);
-      }
-      for (const auto& m : scan.misconfigured) {
-        log::warn("pod uses workload identity but was not set up for it",
-                  {{"namespace", m.ns}, {"pod", m.name}, {"reason", m.reason}});
-        bad.push_back({{"namespace", m.ns}, {"name", m.name}, {"reason", m.reason}});
-      }
-      lastPodScan = {{"podsUsingIdentity", scan.podsUsingIdentity}, {"misconfigured", std::move(bad)}};
-    } else {
-      log::warn("workload identity pod scan failed", {{"status", pods.status}, {"error", pods.message}});
+asio::awaitable<AgentRuntime::Impl::Wait> AgentRuntime::Impl::podScanRound() {
+  KubeResult pods = co_await kube->listPods("spec.nodeName=" + options.nodeName, ListSource::Cached);
+  if (loops.stopping()) co_return std::nullopt;
+  if (pods.ok() && pods.body.is_array()) {
+    identity::PodScanResult scan = identity::scanIdentityPods(pods.body.as_array(), config.identity.expectedAudience);
+    // Namespaces that were misconfigured before and are fine now go back to 0.
+    for (const auto& ns : podScanNamespaces) {
+      if (!scan.perNamespace.count(ns)) metrics.identityPodsMisconfigured(ns).Set(0);
     }
-    podScanTimer->expires_after(config.identity.podScan.interval);
-    co_await podScanTimer->async_wait(asio::as_tuple(asio::use_awaitable));
+    boost::json::array bad;
+    for (const auto& [ns, n] : scan.perNamespace) {
+      metrics.identityPodsMisconfigured(ns).Set(n);
+      podScanNamespaces.insert(ns);
+    }
+    for (const auto& m : scan.misconfigured) {
+      log::warn("pod uses workload identity but was not set up for it",
+                {{"namespace", m.ns}, {"pod", m.name}, {"reason", m.reason}});
+      bad.push_back({{"namespace", m.ns}, {"name", m.name}, {"reason", m.reason}});
+    }
+    lastPodScan = {{"podsUsingIdentity", scan.podsUsingIdentity}, {"misconfigured", std::move(bad)}};
+  } else {
+    log::warn("workload identity pod scan failed", {{"status", pods.status}, {"error", pods.message}});
   }
+  co_return config.identity.podScan.interval;
 }
 
 void AgentRuntime::Impl::startHealthProbes() {
@@ -383,32 +358,24 @@ void AgentRuntime::Impl::startEngine() {
   asio::co_spawn(io, guarded(engine->run()), asio::detached);
 }
 
-asio::awaitable<void> AgentRuntime::Impl::tickLoop() {
+asio::awaitable<AgentRuntime::Impl::Wait> AgentRuntime::Impl::tickRound() {
   // /healthz watches this: if the loop stops turning, the tick gets old.
-  tickTimer = std::make_shared<asio::steady_timer>(io);
-  while (!stopping) {
-    lastTick = time.monotonicTime();
-    log::flushSuppressed();  // a flood of one log line that has stopped is still summed up
-    // Once the VM name is known from IMDS nothing more is needed; until then, the providerID
-    // the engine read may resolve it.
-    if (vmName.empty() && engine && engine->lastNode()) resolveVmName();
-    tickTimer->expires_after(std::min<std::chrono::milliseconds>(config.imds.pollInterval, std::chrono::seconds(1)));
-    co_await tickTimer->async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+  lastTick = time.monotonicTime();
+  log::flushSuppressed();  // a flood of one log line that has stopped is still summed up
+  // Once the VM name is known from IMDS nothing more is needed; until then, the providerID
+  // the engine read may resolve it.
+  if (vmName.empty() && engine && engine->lastNode()) resolveVmName();
+  co_return std::min<std::chrono::milliseconds>(config.imds.pollInterval, std::chrono::seconds(1));
 }
 
 void AgentRuntime::Impl::shutdown(const char* why) {
-  if (stopping) return;
-  stopping = true;
+  if (loops.stopping()) return;
+  loops.stop();
   log::info("shutting down", {{"signal", why}});
   poller.stop();
   if (engine) engine->stop();
   server.stop();
-  if (healthTimer) healthTimer->cancel();
-  if (tickTimer) tickTimer->cancel();
   if (ignoredSignals) ignoredSignals->cancel();
-  if (discoverTimer) discoverTimer->cancel();
-  if (podScanTimer) podScanTimer->cancel();
   imdsHttp.shutdown();
   identityHttp.shutdown();
   if (notifier) notifier->stop();
@@ -422,12 +389,7 @@ void AgentRuntime::Impl::shutdown(const char* why) {
   // Stop as soon as every loop has finished; whatever is still in flight after the grace
   // period is abandoned.
   asio::co_spawn(io, [this]() -> asio::awaitable<void> {
-    asio::steady_timer wait(io);
-    const auto giveUp = std::chrono::steady_clock::now() + kShutdownGrace;
-    while (liveLoops > 0 && std::chrono::steady_clock::now() < giveUp) {
-      wait.expires_after(std::chrono::milliseconds(20));
-      co_await wait.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
+    co_await loops.ended(kShutdownGrace);
     io.stop();
   }, asio::detached);
 }
@@ -454,7 +416,7 @@ void AgentRuntime::Impl::handleSignals() {
 
 void AgentRuntime::Impl::watchIgnoredSignals() {
   ignoredSignals->async_wait([this](boost::system::error_code ec, int sig) {
-    if (ec || stopping) return;
+    if (ec || loops.stopping()) return;
     const char* name = ::sigabbrev_np(sig);
     log::warn("signal ignored: only SIGTERM and SIGINT stop the agent",
               {{"signal", std::string("SIG") + (name ? name : "?")}});

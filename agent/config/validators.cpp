@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/config/quote.h"
+#include "agent/core/host_port.h"
 
 namespace aksnode {
 namespace {
@@ -39,18 +40,6 @@ bool isDottedName(std::string_view text, bool lowercaseOnly) {
   }
 }
 
-// Decimal 0..65535 without sign or spaces.
-std::optional<std::uint16_t> parsePort(std::string_view text) {
-  if (text.empty() || text.size() > 5) return std::nullopt;
-  unsigned value = 0;
-  for (char c : text) {
-    if (!isDigit(c)) return std::nullopt;
-    value = value * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (value > 65535) return std::nullopt;
-  return static_cast<std::uint16_t>(value);
-}
-
 }  // namespace
 
 bool isHostName(std::string_view text) { return isDottedName(text, false); }
@@ -62,26 +51,21 @@ Result<HostPort> parseHostPort(std::string_view text) {
   const std::string expected =
       "expected host:port with an IP address like 0.0.0.0:9810, 127.0.0.1:9810 or [::]:9810 (port 0 to 65535), got " +
       quoteForMessage(text);
+  const std::optional<HostPortText> split = splitHostPort(text);
+  if (!split) return Out::failure(expected);
   HostPort out;
-  std::string_view portText;
-  if (text.starts_with('[')) {
-    const std::size_t close = text.find(']');
-    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return Out::failure(expected);
-    }
-    const std::string_view address = text.substr(1, close - 1);
-    if (!boost::urls::parse_ipv6_address(address)) {
+  if (split->bracketed) {
+    if (!split->port) return Out::failure(expected);
+    if (!boost::urls::parse_ipv6_address(split->host)) {
       return Out::failure(expected + " (not an IPv6 address in the brackets)");
     }
-    out.host = std::string(address);
-    portText = text.substr(close + 2);
+    out.host = std::string(split->host);
   } else {
-    const std::size_t colon = text.rfind(':');
-    if (colon == std::string_view::npos || colon == 0) return Out::failure(expected);
-    const std::string_view host = text.substr(0, colon);
+    const std::string_view host = split->host;
     if (host.find(':') != std::string_view::npos) {
       return Out::failure(expected + " (write IPv6 addresses in brackets)");
     }
+    if (!split->port || host.empty()) return Out::failure(expected);
     // An IP address, never a name: the server binds without resolving anything, so a name
     // accepted here would only fail later, at start-up.
     const bool ipv4 = static_cast<bool>(boost::urls::parse_ipv4_address(host));
@@ -94,9 +78,8 @@ Result<HostPort> parseHostPort(std::string_view text) {
     }
     if (!ipv4) return Out::failure(expected + " (bad host)");
     out.host = std::string(host);
-    portText = text.substr(colon + 1);
   }
-  const std::optional<std::uint16_t> port = parsePort(portText);
+  const std::optional<std::uint16_t> port = parsePortNumber(*split->port);
   if (!port) return Out::failure(expected + " (bad port)");
   out.port = *port;
   return Out::success(std::move(out));
@@ -121,7 +104,7 @@ Result<void> checkHttpUrl(std::string_view text, HttpUrlRules rules) {
     default:
       return Result<void>::failure("bad host");
   }
-  if (url.has_port() && !parsePort(url.port())) return Result<void>::failure("bad port");
+  if (url.has_port() && !parsePortNumber(url.port())) return Result<void>::failure("bad port");
   if (url.has_query() && !rules.allowQuery) return Result<void>::failure("a query (?...) is not allowed");
   if (url.has_fragment()) return Result<void>::failure("a fragment (#...) is not allowed");
   if (!rules.allowPath && !url.encoded_path().empty() && url.encoded_path() != "/") {

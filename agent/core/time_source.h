@@ -1,7 +1,9 @@
 #pragma once
 // Time is injected (as in Envoy): production code asks a TimeSource, tests pass a
 // SimulatedTimeSource and move time by hand. Nothing in agent/ or probes/ calls
-// std::chrono::*_clock::now() directly, so every deadline is testable.
+// std::chrono::*_clock::now() directly, so every deadline is testable; waits go through an
+// Alarm (agent/core/timers.h). Two exceptions, both on real time by nature: the socket
+// deadlines inside HttpClientImpl (real sockets) and the process-wide log rate limiter.
 #include <chrono>
 
 namespace aksnode {

@@ -21,6 +21,7 @@
 #include <variant>
 
 #include "agent/http/proxy_config.h"
+#include "agent/core/host_port.h"
 #include "agent/core/input_file.h"
 #include "build_info.h"
 
@@ -47,7 +48,7 @@ struct Origin {
   std::optional<ProxyTarget> proxy;  // reached through this proxy (agent/http/proxy_config.h)
   // host:port with brackets for IPv6: the CONNECT target and the pool key's origin part.
   std::string hostPort() const {
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
+    return joinHostPort(host, port);
   }
   std::string url() const { return (tls ? "https://" : "http://") + hostPort(); }
   // Pool key: the origin, and the proxy it is reached through (never the credentials).

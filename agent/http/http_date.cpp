@@ -1,5 +1,6 @@
 #include "agent/http/http_date.h"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -284,8 +285,7 @@ struct Broken {
   unsigned weekday;  // 0 = Sunday
 };
 
-Broken breakDown(SystemTime t) {
-  const auto secs = floor<seconds>(t);
+Broken breakDown(sys_seconds secs) {
   const auto dayPoint = floor<days>(secs);
   const year_month_day ymd{dayPoint};
   const hh_mm_ss<seconds> hms{secs - dayPoint};
@@ -299,7 +299,7 @@ Broken breakDown(SystemTime t) {
 
 }  // namespace
 
-std::string formatRfc3339(SystemTime t) {
+std::string formatRfc3339(sys_seconds t) {
   const Broken b = breakDown(t);
   char buf[40];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", b.year, b.month, b.day, b.hour,
@@ -307,8 +307,18 @@ std::string formatRfc3339(SystemTime t) {
   return buf;
 }
 
+std::string formatRfc3339(SystemTime t, int fractionDigits) {
+  const sys_seconds whole = floor<seconds>(t);
+  std::string out = formatRfc3339(whole);
+  if (fractionDigits <= 0) return out;
+  char nanos[16];
+  std::snprintf(nanos, sizeof nanos, "%09lld", static_cast<long long>(duration_cast<nanoseconds>(t - whole).count()));
+  out.insert(out.size() - 1, "." + std::string(nanos, static_cast<std::size_t>(std::min(fractionDigits, 9))));
+  return out;
+}
+
 std::string formatRfc1123(SystemTime t) {
-  const Broken b = breakDown(t);
+  const Broken b = breakDown(floor<seconds>(t));
   const std::string_view wd = kWeekdays[b.weekday % 7];
   const std::string_view mon = kMonths[static_cast<std::size_t>(b.month - 1) % 12];
   char buf[48];

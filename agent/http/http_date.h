@@ -32,8 +32,12 @@ std::optional<SystemTime> parseHttpDate(std::string_view text);
 std::optional<SystemTime> parseRfc1123Date(std::string_view text);  // RFC 1123, RFC 850, asctime
 std::optional<SystemTime> parseIso8601Date(std::string_view text);
 
-// "2026-11-26T19:20:10Z": UTC, whole seconds (rounded down), as Kubernetes writes times.
-std::string formatRfc3339(SystemTime t);
+// "2026-11-26T19:20:10Z": UTC, whole seconds (rounded down), as Kubernetes writes times; with
+// fractionDigits (1 to 9) that many digits of the second, rounded down ("…:10.123456Z", a
+// Kubernetes MicroTime with 6). The one RFC 3339 formatter of the agent.
+std::string formatRfc3339(SystemTime t, int fractionDigits = 0);
+// The same for whole seconds since the epoch (a JWT's exp, iat, nbf), years 0 to 9999.
+std::string formatRfc3339(std::chrono::sys_seconds t);
 // "Thu, 26 Nov 2026 19:20:10 GMT": what IMDS documents for NotBefore (used by tests and fakes).
 std::string formatRfc1123(SystemTime t);
 

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstring>
 
+#include "agent/core/host_port.h"
 #include "agent/core/secret_redaction.h"
 
 namespace aksnode {
@@ -36,11 +37,9 @@ bool allDigits(std::string_view s) {
 
 // A port as written in a URL or entry: 1..65535, normalised to its decimal form ("0443" -> "443").
 std::optional<std::string> normalisePort(std::string_view s) {
-  if (!allDigits(s) || s.size() > 5) return std::nullopt;
-  unsigned long v = 0;
-  for (char c : s) v = v * 10 + static_cast<unsigned long>(c - '0');
-  if (v == 0 || v > 65535) return std::nullopt;
-  return std::to_string(v);
+  const std::optional<std::uint16_t> port = parsePortNumber(s);
+  if (!port || *port == 0) return std::nullopt;
+  return std::to_string(*port);
 }
 
 // An IP literal (no brackets) as 16 bytes, IPv4 as IPv4-mapped IPv6 (::ffff:a.b.c.d).
@@ -155,28 +154,14 @@ std::optional<ProxyConfig::Entry> parseEntry(std::string_view raw) {
     return e;
   }
   // [v6]:port, [v6], host:port, host, bare v6.
-  std::string host;
+  const std::optional<HostPortText> split = splitHostPort(text);
+  if (!split) return std::nullopt;
+  std::string host(split->host);
   std::string port;
-  if (text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    std::string_view rest = std::string_view(text).substr(close + 1);
-    if (!rest.empty()) {
-      if (rest.front() != ':') return std::nullopt;
-      rest.remove_prefix(1);
-      auto p = normalisePort(rest);
-      if (!p) return std::nullopt;
-      port = *p;
-    }
-  } else if (std::count(text.begin(), text.end(), ':') == 1) {
-    auto colon = text.find(':');
-    host = text.substr(0, colon);
-    auto p = normalisePort(std::string_view(text).substr(colon + 1));
+  if (split->port) {
+    auto p = normalisePort(*split->port);
     if (!p) return std::nullopt;
     port = *p;
-  } else {
-    host = text;  // no colon, or an IPv6 address without brackets (no port possible)
   }
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (host.empty()) return std::nullopt;
@@ -213,8 +198,7 @@ std::optional<std::string> pick(const EnvLookup& env, const char* lowerName, con
 
 std::string ProxyTarget::display() const {
   if (host.empty()) return variable.empty() ? "(unusable proxy)" : variable + " (unusable)";
-  const bool v6 = host.find(':') != std::string::npos;
-  return "http://" + (v6 ? "[" + host + "]" : host) + ":" + port;
+  return "http://" + joinHostPort(host, port);
 }
 
 std::optional<ProxyTarget> parseProxyUrl(std::string_view value, std::string_view variable) {

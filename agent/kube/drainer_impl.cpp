@@ -252,15 +252,21 @@ boost::asio::awaitable<void> evictOne(std::shared_ptr<DrainRun> run, std::size_t
   run->onEvictionResult(index, result);
 }
 
-boost::asio::awaitable<void> checkGone(std::shared_ptr<DrainRun> run) {
+// The pods on the node; a client that throws is a protocol error, as for one eviction.
+boost::asio::awaitable<KubeResult> listNodePods(DrainRun& run, ListSource source) {
   KubeResult result;
   try {
-    // Every podGonePollInterval while pods terminate: from the watch cache, not etcd.
-    result = co_await run->client.listPods(run->fieldSelector, ListSource::Cached);
+    result = co_await run.client.listPods(run.fieldSelector, source);
   } catch (const std::exception& e) {
     result.transport = HttpError::Protocol;
     result.message = e.what();
   }
+  co_return result;
+}
+
+boost::asio::awaitable<void> checkGone(std::shared_ptr<DrainRun> run) {
+  // Every podGonePollInterval while pods terminate: from the watch cache, not etcd.
+  KubeResult result = co_await listNodePods(*run, ListSource::Cached);
   run->listInFlight = false;
   run->onPodList(result);
 }
@@ -268,15 +274,8 @@ boost::asio::awaitable<void> checkGone(std::shared_ptr<DrainRun> run) {
 // The first LIST runs beside the main loop, so a hung API server (the client may spend
 // several request timeouts on it) cannot hold the drain past its deadline or a cancel.
 boost::asio::awaitable<void> fetchInitialList(std::shared_ptr<DrainRun> run) {
-  KubeResult result;
-  try {
-    // Consistent: the pods to evict must include any scheduled a moment ago.
-    result = co_await run->client.listPods(run->fieldSelector, ListSource::Consistent);
-  } catch (const std::exception& e) {
-    result.transport = HttpError::Protocol;
-    result.message = e.what();
-  }
-  run->initialList = std::move(result);
+  // Consistent: the pods to evict must include any scheduled a moment ago.
+  run->initialList = co_await listNodePods(*run, ListSource::Consistent);
   run->alarm->wake();
 }
 

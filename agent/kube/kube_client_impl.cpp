@@ -209,7 +209,7 @@ boost::asio::awaitable<HttpResult> KubeClientImpl::execute(const Call& call) {
       continue;
     }
     if (call.idempotent && !shutdown_ && isRetryableStatus(status) && attempt < options_.retry.maxAttempts) {
-      const auto retryAfter = parseRetryAfter(headerValue(result.response, "Retry-After"), std::chrono::system_clock::now());
+      const auto retryAfter = parseRetryAfter(headerValue(result.response, "Retry-After"), timers_.time().systemTime());
       const auto delay = options_.retry.delayFor(attempt, retryAfter, random01());
       if (left() - delay < kMinAttempt) co_return result;  // no time left for another try
       log::warn("Kubernetes request failed; retrying",
@@ -350,7 +350,7 @@ boost::asio::awaitable<KubeResult> KubeClientImpl::getPod(std::string ns, std::s
   co_return toKubeResult(co_await execute(call), true);
 }
 
-EvictionResult evictionResultFrom(const HttpResult& http) {
+EvictionResult evictionResultFrom(const HttpResult& http, SystemTime now) {
   EvictionResult out;
   if (!http.ok()) {
     out.kind = EvictionResult::Kind::Error;
@@ -369,7 +369,7 @@ EvictionResult evictionResultFrom(const HttpResult& http) {
     out.message = "HTTP " + std::to_string(out.status);
     if (!http.response.body.empty()) out.message += ": " + boundedText(http.response.body, 200);
   }
-  if (auto seconds = parseRetryAfter(headerValue(http.response, "Retry-After"), std::chrono::system_clock::now())) {
+  if (auto seconds = parseRetryAfter(headerValue(http.response, "Retry-After"), now)) {
     out.retryAfter = *seconds;
   } else if (status && status->retryAfterSeconds > 0) {
     out.retryAfter = std::chrono::seconds(status->retryAfterSeconds);
@@ -417,7 +417,7 @@ boost::asio::awaitable<EvictionResult> KubeClientImpl::evictPod(std::string ns, 
   Call call{"create", "pods/eviction", "POST",
             urlFor({"api", "v1", "namespaces", ns, "pods", name, "eviction"}), boost::json::serialize(eviction),
             "application/json", options_.evictionTimeout, options_.bodyLimit, false};
-  co_return evictionResultFrom(co_await execute(call));
+  co_return evictionResultFrom(co_await execute(call), timers_.time().systemTime());
 }
 
 boost::asio::awaitable<KubeResult> KubeClientImpl::createEvent(std::string ns, boost::json::value event) {

@@ -104,7 +104,7 @@ class KubeClientImpl final : public KubeClient {
   std::unique_ptr<ParsedServer> server_;
 };
 
-// Maps one eviction response to its outcome (exposed for tests).
-EvictionResult evictionResultFrom(const HttpResult& response);
+// Maps one eviction response to its outcome (exposed for tests); `now` dates a Retry-After.
+EvictionResult evictionResultFrom(const HttpResult& response, SystemTime now);
 
 }  // namespace aksnode

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "agent/core/host_port.h"
 #include "agent/core/input_file.h"
 #include "agent/kube/bearer_token.h"
 
@@ -231,11 +232,9 @@ KubeConnectionResult loadInClusterConnection(const InClusterEnvironment& env) {
     return invalid("KUBERNETES_SERVICE_PORT \"" + *port + "\" is not a port number");
   }
   // An IPv6 literal needs brackets in a URL ("[fd00::1]:443").
-  std::string hostPart = *host;
-  if (hostPart.find(':') != std::string::npos && hostPart.front() != '[') hostPart = "[" + hostPart + "]";
   std::string error;
   KubeConnection c;
-  c.server = normalizeServer("https://" + hostPart + ":" + std::to_string(portNumber), error);
+  c.server = normalizeServer("https://" + joinHostPort(*host, std::to_string(portNumber)), error);
   if (c.server.empty()) return invalid("KUBERNETES_SERVICE_HOST: " + error);
 
   const std::filesystem::path dir(env.serviceAccountDir);

@@ -3,9 +3,8 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 
+#include "agent/http/http_date.h"
 #include "agent/kube/kube_client.h"
 #include "agent/kube/kube_json.h"
 #include "agent/core/timers.h"
@@ -16,16 +15,7 @@ namespace aksnode {
 namespace {
 
 // Kubernetes MicroTime: RFC 3339 with exactly six fractional digits.
-std::string microTime(SystemTime t) {
-  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(micros / 1'000'000);
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  char buf[96];  // room for any int the compiler can imagine
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(micros % 1'000'000));
-  return buf;
-}
+std::string microTime(SystemTime t) { return formatRfc3339(t, 6); }
 
 }  // namespace
 

@@ -1,7 +1,6 @@
 #include "probes/disk/cache_probe.h"
 
 #include <algorithm>
-#include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 
 #include "agent/core/logging.h"
@@ -123,10 +122,10 @@ ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& lim
 CacheProbe::CacheProbe(std::vector<CacheConfig> caches, const std::vector<DiskConfig>& disks,
                        Metrics& metrics, const TimeSource& time, std::shared_ptr<FileSystem> fs,
                        CacheProbeOptions options)
-    : metrics_(metrics), time_(time), fs_(std::move(fs)), options_(options) {
+    : WorkerProbe(metrics, time, std::move(fs), options) {
   targets_.reserve(caches.size());
   for (auto& config : caches) {
-    Target target;
+    CacheTarget target;
     target.limits = limitsForCache(config, disks);
     target.deadline = options_.hangDeadline.value_or(
         options_.walkTimeBudget +
@@ -140,54 +139,37 @@ CacheProbe::CacheProbe(std::vector<CacheConfig> caches, const std::vector<DiskCo
 CacheProbe::~CacheProbe() = default;
 
 boost::asio::awaitable<std::vector<ProbeResult>> CacheProbe::check() {
-  auto executor = co_await boost::asio::this_coro::executor;
-  std::vector<BlockingWorker<CacheSample>::Pending> pending;
-  pending.reserve(targets_.size());
-  for (auto& target : targets_) {
-    BlockingWorker<CacheSample>::Job job =
-        [fs = fs_, config = target.config, file = nextProbeFileName(), options = options_](
-            WorkerContext& c) { return sampleCache(*fs, c, config, file, options); };
-    pending.push_back(target.worker->start(executor, std::move(job), target.deadline));
-  }
-  std::vector<ProbeResult> results;
-  results.reserve(targets_.size());
-  for (std::size_t i = 0; i < targets_.size(); ++i) {
-    Target& target = targets_[i];
-    const std::string& path = target.config.path;
-    auto c = co_await target.worker->finish(std::move(pending[i]));
-    ProbeResult result;
-    if (c.outcome == WorkerOutcome::Done) {
-      result = evaluateCache(target.config, target.limits, *c.result, time_.systemTime());
-      if (c.result->usageMeasured && c.result->usage.error == 0) {
-        metrics_.cacheUsedBytes(path).Set(static_cast<double>(c.result->usage.bytes));
-      }
-    } else {
-      Unfinished unfinished{c.outcome, c.stage, c.stuckFor, target.deadline, c.error};
-      result = unfinishedResult(kCacheProbe, path, target.config.taintWhenUnhealthy, unfinished,
-                                time_.systemTime());
-    }
-    metrics_.cacheHealthy(path).Set(result.healthy ? 1 : 0);
-    if (result.healthy) {
-      log::debug("cache probe ok", {{"path", path}, {"message", result.message}});
-    } else {
-      log::warn("cache probe unhealthy",
-                {{"path", path}, {"reason", result.reason}, {"message", result.message}});
-    }
-    results.push_back(std::move(result));
-  }
-  co_return results;
+  return runRound(
+      [this](const CacheTarget& target) -> BlockingWorker<CacheSample>::Job {
+        return [fs = fs_, config = target.config, file = nextProbeFileName(), options = options_](
+                   WorkerContext& c) { return sampleCache(*fs, c, config, file, options); };
+      },
+      [this](CacheTarget& target, const BlockingWorker<CacheSample>::Completion& c) {
+        return onCompletion(target, c);
+      });
 }
 
-bool CacheProbe::waitForWorkers(std::chrono::milliseconds timeout) {
-  bool idle = true;
-  for (auto& target : targets_) idle = target.worker->waitUntilIdle(timeout) && idle;
-  return idle;
-}
-
-std::uint64_t CacheProbe::threadsStarted() const {
-  std::uint64_t n = 0;
-  for (const auto& target : targets_) n += target.worker->started();
-  return n;
+ProbeResult CacheProbe::onCompletion(CacheTarget& target, const BlockingWorker<CacheSample>::Completion& c) {
+  const std::string& path = target.config.path;
+  ProbeResult result;
+  if (c.outcome == WorkerOutcome::Done) {
+    result = evaluateCache(target.config, target.limits, *c.result, time_.systemTime());
+    if (c.result->usageMeasured && c.result->usage.error == 0) {
+      metrics_.cacheUsedBytes(path).Set(static_cast<double>(c.result->usage.bytes));
+    }
+  } else {
+    Unfinished unfinished{c.outcome, c.stage, c.stuckFor, target.deadline, c.error};
+    result = unfinishedResult(kCacheProbe, path, target.config.taintWhenUnhealthy, unfinished,
+                              time_.systemTime());
+  }
+  metrics_.cacheHealthy(path).Set(result.healthy ? 1 : 0);
+  if (result.healthy) {
+    log::debug("cache probe ok", {{"path", path}, {"message", result.message}});
+  } else {
+    log::warn("cache probe unhealthy",
+              {{"path", path}, {"reason", result.reason}, {"message", result.message}});
+  }
+  return result;
 }
 
 }  // namespace aksnode::disk

@@ -16,7 +16,7 @@
 #include "probes/disk/file_system.h"
 #include "probes/disk/file_system_impl.h"
 #include "probes/disk/filesystem_sample.h"
-#include "probes/probe.h"
+#include "probes/disk/worker_probe.h"
 
 namespace aksnode::disk {
 
@@ -53,7 +53,14 @@ FilesystemLimits limitsForCache(const CacheConfig& cache, const std::vector<Disk
 ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& limits,
                           const CacheSample& sample, SystemTime at);
 
-class CacheProbe final : public HealthCheck {
+struct CacheTarget {
+  CacheConfig config;
+  FilesystemLimits limits;
+  std::chrono::nanoseconds deadline;
+  std::unique_ptr<BlockingWorker<CacheSample>> worker;
+};
+
+class CacheProbe final : public WorkerProbe<CacheTarget, CacheProbeOptions> {
  public:
   CacheProbe(std::vector<CacheConfig> caches, const std::vector<DiskConfig>& disks,
              Metrics& metrics, const TimeSource& time,
@@ -64,22 +71,8 @@ class CacheProbe final : public HealthCheck {
   const ProbeSpec& spec() const override { return kCacheProbe; }
   boost::asio::awaitable<std::vector<ProbeResult>> check() override;
 
-  bool waitForWorkers(std::chrono::milliseconds timeout);
-  std::uint64_t threadsStarted() const;
-
  private:
-  struct Target {
-    CacheConfig config;
-    FilesystemLimits limits;
-    std::chrono::nanoseconds deadline;
-    std::unique_ptr<BlockingWorker<CacheSample>> worker;
-  };
-
-  Metrics& metrics_;
-  const TimeSource& time_;
-  std::shared_ptr<FileSystem> fs_;
-  CacheProbeOptions options_;
-  std::vector<Target> targets_;
+  ProbeResult onCompletion(CacheTarget& target, const BlockingWorker<CacheSample>::Completion& c);
 };
 
 }  // namespace aksnode::disk

@@ -1,7 +1,6 @@
 #include "probes/disk/disk_probe.h"
 
 #include <algorithm>
-#include <boost/asio/this_coro.hpp>
 #include <boost/json/array.hpp>
 #include <cstdio>
 
@@ -9,16 +8,6 @@
 #include "probes/disk/unfinished_probe.h"
 
 namespace aksnode::disk {
-
-namespace {
-
-std::string percent(double ratio) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f%%", ratio * 100.0);
-  return buffer;
-}
-
-}  // namespace
 
 constinit const ProbeSpec kDiskProbe = pathProbeSpec("disk", "LocalDiskProblem", "LocalDiskHealthy",
                                                      "Every configured local disk passes its probe",
@@ -97,8 +86,8 @@ ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
   }
   r.healthy = true;
   r.message = config.path + ": " + formatBytes(fs.freeBytes()) + " free of " +
-              formatBytes(fs.sizeBytes()) + " (" + percent(fs.freeRatio()) + "), " +
-              percent(fs.freeInodesRatio()) + " of inodes free";
+              formatBytes(fs.sizeBytes()) + " (" + formatPercent(fs.freeRatio()) + "), " +
+              formatPercent(fs.freeInodesRatio()) + " of inodes free";
   if (fs.writeAttempted) r.message += ", write probe " + formatDuration(fs.writeLatency);
   if (fs.mount && !fs.isMountPoint) {
     r.message += "; not a mount point (on " + fs.mount->mountPoint + ")";
@@ -108,10 +97,10 @@ ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
 
 DiskProbe::DiskProbe(std::vector<DiskConfig> disks, Metrics& metrics, const TimeSource& time,
                      std::shared_ptr<FileSystem> fs, DiskProbeOptions options)
-    : metrics_(metrics), time_(time), fs_(std::move(fs)), options_(options) {
+    : WorkerProbe(metrics, time, std::move(fs), options) {
   targets_.reserve(disks.size());
   for (auto& config : disks) {
-    Target target;
+    DiskTarget target;
     target.deadline = options_.hangDeadline.value_or(defaultDiskDeadline(config));
     target.config = std::move(config);
     target.worker = std::make_unique<BlockingWorker<DiskSample>>(time_);
@@ -122,32 +111,17 @@ DiskProbe::DiskProbe(std::vector<DiskConfig> disks, Metrics& metrics, const Time
 DiskProbe::~DiskProbe() = default;
 
 boost::asio::awaitable<std::vector<ProbeResult>> DiskProbe::check() {
-  auto executor = co_await boost::asio::this_coro::executor;
-  // Start every disk first, so one hung disk delays the round by its deadline only once.
-  std::vector<BlockingWorker<DiskSample>::Pending> pending;
-  pending.reserve(targets_.size());
-  for (auto& target : targets_) {
-    BlockingWorker<DiskSample>::Job job = [fs = fs_, config = target.config,
-                                           file = nextProbeFileName(),
-                                           bytes = options_.writeProbeBytes](WorkerContext& c) {
-      return sampleDisk(*fs, c, config, file, bytes);
-    };
-    pending.push_back(target.worker->start(executor, std::move(job), target.deadline));
-  }
-  std::vector<ProbeResult> results;
-  results.reserve(targets_.size());
-  for (std::size_t i = 0; i < targets_.size(); ++i) {
-    auto completion = co_await targets_[i].worker->finish(std::move(pending[i]));
-    if (completion.outcome == WorkerOutcome::Done) {
-      results.push_back(onSample(targets_[i], *completion.result));
-    } else {
-      results.push_back(onUnfinished(targets_[i], completion));
-    }
-  }
-  co_return results;
+  return runRound(
+      [this](const DiskTarget& target) -> BlockingWorker<DiskSample>::Job {
+        return [fs = fs_, config = target.config, file = nextProbeFileName(),
+                bytes = options_.writeProbeBytes](WorkerContext& c) { return sampleDisk(*fs, c, config, file, bytes); };
+      },
+      [this](DiskTarget& target, const BlockingWorker<DiskSample>::Completion& c) {
+        return c.outcome == WorkerOutcome::Done ? onSample(target, *c.result) : onUnfinished(target, c);
+      });
 }
 
-ProbeResult DiskProbe::onSample(Target& target, const DiskSample& sample) {
+ProbeResult DiskProbe::onSample(DiskTarget& target, const DiskSample& sample) {
   const std::string& path = target.config.path;
   std::optional<IoPressure> pressure;
   if (sample.blockStat) {
@@ -180,7 +154,7 @@ ProbeResult DiskProbe::onSample(Target& target, const DiskSample& sample) {
   return result;
 }
 
-ProbeResult DiskProbe::onUnfinished(Target& target,
+ProbeResult DiskProbe::onUnfinished(DiskTarget& target,
                                     const BlockingWorker<DiskSample>::Completion& c) {
   const std::string& path = target.config.path;
   Unfinished unfinished{c.outcome, c.stage, c.stuckFor, target.deadline, c.error};
@@ -195,18 +169,6 @@ ProbeResult DiskProbe::onUnfinished(Target& target,
   log::warn("disk probe did not complete",
             {{"path", path}, {"reason", result.reason}, {"message", result.message}});
   return result;
-}
-
-bool DiskProbe::waitForWorkers(std::chrono::milliseconds timeout) {
-  bool idle = true;
-  for (auto& target : targets_) idle = target.worker->waitUntilIdle(timeout) && idle;
-  return idle;
-}
-
-std::uint64_t DiskProbe::threadsStarted() const {
-  std::uint64_t n = 0;
-  for (const auto& target : targets_) n += target.worker->started();
-  return n;
 }
 
 }  // namespace aksnode::disk

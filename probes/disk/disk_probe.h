@@ -17,7 +17,7 @@
 #include "probes/disk/file_system.h"
 #include "probes/disk/file_system_impl.h"
 #include "probes/disk/filesystem_sample.h"
-#include "probes/probe.h"
+#include "probes/disk/worker_probe.h"
 
 namespace aksnode::disk {
 
@@ -55,7 +55,15 @@ ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
 
 std::chrono::nanoseconds defaultDiskDeadline(const DiskConfig& config);
 
-class DiskProbe final : public HealthCheck {
+struct DiskTarget {
+  DiskConfig config;
+  std::chrono::nanoseconds deadline;
+  std::unique_ptr<BlockingWorker<DiskSample>> worker;
+  std::optional<BlockDeviceStat> lastBlockStat;
+  MonotonicTime lastBlockStatAt{};
+};
+
+class DiskProbe final : public WorkerProbe<DiskTarget, DiskProbeOptions> {
  public:
   DiskProbe(std::vector<DiskConfig> disks, Metrics& metrics, const TimeSource& time,
             std::shared_ptr<FileSystem> fs = std::make_shared<PosixFileSystem>(),
@@ -67,28 +75,9 @@ class DiskProbe final : public HealthCheck {
   // All disks are probed in parallel; the round takes at most the longest deadline.
   boost::asio::awaitable<std::vector<ProbeResult>> check() override;
 
-  // Blocks until no probe thread runs, waiting at most `timeout` per disk; false if one is
-  // still stuck.
-  bool waitForWorkers(std::chrono::milliseconds timeout);
-  // Probe threads started so far, over all disks.
-  std::uint64_t threadsStarted() const;
-
  private:
-  struct Target {
-    DiskConfig config;
-    std::chrono::nanoseconds deadline;
-    std::unique_ptr<BlockingWorker<DiskSample>> worker;
-    std::optional<BlockDeviceStat> lastBlockStat;
-    MonotonicTime lastBlockStatAt{};
-  };
-  ProbeResult onSample(Target& target, const DiskSample& sample);
-  ProbeResult onUnfinished(Target& target, const BlockingWorker<DiskSample>::Completion& c);
-
-  Metrics& metrics_;
-  const TimeSource& time_;
-  std::shared_ptr<FileSystem> fs_;
-  DiskProbeOptions options_;
-  std::vector<Target> targets_;
+  ProbeResult onSample(DiskTarget& target, const DiskSample& sample);
+  ProbeResult onUnfinished(DiskTarget& target, const BlockingWorker<DiskSample>::Completion& c);
 };
 
 }  // namespace aksnode::disk

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent/core/input_file.h"
 #include "probes/disk/directory_usage.h"
 
 namespace aksnode::disk {
@@ -35,6 +36,14 @@ class Fd {
  private:
   int fd_;
 };
+
+// A system call that returned non-zero leaves its errno in out.error; true then.
+template <class Out>
+bool failed(int rc, Out& out) {
+  if (rc == 0) return false;
+  out.error = errno;
+  return true;
+}
 
 std::uint64_t fnv1a(const unsigned char* data, std::size_t size) {
   std::uint64_t hash = 14695981039346656037ULL;
@@ -98,39 +107,24 @@ std::string describeErrno(int error) {
 }
 
 TextFile readSmallFile(const std::string& path, std::size_t maxBytes) {
+  // A FIFO or device in place of a /proc or /sys file must not hang the probe thread (the open
+  // of a FIFO waits for a writer) or feed it endless bytes: readInputFile refuses them.
+  InputFile input = readInputFile(path, maxBytes);
   TextFile file;
-  // O_NONBLOCK and the type check: a FIFO or device in place of a /proc or /sys file must not
-  // hang the probe thread (the open of a FIFO waits for a writer) or feed it endless bytes.
-  Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    file.error = errno;
-    return file;
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    file.error = errno;
-    return file;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    file.error = EINVAL;
-    return file;
-  }
-  char buffer[16 * 1024];
-  while (true) {
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      file.error = errno;
-      file.text.clear();
-      return file;
-    }
-    if (n == 0) break;
-    if (file.text.size() + static_cast<std::size_t>(n) > maxBytes) {
+  switch (input.status) {
+    case InputFile::Status::Read:
+      file.text = std::move(input.text);
+      break;
+    case InputFile::Status::TooLarge:
       file.error = EFBIG;
-      file.text.clear();
-      return file;
-    }
-    file.text.append(buffer, static_cast<std::size_t>(n));
+      break;
+    case InputFile::Status::NotRegular:
+      file.error = input.errnoValue != 0 ? input.errnoValue : EINVAL;
+      break;
+    case InputFile::Status::Missing:
+    case InputFile::Status::Unreadable:
+      file.error = input.errnoValue;
+      break;
   }
   return file;
 }
@@ -138,10 +132,7 @@ TextFile readSmallFile(const std::string& path, std::size_t maxBytes) {
 PathInfo PosixFileSystem::stat(const std::string& path) {
   PathInfo info;
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    info.error = errno;
-    return info;
-  }
+  if (failed(::stat(path.c_str(), &st), info)) return info;
   info.isDirectory = S_ISDIR(st.st_mode);
   info.device = st.st_dev;
   std::error_code ec;
@@ -153,10 +144,7 @@ PathInfo PosixFileSystem::stat(const std::string& path) {
 FsStats PosixFileSystem::statvfs(const std::string& path) {
   FsStats stats;
   struct statvfs vfs {};
-  if (::statvfs(path.c_str(), &vfs) != 0) {
-    stats.error = errno;
-    return stats;
-  }
+  if (failed(::statvfs(path.c_str(), &vfs), stats)) return stats;
   stats.fragmentSize = vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize;
   stats.blocks = vfs.f_blocks;
   stats.blocksAvailable = vfs.f_bavail;

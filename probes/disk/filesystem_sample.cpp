@@ -12,12 +12,6 @@ namespace aksnode::disk {
 
 namespace {
 
-std::string percent(double ratio) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.1f%%", ratio * 100.0);
-  return buffer;
-}
-
 // The order reasons are reported in when several apply: a missing path explains everything
 // else; a read-only filesystem explains the failed write; space problems explain ENOSPC.
 constexpr std::array kRankedReasons{"Missing",   "ProbeHung",   "ProbeFailed", "NotMounted",
@@ -131,12 +125,12 @@ std::vector<Problem> checkFilesystem(const FilesystemSample& sample,
     if (sample.fs.blocks > 0 && sample.freeRatio() < limits.minFreeRatio) {
       problems.push_back({"LowSpace", formatBytes(sample.freeBytes()) + " free of " +
                                           formatBytes(sample.sizeBytes()) + " (" +
-                                          percent(sample.freeRatio()) + " < " +
-                                          percent(limits.minFreeRatio) + ")"});
+                                          formatPercent(sample.freeRatio()) + " < " +
+                                          formatPercent(limits.minFreeRatio) + ")"});
     }
     if (sample.freeInodesRatio() < limits.minFreeInodesRatio) {
-      problems.push_back({"LowInodes", percent(sample.freeInodesRatio()) + " of inodes free (< " +
-                                           percent(limits.minFreeInodesRatio) + ")"});
+      problems.push_back({"LowInodes", formatPercent(sample.freeInodesRatio()) + " of inodes free (< " +
+                                           formatPercent(limits.minFreeInodesRatio) + ")"});
     }
   }
   if (sample.writeAttempted) {
@@ -200,6 +194,12 @@ void addFilesystemDetails(boost::json::object& details, const FilesystemSample& 
     if (sample.write.checksumMismatch) write["checksumMismatch"] = true;
     details["writeProbe"] = std::move(write);
   }
+}
+
+std::string formatPercent(double ratio) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f%%", ratio * 100.0);
+  return buffer;
 }
 
 std::string formatBytes(std::uint64_t bytes) {

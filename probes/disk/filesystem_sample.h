@@ -91,6 +91,8 @@ void addFilesystemDetails(boost::json::object& details, const FilesystemSample& 
 
 // "80.1 GiB"
 std::string formatBytes(std::uint64_t bytes);
+// "12.5%" for 0.125
+std::string formatPercent(double ratio);
 // "1.2 ms", "3.40 s"
 std::string formatDuration(std::chrono::nanoseconds duration);
 double seconds(std::chrono::nanoseconds duration);

@@ -1,6 +1,9 @@
 #include "probes/identity/safe_text.h"
 
+#include <chrono>
 #include <vector>
+
+#include "agent/http/http_date.h"
 
 namespace aksnode::identity {
 
@@ -44,19 +47,10 @@ std::string redact(std::string text, std::string_view secret) {
   return text;
 }
 
-}  // namespace aksnode::identity
-
-#include <ctime>
-
-namespace aksnode::identity {
-
 std::string rfc3339(long long unixSeconds) {
-  const auto t = static_cast<std::time_t>(unixSeconds);
-  std::tm tm{};
-  if (::gmtime_r(&t, &tm) == nullptr) return std::to_string(unixSeconds);
-  char buf[32];
-  if (std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) return std::to_string(unixSeconds);
-  return buf;
+  // Years 0 to 9999 (what RFC 3339 can write); a claim beyond that is shown as its number.
+  if (unixSeconds < -62'167'219'200LL || unixSeconds > 253'402'300'799LL) return std::to_string(unixSeconds);
+  return formatRfc3339(std::chrono::sys_seconds{std::chrono::seconds{unixSeconds}});
 }
 
 }  // namespace aksnode::identity

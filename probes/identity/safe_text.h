@@ -20,7 +20,7 @@ std::string redact(std::string text, std::string_view secret);
 
 namespace aksnode::identity {
 
-// "2027-01-15T08:00:00Z" for a unix time in seconds (exp, iat, nbf in messages).
+// "2027-01-15T08:00:00Z" for a unix time in seconds (exp, iat, nbf in messages): formatRfc3339.
 std::string rfc3339(long long unixSeconds);
 
 }  // namespace aksnode::identity

@@ -63,15 +63,6 @@ std::string EventChangeSet::toString() const {
   return out;
 }
 
-const char* toString(LifecycleKind kind) {
-  switch (kind) {
-    case LifecycleKind::Started: return "started";
-    case LifecycleKind::Changed: return "changed";
-    case LifecycleKind::Ended: return "ended";
-  }
-  return "unknown";
-}
-
 TrackerUpdate EventTracker::update(const ScheduledEventsDocument& document, const std::string& vmName,
                                    MonotonicTime now, SystemTime wallNow) {
   TrackerUpdate u;

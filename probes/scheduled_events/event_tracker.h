@@ -63,7 +63,6 @@ struct EventChangeSet {
 };
 
 enum class LifecycleKind { Started, Changed, Ended };
-const char* toString(LifecycleKind kind);
 
 struct LifecycleChange {
   LifecycleKind kind = LifecycleKind::Started;

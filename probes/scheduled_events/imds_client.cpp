@@ -24,6 +24,21 @@ std::string snippet(const std::string& body) {
   }
   return s;
 }
+
+// An Ok answer's body through `parse` (a result with ok() and error): what it parsed goes to
+// `keep`; a body it rejects makes the call BadResponse, with `what` and the reason as message.
+template <class Parse, class Keep>
+ImdsOutcome parseOkBody(ImdsOutcome outcome, const std::string& body, Parse parse, Keep keep, const char* what,
+                        std::string& message) {
+  if (outcome != ImdsOutcome::Ok) return outcome;
+  auto parsed = parse(body);
+  if (!parsed.ok()) {
+    message = std::string("unusable ") + what + ": " + parsed.error();
+    return ImdsOutcome::BadResponse;
+  }
+  keep(std::move(parsed));
+  return outcome;
+}
 }  // namespace
 
 ImdsClient::ImdsClient(HttpClient& http, const ImdsConfig& config, Metrics& metrics, const TimeSource& time)
@@ -99,17 +114,11 @@ boost::asio::awaitable<ScheduledEventsFetch> ImdsClient::fetchScheduledEvents(st
     out.retryAfter = parseRetryAfter(raw.response.header("Retry-After"), time_.systemTime());
     if (out.retryAfter) out.retryAfter = std::min<std::chrono::seconds>(*out.retryAfter, std::chrono::seconds(300));
   }
-  if (raw.outcome == ImdsOutcome::Ok) {
-    Result<ScheduledEventsDocument> parsed = parseScheduledEvents(raw.response.body);
-    if (parsed.ok()) {
-      out.document = std::move(parsed).value();
-    } else {
-      raw.outcome = ImdsOutcome::BadResponse;
-      out.message = "unusable Scheduled Events document: " + parsed.error();
-    }
-  }
-  out.outcome = raw.outcome;
-  record(ImdsEndpoint::ScheduledEvents, raw.outcome, raw.seconds);
+  out.outcome = parseOkBody(
+      raw.outcome, raw.response.body, parseScheduledEvents,
+      [&](Result<ScheduledEventsDocument> parsed) { out.document = std::move(parsed).value(); },
+      "Scheduled Events document", out.message);
+  record(ImdsEndpoint::ScheduledEvents, out.outcome, raw.seconds);
   co_return out;
 }
 
@@ -118,17 +127,11 @@ boost::asio::awaitable<InstanceMetadataFetch> ImdsClient::fetchInstanceMetadata(
                           {}, timeout);
   InstanceMetadataFetch out;
   out.message = raw.message;
-  if (raw.outcome == ImdsOutcome::Ok) {
-    Result<InstanceMetadata> parsed = parseInstanceMetadata(raw.response.body);
-    if (parsed.ok()) {
-      out.metadata = std::move(parsed).value();
-    } else {
-      raw.outcome = ImdsOutcome::BadResponse;
-      out.message = "unusable instance metadata: " + parsed.error();
-    }
-  }
-  out.outcome = raw.outcome;
-  record(ImdsEndpoint::Instance, raw.outcome, raw.seconds);
+  out.outcome = parseOkBody(
+      raw.outcome, raw.response.body, parseInstanceMetadata,
+      [&](Result<InstanceMetadata> parsed) { out.metadata = std::move(parsed).value(); }, "instance metadata",
+      out.message);
+  record(ImdsEndpoint::Instance, out.outcome, raw.seconds);
   co_return out;
 }
 

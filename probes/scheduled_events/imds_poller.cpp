@@ -1,10 +1,5 @@
 #include "probes/scheduled_events/imds_poller.h"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include <map>
 
 #include "agent/core/logging.h"
@@ -53,7 +48,7 @@ ImdsPoller::ImdsPoller(ImdsClient& client, const ImdsConfig& config, Metrics& me
 
 void ImdsPoller::stop() {
   stopped_ = true;
-  if (auto timer = std::static_pointer_cast<asio::steady_timer>(timer_)) timer->cancel();
+  if (alarm_) alarm_->wake();
 }
 
 void ImdsPoller::updateMetrics() {
@@ -142,17 +137,15 @@ asio::awaitable<bool> ImdsPoller::pollOnce(const OnDocument& onDocument) {
   co_return true;
 }
 
-asio::awaitable<void> ImdsPoller::run(OnDocument onDocument) {
-  auto timer = std::make_shared<asio::steady_timer>(co_await asio::this_coro::executor);
-  timer_ = timer;
+asio::awaitable<void> ImdsPoller::run(Timers& timers, OnDocument onDocument) {
+  alarm_ = timers.makeAlarm();
   while (!stopped_) {
     const MonotonicTime start = time_.monotonicTime();
     co_await pollOnce(onDocument);
     if (stopped_) break;
     const MonotonicTime due = PollSchedule::next(start, time_.monotonicTime(), config_.pollInterval,
                                                  status_.consecutiveFailures, retryAfter_);
-    timer->expires_after(due - time_.monotonicTime());
-    co_await timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await alarm_->waitUntil(due);
   }
 }
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "agent/core/timers.h"
 #include "probes/scheduled_events/event_tracker.h"
 #include "probes/scheduled_events/imds_client.h"
 
@@ -38,8 +39,9 @@ class ImdsPoller {
   void setVmName(std::string name) { vmName_ = std::move(name); }
   const std::string& vmName() const { return vmName_; }
 
-  // Runs until stop(). onDocument is called on the loop's executor after each good document.
-  boost::asio::awaitable<void> run(OnDocument onDocument);
+  // Runs until stop(), waiting between polls on an Alarm from `timers` (whose time() is the
+  // TimeSource given to the constructor). onDocument is called after each good document.
+  boost::asio::awaitable<void> run(Timers& timers, OnDocument onDocument);
   // One poll (also used by --once). Returns true when the document was good.
   boost::asio::awaitable<bool> pollOnce(const OnDocument& onDocument);
   // False: even the first call gets imds.timeout (--once reports at once, it does not wait
@@ -68,7 +70,7 @@ class ImdsPoller {
   std::set<std::pair<std::string, std::string>> extraSeries_;
   bool stopped_ = false;
   bool patientFirstCall_ = true;
-  std::shared_ptr<void> timer_;  // the wait between polls, cancelled by stop()
+  std::unique_ptr<Alarm> alarm_;  // the wait between polls, woken by stop()
 };
 
 }  // namespace aksnode

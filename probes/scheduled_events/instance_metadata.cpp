@@ -1,15 +1,13 @@
 #include "probes/scheduled_events/instance_metadata.h"
 
 #include <boost/json/monotonic_resource.hpp>
-#include <boost/json/parse.hpp>
-#include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 
 #include <new>
 
 #include "agent/core/ascii.h"
 #include "probes/scheduled_events/json_fields.h"
-#include "probes/scheduled_events/parser.h"  // kMaxImdsBodyBytes, kMaxImdsJsonDepth
+#include "probes/scheduled_events/parser.h"  // ImdsJsonObject
 
 namespace aksnode {
 namespace {
@@ -39,22 +37,9 @@ const json::object* objectMember(const json::object& o, std::string_view key) {
 }
 
 Result<InstanceMetadata> parse(std::string_view body) {
-  if (body.size() > kMaxImdsBodyBytes) {
-    return failure("body of " + std::to_string(body.size()) + " bytes is over the " +
-                   std::to_string(kMaxImdsBodyBytes) + "-byte limit");
-  }
-  body = withoutByteOrderMark(body);
-  json::parse_options options;
-  options.max_depth = kMaxImdsJsonDepth;
-  unsigned char buffer[8192];
-  json::monotonic_resource arena(buffer, sizeof buffer);
-  boost::system::error_code ec;
-  const json::value root = json::parse(json::string_view(body.data(), body.size()), ec, &arena, options);
-  if (ec) return failure("not JSON: " + ec.message());
-  if (!root.is_object()) {
-    return failure(std::string("not a JSON object but ") + json_fields::kindName(root));
-  }
-  const json::object& top = root.get_object();
+  const ImdsJsonObject document(body);
+  if (!document.ok()) return failure(document.error());
+  const json::object& top = document.object();
 
   const json::object* compute = objectMember(top, "compute");
   std::string path = "compute.";
@@ -95,13 +80,7 @@ bool InstanceMetadata::isSpot() const {
 }
 
 Result<InstanceMetadata> parseInstanceMetadata(std::string_view body) {
-  try {
-    return parse(body);
-  } catch (const std::bad_alloc&) {
-    return failure("out of memory while parsing");
-  } catch (const std::exception& e) {
-    return failure(std::string("unexpected parser failure: ") + e.what());
-  }
+  return parseImdsBody<Result<InstanceMetadata>>(body, parse);
 }
 
 }  // namespace aksnode

@@ -184,20 +184,9 @@ Result<ScheduledEventsDocument> failure(std::string message) {
 }
 
 Result<ScheduledEventsDocument> parseDocument(std::string_view body) {
-  if (body.size() > kMaxImdsBodyBytes) {
-    return failure("body of " + std::to_string(body.size()) + " bytes is over the " +
-                   std::to_string(kMaxImdsBodyBytes) + "-byte limit");
-  }
-  body = withoutByteOrderMark(body);
-  json::parse_options options;
-  options.max_depth = kMaxImdsJsonDepth;  // strict JSON otherwise: no comments, no trailing commas
-  unsigned char buffer[4096];
-  json::monotonic_resource arena(buffer, sizeof buffer);
-  boost::system::error_code ec;
-  const json::value root = json::parse(json::string_view(body.data(), body.size()), ec, &arena, options);
-  if (ec) return failure("not JSON: " + ec.message());
-  if (!root.is_object()) return failure(std::string("not a JSON object but ") + kindName(root));
-  const json::object& o = root.get_object();
+  const ImdsJsonObject document(body);
+  if (!document.ok()) return failure(document.error());
+  const json::object& o = document.object();
 
   ScheduledEventsDocument doc;
   const auto incarnation = json_fields::find(o, "DocumentIncarnation");
@@ -249,19 +238,33 @@ Result<ScheduledEventsDocument> parseDocument(std::string_view body) {
 }  // namespace
 
 Result<ScheduledEventsDocument> parseScheduledEvents(std::string_view body) {
-  try {
-    return parseDocument(body);
-  } catch (const std::bad_alloc&) {
-    return failure("out of memory while parsing");
-  } catch (const std::exception& e) {
-    return failure(std::string("unexpected parser failure: ") + e.what());
-  }
+  return parseImdsBody<Result<ScheduledEventsDocument>>(body, parseDocument);
 }
 
-std::string_view withoutByteOrderMark(std::string_view body) {
+ImdsJsonObject::ImdsJsonObject(std::string_view body)
+    : arena_(buffer_, sizeof buffer_), root_(parse(body, &arena_, error_)) {}
+
+json::value ImdsJsonObject::parse(std::string_view body, json::storage_ptr storage, std::string& error) {
+  if (body.size() > kMaxImdsBodyBytes) {
+    error = "body of " + std::to_string(body.size()) + " bytes is over the " + std::to_string(kMaxImdsBodyBytes) +
+            "-byte limit";
+    return nullptr;
+  }
   constexpr std::string_view kBom = "\xEF\xBB\xBF";
   if (body.substr(0, kBom.size()) == kBom) body.remove_prefix(kBom.size());
-  return body;
+  json::parse_options options;
+  options.max_depth = kMaxImdsJsonDepth;  // strict JSON otherwise: no comments, no trailing commas
+  boost::system::error_code ec;
+  json::value root = json::parse(json::string_view(body.data(), body.size()), ec, std::move(storage), options);
+  if (ec) {
+    error = "not JSON: " + ec.message();
+    return nullptr;
+  }
+  if (!root.is_object()) {
+    error = std::string("not a JSON object but ") + kindName(root);
+    return nullptr;
+  }
+  return root;
 }
 
 std::string serializeStartRequests(const std::vector<std::string>& eventIds) {

@@ -20,7 +20,12 @@
 // only in case ("eventId") is accepted when it is the only such key, so a differently-cased
 // producer (a mock, a proxy) cannot hide an eviction. Duplicate keys: the last one wins
 // (Boost.JSON). Pure function: no I/O, no clock, never throws.
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/value.hpp>
+
 #include <cstddef>
+#include <exception>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -48,9 +53,41 @@ inline constexpr std::size_t kMaxEventResources = 1000;
 // The document, or why it is unusable.
 Result<ScheduledEventsDocument> parseScheduledEvents(std::string_view body);
 
-// A leading UTF-8 byte order mark is skipped (some Windows-side tools write one); shared with
-// instance_metadata.cpp.
-std::string_view withoutByteOrderMark(std::string_view body);
+// An IMDS answer's body (Scheduled Events, instance metadata) as a JSON object, in an arena of
+// its own: at most kMaxImdsBodyBytes, a leading UTF-8 byte order mark skipped (some Windows-side
+// tools write one), strict JSON at most kMaxImdsJsonDepth deep. Anything else is not ok(), and
+// error() says why.
+// `parse(body)` with every exception it may throw (out of memory, a parser bug) turned into a
+// Result whose error says so: an IMDS body never ends the agent.
+template <class Result, class Parse>
+Result parseImdsBody(std::string_view body, Parse parse) {
+  try {
+    return parse(body);
+  } catch (const std::bad_alloc&) {
+    return Result::failure("out of memory while parsing");
+  } catch (const std::exception& e) {
+    return Result::failure(std::string("unexpected parser failure: ") + e.what());
+  }
+}
+
+class ImdsJsonObject {
+ public:
+  explicit ImdsJsonObject(std::string_view body);
+  ImdsJsonObject(const ImdsJsonObject&) = delete;
+  ImdsJsonObject& operator=(const ImdsJsonObject&) = delete;
+
+  bool ok() const { return root_.is_object(); }
+  const std::string& error() const { return error_; }
+  const boost::json::object& object() const { return root_.get_object(); }  // when ok()
+
+ private:
+  static boost::json::value parse(std::string_view body, boost::json::storage_ptr storage, std::string& error);
+
+  unsigned char buffer_[8192];
+  boost::json::monotonic_resource arena_;
+  std::string error_;
+  boost::json::value root_;  // null unless a JSON object, allocated in arena_
+};
 
 // The body of the acknowledgement POST: {"StartRequests":[{"EventId":"..."}, ...]}.
 // (The lead's IMDS client sends it; kept here so the JSON shape lives beside the parser.)

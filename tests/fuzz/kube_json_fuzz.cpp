@@ -8,6 +8,7 @@
 //  * a list page keeps only objects;
 //  * every eviction answer maps to exactly the documented kind for its status code.
 // Seeds: tests/fuzz/corpus/kube/.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -52,7 +53,7 @@ void checkEviction(int status, std::string_view body) {
   aksnode::HttpResult http;
   http.response.status = status;
   http.response.body = std::string(body);
-  const auto result = aksnode::evictionResultFrom(http);
+  const auto result = aksnode::evictionResultFrom(http, aksnode::SystemTime{std::chrono::seconds{1'800'000'000}});
   using Kind = aksnode::EvictionResult::Kind;
   check(result.status == status);
   if (status >= 200 && status < 300) check(result.kind == Kind::Evicted);

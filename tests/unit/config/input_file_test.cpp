@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
-#include <fstream>
+
+#include "support/temp_dir.h"
 
 namespace aksnode {
 namespace {
@@ -20,21 +20,8 @@ namespace {
 using ::testing::HasSubstr;
 
 struct InputFileTest : ::testing::Test {
-  std::filesystem::path dir;
-  void SetUp() override {
-    std::string pattern = (std::filesystem::temp_directory_path() / "aksnode-input-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir = pattern;
-  }
-  void TearDown() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::string write(const char* name, const std::string& text) {
-    const auto p = dir / name;
-    std::ofstream(p, std::ios::binary) << text;
-    return p.string();
-  }
+  testing::TempDir dir;
+  std::string write(const char* name, const std::string& text) { return dir.write(name, text); }
 };
 
 TEST_F(InputFileTest, ReadsARegularFileUpToTheLimit) {
@@ -47,15 +34,15 @@ TEST_F(InputFileTest, ReadsARegularFileUpToTheLimit) {
 }
 
 TEST_F(InputFileTest, MissingAndDirectory) {
-  EXPECT_EQ(readInputFile((dir / "nope").string(), 10).status, InputFile::Status::Missing);
-  const auto d = readInputFile(dir.string(), 10);
+  EXPECT_EQ(readInputFile(dir.file("nope"), 10).status, InputFile::Status::Missing);
+  const auto d = readInputFile(dir.path(), 10);
   EXPECT_EQ(d.status, InputFile::Status::NotRegular);
   EXPECT_THAT(d.error, HasSubstr("directory"));
 }
 
 // No writer ever opens it: a blocking open(2) would wait forever.
 TEST_F(InputFileTest, AFifoWithoutWriterIsRefusedWithoutBlocking) {
-  const auto fifo = (dir / "fifo").string();
+  const auto fifo = dir.file("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   const auto r = readInputFile(fifo, 1 << 20);
   EXPECT_EQ(r.status, InputFile::Status::NotRegular);
@@ -69,7 +56,7 @@ TEST_F(InputFileTest, ACharacterDeviceIsRefusedUnread) {
 }
 
 TEST_F(InputFileTest, AUnixSocketIsRefused) {
-  const auto path = (dir / "sock").string();
+  const auto path = dir.file("sock");
   const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   ASSERT_GE(fd, 0);
   sockaddr_un addr{};

@@ -13,8 +13,9 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::FakeFileSystem;
+using testing::onlyResult;
 using testing::runFor;
-using testing::TempDir;
+using aksnode::testing::TempDir;
 using testing::writeFile;
 
 bool contains(const std::string& haystack, const std::string& needle) {
@@ -45,9 +46,7 @@ class CacheProbeTest : public ::testing::Test {
   }
   ProbeResult probeOnce(std::shared_ptr<FileSystem> fs, CacheProbeOptions options = {}) {
     auto probe = makeProbe(std::move(fs), options);
-    auto results = runFor(io, probe->check());
-    EXPECT_TRUE(results && results->size() == 1);
-    return results && !results->empty() ? results->front() : ProbeResult{};
+    return onlyResult(io, *probe);
   }
 
   CacheConfig cache;
@@ -69,9 +68,9 @@ class CacheProbeTest : public ::testing::Test {
 
 TEST_F(CacheProbeTest, MeasuresARealCacheDirectory) {
   TempDir dir;
-  std::filesystem::create_directories(dir / "segments/2026");
-  writeFile(dir / "segments/2026/part-0", 300'000);
-  writeFile(dir / "index", 12'345);
+  std::filesystem::create_directories(dir.file("segments/2026"));
+  writeFile(dir.file("segments/2026/part-0"), 300'000);
+  writeFile(dir.file("index"), 12'345);
   cache.path = dir.path();
   cache.maxUsedBytes = 10'000'000;
   auto r = probeOnce(std::make_shared<PosixFileSystem>());
@@ -91,7 +90,7 @@ TEST_F(CacheProbeTest, MeasuresARealCacheDirectory) {
 
 TEST_F(CacheProbeTest, OverQuota) {
   TempDir dir;
-  writeFile(dir / "blob", 200'000);
+  writeFile(dir.file("blob"), 200'000);
   cache.path = dir.path();
   cache.maxUsedBytes = 100'000;
   auto r = probeOnce(std::make_shared<PosixFileSystem>());
@@ -103,11 +102,11 @@ TEST_F(CacheProbeTest, OverQuota) {
 
 TEST_F(CacheProbeTest, MissingOrNotADirectory) {
   TempDir dir;
-  cache.path = dir / "absent";
+  cache.path = dir.file("absent");
   auto r = probeOnce(std::make_shared<PosixFileSystem>());
   EXPECT_EQ(r.reason, "Missing");
-  writeFile(dir / "file", 1);
-  cache.path = dir / "file";
+  writeFile(dir.file("file"), 1);
+  cache.path = dir.file("file");
   r = probeOnce(std::make_shared<PosixFileSystem>());
   EXPECT_EQ(r.reason, "Missing");
   EXPECT_TRUE(contains(r.message, "not a directory")) << r.message;
@@ -115,7 +114,7 @@ TEST_F(CacheProbeTest, MissingOrNotADirectory) {
 
 TEST_F(CacheProbeTest, ABoundedWalkReportsPartial) {
   TempDir dir;
-  for (int i = 0; i < 5; ++i) writeFile(dir / ("f" + std::to_string(i)), 4096);
+  for (int i = 0; i < 5; ++i) writeFile(dir.file("f" + std::to_string(i)), 4096);
   cache.path = dir.path();
   CacheProbeOptions options;
   options.walkMaxEntries = 2;
@@ -126,7 +125,7 @@ TEST_F(CacheProbeTest, ABoundedWalkReportsPartial) {
   EXPECT_TRUE(contains(r.message, "or more (partial walk)")) << r.message;
 
   // A zero time budget stops the walk as soon as the clock is asked.
-  std::filesystem::create_directory(dir / "sub");
+  std::filesystem::create_directory(dir.file("sub"));
   options = {};
   options.walkTimeBudget = 0s;
   r = probeOnce(std::make_shared<PosixFileSystem>(), options);

@@ -13,7 +13,7 @@ namespace aksnode::disk {
 namespace {
 
 using testing::ScopedMount;
-using testing::TempDir;
+using aksnode::testing::TempDir;
 using testing::writeFile;
 namespace stdfs = std::filesystem;
 
@@ -25,11 +25,11 @@ std::uint64_t blocksOf(const std::string& path) {
 
 TEST(DirectoryUsage, SumsAllocatedBlocksOfEveryEntry) {
   TempDir dir;
-  writeFile(dir / "a", 10'000);
-  writeFile(dir / "b", 1);
-  stdfs::create_directories(dir / "sub/deeper");
-  writeFile(dir / "sub/c", 100'000);
-  writeFile(dir / "sub/deeper/d", 5000);
+  writeFile(dir.file("a"), 10'000);
+  writeFile(dir.file("b"), 1);
+  stdfs::create_directories(dir.file("sub/deeper"));
+  writeFile(dir.file("sub/c"), 100'000);
+  writeFile(dir.file("sub/deeper/d"), 5000);
   std::uint64_t expected = blocksOf(dir.path());
   for (const auto& e : stdfs::recursive_directory_iterator(dir.path())) {
     expected += blocksOf(e.path().string());
@@ -45,16 +45,16 @@ TEST(DirectoryUsage, SumsAllocatedBlocksOfEveryEntry) {
 
 TEST(DirectoryUsage, DoesNotFollowSymlinksAndCountsHardLinksOnce) {
   TempDir outside, dir;
-  writeFile(outside / "big", 1 << 20);
-  stdfs::create_directory(outside / "tree");
-  writeFile(outside / "tree/big2", 1 << 20);
-  stdfs::create_symlink(outside / "big", dir / "link-to-file");
-  stdfs::create_directory_symlink(outside / "tree", dir / "link-to-dir");
-  writeFile(dir / "f", 64 * 1024);
-  stdfs::create_hard_link(dir / "f", dir / "f2");
+  writeFile(outside.file("big"), 1 << 20);
+  stdfs::create_directory(outside.file("tree"));
+  writeFile(outside.file("tree/big2"), 1 << 20);
+  stdfs::create_symlink(outside.file("big"), dir.file("link-to-file"));
+  stdfs::create_directory_symlink(outside.file("tree"), dir.file("link-to-dir"));
+  writeFile(dir.file("f"), 64 * 1024);
+  stdfs::create_hard_link(dir.file("f"), dir.file("f2"));
   auto u = measureDirectoryUsage(dir.path(), {});
-  std::uint64_t expected = blocksOf(dir.path()) + blocksOf(dir / "link-to-file") +
-                           blocksOf(dir / "link-to-dir") + blocksOf(dir / "f");
+  std::uint64_t expected = blocksOf(dir.path()) + blocksOf(dir.file("link-to-file")) +
+                           blocksOf(dir.file("link-to-dir")) + blocksOf(dir.file("f"));
   EXPECT_EQ(u.bytes, expected);
   EXPECT_LT(u.bytes, 1u << 20);
   EXPECT_EQ(u.entries, 4u);
@@ -62,7 +62,7 @@ TEST(DirectoryUsage, DoesNotFollowSymlinksAndCountsHardLinksOnce) {
 
 TEST(DirectoryUsage, StopsAtMaxEntriesAndSaysPartial) {
   TempDir dir;
-  for (int i = 0; i < 10; ++i) writeFile(dir / ("f" + std::to_string(i)), 10);
+  for (int i = 0; i < 10; ++i) writeFile(dir.file("f" + std::to_string(i)), 10);
   UsageLimits limits;
   limits.maxEntries = 4;
   auto u = measureDirectoryUsage(dir.path(), limits);
@@ -77,7 +77,7 @@ TEST(DirectoryUsage, StopsAtMaxEntriesAndSaysPartial) {
 
 TEST(DirectoryUsage, StopsWhenOutOfTime) {
   TempDir dir;
-  for (int i = 0; i < 300; ++i) writeFile(dir / ("f" + std::to_string(i)), 0);
+  for (int i = 0; i < 300; ++i) writeFile(dir.file("f" + std::to_string(i)), 0);
   UsageLimits limits;
   int polls = 0;
   limits.outOfTime = [&] { return ++polls >= 1; };
@@ -88,7 +88,7 @@ TEST(DirectoryUsage, StopsWhenOutOfTime) {
 
   // Many small directories: the budget is also checked between directories.
   TempDir nested;
-  for (int i = 0; i < 20; ++i) stdfs::create_directory(nested / ("d" + std::to_string(i)));
+  for (int i = 0; i < 20; ++i) stdfs::create_directory(nested.file("d" + std::to_string(i)));
   polls = 0;
   limits.outOfTime = [&] { return ++polls >= 2; };
   u = measureDirectoryUsage(nested.path(), limits);
@@ -110,36 +110,36 @@ TEST(DirectoryUsage, DeepTreesDoNotRecurse) {
 
 TEST(DirectoryUsage, DoesNotCrossIntoOtherFilesystems) {
   TempDir dir;
-  stdfs::create_directory(dir / "mnt");
-  writeFile(dir / "own", 8192);
-  ScopedMount tmpfs("tmpfs", dir / "mnt", "tmpfs", 0, "size=4m");
+  stdfs::create_directory(dir.file("mnt"));
+  writeFile(dir.file("own"), 8192);
+  ScopedMount tmpfs("tmpfs", dir.file("mnt"), "tmpfs", 0, "size=4m");
   if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount tmpfs here: " << std::strerror(tmpfs.error());
-  writeFile(dir / "mnt/foreign", 2 << 20);
+  writeFile(dir.file("mnt/foreign"), 2 << 20);
   auto u = measureDirectoryUsage(dir.path(), {});
-  EXPECT_EQ(u.bytes, blocksOf(dir.path()) + blocksOf(dir / "own"));
+  EXPECT_EQ(u.bytes, blocksOf(dir.path()) + blocksOf(dir.file("own")));
   EXPECT_EQ(u.entries, 2u);  // "own" and the mount point, which is skipped
 }
 
 TEST(DirectoryUsage, RootErrors) {
   TempDir dir;
-  EXPECT_EQ(measureDirectoryUsage(dir / "missing", {}).error, ENOENT);
-  writeFile(dir / "file", 1);
-  EXPECT_EQ(measureDirectoryUsage(dir / "file", {}).error, ENOTDIR);
+  EXPECT_EQ(measureDirectoryUsage(dir.file("missing"), {}).error, ENOENT);
+  writeFile(dir.file("file"), 1);
+  EXPECT_EQ(measureDirectoryUsage(dir.file("file"), {}).error, ENOTDIR);
 }
 
 TEST(DirectoryUsage, UnreadableSubdirectoriesMakeItPartial) {
   TempDir dir;
   ASSERT_EQ(::chmod(dir.path().c_str(), 0755), 0);
-  stdfs::create_directory(dir / "locked");
-  writeFile(dir / "locked/x", 100);
-  ASSERT_EQ(::chmod((dir / "locked").c_str(), 0), 0);
+  stdfs::create_directory(dir.file("locked"));
+  writeFile(dir.file("locked/x"), 100);
+  ASSERT_EQ(::chmod((dir.file("locked")).c_str(), 0), 0);
   // Exit status: 0 = partial with one unreadable directory, as expected.
   int status = testing::runUnprivileged([&] {
     auto u = measureDirectoryUsage(dir.path(), {});
     return u.partial && u.unreadable == 1 && u.stoppedBy.empty() ? 0 : 1;
   });
   EXPECT_EQ(status, 0);
-  ::chmod((dir / "locked").c_str(), 0755);
+  ::chmod((dir.file("locked")).c_str(), 0755);
 }
 
 }  // namespace

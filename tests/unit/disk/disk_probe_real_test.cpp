@@ -13,9 +13,11 @@ namespace aksnode::disk {
 namespace {
 
 using namespace std::chrono_literals;
+using testing::onlyResult;
 using testing::runFor;
+using testing::ReadOnlyBindMount;
 using testing::ScopedMount;
-using testing::TempDir;
+using aksnode::testing::TempDir;
 using testing::writeFile;
 
 class RealDiskProbeTest : public ::testing::Test {
@@ -24,9 +26,7 @@ class RealDiskProbeTest : public ::testing::Test {
     config.disks = {disk};
     metrics = std::make_unique<Metrics>(config);
     DiskProbe p({disk}, *metrics, time);
-    auto results = runFor(io, p.check());
-    EXPECT_TRUE(results && results->size() == 1);
-    return results && !results->empty() ? results->front() : ProbeResult{};
+    return onlyResult(io, p);
   }
 
   Config config;
@@ -56,7 +56,7 @@ TEST_F(RealDiskProbeTest, ATempDirectoryIsHealthyAndTheProbeFileIsGone) {
 TEST_F(RealDiskProbeTest, AMissingPath) {
   TempDir dir;
   DiskConfig disk;
-  disk.path = dir / "not-there";
+  disk.path = dir.file("not-there");
   auto r = probe(disk);
   EXPECT_EQ(r.reason, "Missing");
   EXPECT_EQ(metrics->diskHealthy(disk.path).Value(), 0);
@@ -76,7 +76,7 @@ TEST_F(RealDiskProbeTest, ATmpfsMountPointFilledBelowTheThreshold) {
   EXPECT_EQ(r.details.at("fsType").as_string(), "tmpfs");
   EXPECT_EQ(r.details.at("sizeBytes").as_uint64(), 1u << 20);
 
-  writeFile(dir / "filler", (1 << 20) - 64 * 1024);  // 64 KiB left: 6.25% < 10%
+  writeFile(dir.file("filler"), (1 << 20) - 64 * 1024);  // 64 KiB left: 6.25% < 10%
   r = probe(disk);
   EXPECT_EQ(r.reason, "LowSpace") << r.message;
   EXPECT_LT(metrics->diskFreeBytes(disk.path).Value(), 0.1 * (1 << 20));
@@ -84,15 +84,11 @@ TEST_F(RealDiskProbeTest, ATmpfsMountPointFilledBelowTheThreshold) {
 
 TEST_F(RealDiskProbeTest, AReadOnlyBindMount) {
   TempDir dir;
-  std::filesystem::create_directory(dir / "src");
-  std::filesystem::create_directory(dir / "ro");
-  ScopedMount bind(dir / "src", dir / "ro", nullptr, MS_BIND, nullptr);
-  if (!bind.mounted()) GTEST_SKIP() << "cannot bind mount here: " << std::strerror(bind.error());
-  ASSERT_EQ(
-      ::mount(nullptr, (dir / "ro").c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr),
-      0);
+  ReadOnlyBindMount ro(dir);
+  if (!ro.mounted()) GTEST_SKIP() << "cannot bind mount here: " << std::strerror(ro.error());
+  ASSERT_EQ(ro.remountError(), 0) << std::strerror(ro.remountError());
   DiskConfig disk;
-  disk.path = dir / "ro";
+  disk.path = dir.file("ro");
   disk.minFreeRatio = 0.0;
   disk.minFreeInodesRatio = 0.0;
   disk.maxProbeLatency = 10s;

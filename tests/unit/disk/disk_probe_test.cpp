@@ -17,6 +17,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::FakeFileSystem;
+using testing::onlyResult;
 using testing::runFor;
 
 bool contains(const std::string& haystack, const std::string& needle) {
@@ -35,9 +36,7 @@ class DiskProbeTest : public ::testing::Test {
   // One round of a fresh probe over `disk`.
   ProbeResult probeOnce() {
     auto probe = makeProbe();
-    auto results = runFor(io, probe->check());
-    EXPECT_TRUE(results && results->size() == 1);
-    return results && !results->empty() ? results->front() : ProbeResult{};
+    return onlyResult(io, *probe);
   }
 
   std::unique_ptr<DiskProbe> makeProbe(std::vector<DiskConfig> disks = {},

@@ -1,6 +1,6 @@
 #pragma once
-// Shared by the disk unit tests: a FileSystem fake that can fail or hang on demand, a temp
-// directory, and a way to run one coroutine to completion with an upper bound.
+// Shared by the disk unit tests: a FileSystem fake that can fail or hang on demand (TempDir and
+// runFor: tests/support).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -21,46 +21,21 @@
 
 #include "agent/core/time_source.h"
 #include "probes/disk/file_system.h"
+#include "probes/probe.h"
+#include "support/run_coroutine.h"
+#include "support/temp_dir.h"
 
 namespace aksnode::disk::testing {
 
-// Runs `task` on `io` until it completes; fails the test (instead of hanging it) when it takes
-// longer than `bound`, which is what a probe that waited for a hung thread would do.
-template <class T>
-std::optional<T> runFor(boost::asio::io_context& io, boost::asio::awaitable<T> task,
-                        std::chrono::milliseconds bound = std::chrono::seconds(20)) {
-  std::optional<T> out;
-  std::exception_ptr error;
-  boost::asio::co_spawn(io, std::move(task), [&](std::exception_ptr e, T value) {
-    error = e;
-    if (!e) out = std::move(value);
-  });
-  io.restart();
-  io.run_for(bound);
-  if (error) std::rethrow_exception(error);
-  EXPECT_TRUE(out.has_value()) << "coroutine did not complete within " << bound.count() << " ms";
-  return out;
+using aksnode::testing::runFor;
+
+// One round of a probe of one target: its result (the test fails unless there is exactly one).
+template <class Probe>
+ProbeResult onlyResult(boost::asio::io_context& io, Probe& probe) {
+  auto results = runFor(io, probe.check());
+  EXPECT_TRUE(results && results->size() == 1);
+  return results && !results->empty() ? results->front() : ProbeResult{};
 }
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "aksnode-disk-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // A FileSystem whose answers the test sets, which can block any call until release(), and
 // which can move a SimulatedTimeSource forward inside a call (slow I/O).
@@ -244,6 +219,32 @@ class ScopedMount {
   std::string target_;
   bool mounted_ = false;
   int error_ = 0;
+};
+
+// dir/ro: a read-only bind mount of dir/src, undone at the end of the test. Not mounted() where
+// the test may not mount (it skips then); remountError() is the errno of making it read-only.
+class ReadOnlyBindMount {
+ public:
+  explicit ReadOnlyBindMount(const aksnode::testing::TempDir& dir)
+      : path_(makeDirectories(dir)), bind_(dir.file("src"), path_, nullptr, MS_BIND, nullptr) {
+    if (bind_.mounted() && ::mount(nullptr, path_.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0) {
+      remountError_ = errno;
+    }
+  }
+  bool mounted() const { return bind_.mounted(); }
+  int error() const { return bind_.error(); }
+  int remountError() const { return remountError_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  static std::string makeDirectories(const aksnode::testing::TempDir& dir) {
+    std::filesystem::create_directory(dir.file("src"));
+    std::filesystem::create_directory(dir.file("ro"));
+    return dir.file("ro");
+  }
+  std::string path_;
+  ScopedMount bind_;
+  int remountError_ = 0;
 };
 
 inline void writeFile(const std::string& path, std::size_t bytes, char fill = 'x') {

@@ -15,8 +15,9 @@
 namespace aksnode::disk {
 namespace {
 
+using testing::ReadOnlyBindMount;
 using testing::ScopedMount;
-using testing::TempDir;
+using aksnode::testing::TempDir;
 using testing::writeFile;
 
 std::size_t entriesIn(const std::string& dir) {
@@ -41,10 +42,10 @@ TEST(PosixFileSystem, StatAndStatvfsOfARealDirectory) {
   EXPECT_LE(stats.blocksAvailable, stats.blocks);
   EXPECT_LE(stats.filesAvailable, stats.files);
 
-  EXPECT_EQ(fs.stat(dir / "missing").error, ENOENT);
-  EXPECT_EQ(fs.statvfs(dir / "missing").error, ENOENT);
-  writeFile(dir / "file", 10);
-  auto file = fs.stat(dir / "file");
+  EXPECT_EQ(fs.stat(dir.file("missing")).error, ENOENT);
+  EXPECT_EQ(fs.statvfs(dir.file("missing")).error, ENOENT);
+  writeFile(dir.file("file"), 10);
+  auto file = fs.stat(dir.file("file"));
   EXPECT_EQ(file.error, 0);
   EXPECT_FALSE(file.isDirectory);
 }
@@ -63,11 +64,11 @@ TEST(PosixFileSystem, WriteProbeRoundTripsAndLeavesNothingBehind) {
 TEST(PosixFileSystem, WriteProbeNeverTouchesAnExistingFile) {
   TempDir dir;
   PosixFileSystem fs;
-  writeFile(dir / "taken", 3, 'k');
+  writeFile(dir.file("taken"), 3, 'k');
   auto w = fs.writeProbe(dir.path(), "taken", 4096);
   EXPECT_EQ(w.error, EEXIST);
   EXPECT_EQ(w.stage, "open");
-  std::ifstream in(dir / "taken");
+  std::ifstream in(dir.file("taken"));
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "kkk");  // neither overwritten nor unlinked
 }
@@ -75,7 +76,7 @@ TEST(PosixFileSystem, WriteProbeNeverTouchesAnExistingFile) {
 TEST(PosixFileSystem, WriteProbeInAMissingDirectory) {
   TempDir dir;
   PosixFileSystem fs;
-  auto w = fs.writeProbe(dir / "nope", "probe", 16);
+  auto w = fs.writeProbe(dir.file("nope"), "probe", 16);
   EXPECT_EQ(w.error, ENOENT);
   EXPECT_EQ(w.stage, "open");
 }
@@ -94,33 +95,29 @@ TEST(PosixFileSystem, FullTmpfsGivesEnospc) {
   TempDir dir;
   ScopedMount tmpfs("tmpfs", dir.path(), "tmpfs", 0, "size=64k");
   if (!tmpfs.mounted()) GTEST_SKIP() << "cannot mount tmpfs here: " << std::strerror(tmpfs.error());
-  writeFile(dir / "filler", 64 * 1024);  // as much as fits
+  writeFile(dir.file("filler"), 64 * 1024);  // as much as fits
   PosixFileSystem fs;
   auto stats = fs.statvfs(dir.path());
   EXPECT_EQ(stats.blocksAvailable, 0u);
   auto w = fs.writeProbe(dir.path(), "probe", 4096);
   EXPECT_EQ(w.error, ENOSPC);
   EXPECT_EQ(w.stage, "write");
-  EXPECT_FALSE(std::filesystem::exists(dir / "probe"));  // removed after the failure
+  EXPECT_FALSE(std::filesystem::exists(dir.file("probe")));  // removed after the failure
 }
 
 TEST(PosixFileSystem, ReadOnlyBindMountGivesErofsAndRdonlyFlags) {
   TempDir dir;
-  std::filesystem::create_directory(dir / "src");
-  std::filesystem::create_directory(dir / "ro");
-  ScopedMount bind(dir / "src", dir / "ro", nullptr, MS_BIND, nullptr);
-  if (!bind.mounted()) GTEST_SKIP() << "cannot bind mount here: " << std::strerror(bind.error());
-  ASSERT_EQ(
-      ::mount(nullptr, (dir / "ro").c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr), 0)
-      << std::strerror(errno);
+  ReadOnlyBindMount ro(dir);
+  if (!ro.mounted()) GTEST_SKIP() << "cannot bind mount here: " << std::strerror(ro.error());
+  ASSERT_EQ(ro.remountError(), 0) << std::strerror(ro.remountError());
   PosixFileSystem fs;
-  EXPECT_TRUE(fs.statvfs(dir / "ro").readOnly);
-  auto w = fs.writeProbe(dir / "ro", "probe", 16);
+  EXPECT_TRUE(fs.statvfs(dir.file("ro")).readOnly);
+  auto w = fs.writeProbe(dir.file("ro"), "probe", 16);
   EXPECT_EQ(w.error, EROFS);
   auto mounts = parseMountInfo(fs.readMountInfo().text);
-  const MountEntry* m = findMountFor(mounts, std::filesystem::canonical(dir / "ro").string());
+  const MountEntry* m = findMountFor(mounts, std::filesystem::canonical(dir.file("ro")).string());
   ASSERT_NE(m, nullptr);
-  EXPECT_EQ(m->mountPoint, std::filesystem::canonical(dir / "ro").string());
+  EXPECT_EQ(m->mountPoint, std::filesystem::canonical(dir.file("ro")).string());
   EXPECT_TRUE(mountIsReadOnly(*m));
 }
 
@@ -137,22 +134,22 @@ TEST(PosixFileSystem, ReadsTheRealMountInfo) {
 
 TEST(PosixFileSystem, InjectedPathsAndSizeLimits) {
   TempDir dir;
-  writeFile(dir / "mountinfo", 5, 'm');
-  std::filesystem::create_directories(dir / "block/8:17");
+  writeFile(dir.file("mountinfo"), 5, 'm');
+  std::filesystem::create_directories(dir.file("block/8:17"));
   {
-    std::ofstream out(dir / "block/8:17/stat");
+    std::ofstream out(dir.file("block/8:17/stat"));
     out << "1 2 3 4 5 6 7 8 9 10 11\n";
   }
-  PosixFileSystem fs({dir / "mountinfo", dir / "block"});
+  PosixFileSystem fs({dir.file("mountinfo"), dir.file("block")});
   EXPECT_EQ(fs.readMountInfo().text, "mmmmm");
   EXPECT_EQ(fs.readBlockDeviceStat("8:17").text, "1 2 3 4 5 6 7 8 9 10 11\n");
   EXPECT_EQ(fs.readBlockDeviceStat("8:18").error, ENOENT);
 
-  writeFile(dir / "big", 11);
-  auto big = readSmallFile(dir / "big", 10);
+  writeFile(dir.file("big"), 11);
+  auto big = readSmallFile(dir.file("big"), 10);
   EXPECT_EQ(big.error, EFBIG);
   EXPECT_TRUE(big.text.empty());
-  EXPECT_EQ(readSmallFile(dir / "big", 11).text.size(), 11u);
+  EXPECT_EQ(readSmallFile(dir.file("big"), 11).text.size(), 11u);
 }
 
 TEST(Errno, NamesAndDescriptions) {

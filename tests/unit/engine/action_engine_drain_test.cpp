@@ -15,7 +15,7 @@
 #include "unit/engine/fake_node_kube.h"
 #include "unit/kube/fake_http_client.h"
 #include "unit/kube/fake_kube_client.h"
-#include "unit/kube/sim_timers.h"
+#include "support/sim_timers.h"
 
 namespace aksnode {
 namespace {

@@ -15,7 +15,7 @@
 #include "unit/engine/engine_test_support.h"
 #include "unit/engine/fake_node_kube.h"
 #include "unit/kube/fake_http_client.h"
-#include "unit/kube/sim_timers.h"
+#include "support/sim_timers.h"
 #include "unit/notify/fake_webhook_client.h"
 
 namespace aksnode {

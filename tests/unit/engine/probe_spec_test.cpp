@@ -10,7 +10,7 @@
 #include "agent/notify/notifier.h"
 #include "metrics/metrics.h"
 #include "unit/engine/engine_test_support.h"
-#include "unit/kube/sim_timers.h"
+#include "support/sim_timers.h"
 
 namespace aksnode {
 namespace {

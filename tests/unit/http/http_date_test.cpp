@@ -128,6 +128,21 @@ TEST(HttpDate, FormatsRfc3339InUtcWholeSeconds) {
   EXPECT_EQ(formatRfc3339(unix(-1)), "1969-12-31T23:59:59Z");  // floor, not truncation
 }
 
+TEST(HttpDate, FormatsRfc3339WithFractionDigitsRoundedDown) {
+  const SystemTime t = unix(1795720810) + nanoseconds{123'456'789};
+  EXPECT_EQ(formatRfc3339(t, 6), "2026-11-26T19:20:10.123456Z");  // a Kubernetes MicroTime
+  EXPECT_EQ(formatRfc3339(t, 3), "2026-11-26T19:20:10.123Z");
+  EXPECT_EQ(formatRfc3339(t, 9), "2026-11-26T19:20:10.123456789Z");
+  EXPECT_EQ(formatRfc3339(unix(0), 6), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(formatRfc3339(t, 0), "2026-11-26T19:20:10Z");
+}
+
+TEST(HttpDate, FormatsRfc3339FromWholeSeconds) {
+  EXPECT_EQ(formatRfc3339(sys_seconds{seconds{1795720810}}), "2026-11-26T19:20:10Z");
+  // Past what a nanosecond SystemTime holds (year 2262): a JWT may say anything.
+  EXPECT_EQ(formatRfc3339(sys_seconds{seconds{253402300799}}), "9999-12-31T23:59:59Z");
+}
+
 TEST(HttpDate, FormatsRfc1123WithTheRightWeekday) {
   EXPECT_EQ(formatRfc1123(unix(1660064852)), "Tue, 09 Aug 2022 17:07:32 GMT");
   EXPECT_EQ(formatRfc1123(unix(1775946418)), "Sat, 11 Apr 2026 22:26:58 GMT");

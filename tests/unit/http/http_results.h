@@ -1,5 +1,6 @@
 #pragma once
-// HttpResult builders shared by the scripted HTTP clients of the unit tests (kube, IMDS).
+// HttpResult builders and request readers shared by the scripted HTTP clients of the unit tests
+// (kube, IMDS, engine).
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +16,14 @@ inline HttpResult httpResponse(int status, std::string body = "{}",
   r.response.body = std::move(body);
   r.response.headers = std::move(headers);
   return r;
+}
+
+// The value of a request header, "<absent>" when it was not sent.
+inline std::string headerOf(const HttpRequest& request, const std::string& name) {
+  for (const auto& [k, v] : request.headers) {
+    if (k == name) return v;
+  }
+  return "<absent>";
 }
 
 inline HttpResult httpFailure(HttpError error, std::string message = "injected") {

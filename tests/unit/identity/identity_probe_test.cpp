@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "identity_test_support.h"
+#include "support/temp_dir.h"
 #include "metrics/metrics.h"
 
 namespace aksnode::identity {
@@ -83,7 +84,7 @@ class IdentityProbeTest : public ::testing::Test {
   double checks(const std::string& result) { return metrics.identityCheck(result).Value(); }
   double exchanges(const std::string& result) { return metrics.identityExchange(result).Value(); }
 
-  it::TempDir dir;
+  aksnode::testing::TempDir dir;
   std::string tokenPath;
   IdentityConfig config;
   std::map<std::string, std::string> env;

@@ -9,6 +9,8 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "support/run_coroutine.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/array.hpp>
@@ -190,19 +192,7 @@ class ScriptedHttpClient final : public HttpClient {
   std::map<std::string, std::deque<HttpResult>> script_;
 };
 
-template <typename T>
-T runSync(boost::asio::awaitable<T> awaitable) {
-  boost::asio::io_context io;
-  std::optional<T> out;
-  std::exception_ptr error;
-  boost::asio::co_spawn(io, std::move(awaitable), [&](std::exception_ptr e, T value) {
-    error = e;
-    if (!e) out = std::move(value);
-  });
-  io.run();
-  if (error) std::rethrow_exception(error);
-  return std::move(*out);
-}
+using aksnode::testing::runSync;
 
 // Everything the agent logs (every level) while alive.
 class LogCapture {
@@ -226,30 +216,6 @@ class LogCapture {
   std::ostringstream stream_;
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
-};
-
-// A scratch directory removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "aksnode-identity-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string write(const std::string& name, const std::string& content) const {
-    std::ofstream(file(name), std::ios::binary | std::ios::trunc) << content;
-    return file(name);
-  }
-
- private:
-  std::filesystem::path path_;
 };
 
 }  // namespace aksnode::identity::testing

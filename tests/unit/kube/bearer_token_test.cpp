@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "unit/kube/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace aksnode {
 namespace {

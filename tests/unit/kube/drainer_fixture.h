@@ -11,7 +11,7 @@
 #include "agent/kube/drainer_impl.h"
 #include "metrics/metrics.h"
 #include "unit/kube/fake_kube_client.h"
-#include "unit/kube/sim_timers.h"
+#include "support/sim_timers.h"
 
 namespace aksnode::testing {
 

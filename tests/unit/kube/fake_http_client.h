@@ -53,11 +53,4 @@ class FakeHttpClient final : public HttpClient {
   Timers* timers_;
 };
 
-inline std::string headerOf(const HttpRequest& request, const std::string& name) {
-  for (const auto& [k, v] : request.headers) {
-    if (k == name) return v;
-  }
-  return "<absent>";
-}
-
 }  // namespace aksnode::testing

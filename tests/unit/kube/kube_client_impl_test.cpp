@@ -12,8 +12,8 @@
 #include "metrics/metrics.h"
 #include "unit/kube/fake_http_client.h"
 #include "unit/kube/pod_builder.h"
-#include "unit/kube/sim_timers.h"
-#include "unit/kube/temp_dir.h"
+#include "support/sim_timers.h"
+#include "support/temp_dir.h"
 
 namespace aksnode {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <map>
 
-#include "unit/kube/temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace aksnode {
 namespace {
@@ -25,7 +25,7 @@ struct InClusterTest : ::testing::Test {
       if (it == env.end()) return std::nullopt;
       return it->second;
     };
-    e.serviceAccountDir = dir.path().string();
+    e.serviceAccountDir = dir.path();
     return e;
   }
   void SetUp() override {

@@ -11,7 +11,7 @@
 
 #include "agent/kube/kube_client.h"
 #include "agent/kube/kube_json.h"
-#include "unit/kube/sim_timers.h"
+#include "support/sim_timers.h"
 
 namespace aksnode {
 namespace {

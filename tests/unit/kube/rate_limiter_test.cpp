@@ -5,7 +5,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 
-#include "unit/kube/sim_timers.h"
+#include "support/sim_timers.h"
 
 namespace aksnode {
 namespace {

@@ -7,36 +7,35 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include "unit/kube/sim_timers.h"
+#include "support/sim_timers.h"
 
 namespace aksnode {
 namespace {
 
 using namespace std::chrono_literals;
 
-TEST(AsioTimers, PastDeadlineReturnsAtOnce) {
+class AsioTimersTest : public ::testing::Test {
+ protected:
+  // `done` turns true when the wait returns.
+  void spawn(boost::asio::awaitable<void> wait) {
+    boost::asio::co_spawn(io, std::move(wait), [this](std::exception_ptr) { done = true; });
+  }
+
   boost::asio::io_context io;
   RealTimeSource time;
-  AsioTimers timers(io.get_executor(), time);
+  AsioTimers timers{io.get_executor(), time};
   bool done = false;
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    co_await timers.sleepUntil(time.monotonicTime() - 1s);
-    done = true;
-  }, boost::asio::detached);
+};
+
+TEST_F(AsioTimersTest, PastDeadlineReturnsAtOnce) {
+  spawn(timers.sleepUntil(time.monotonicTime() - 1s));
   io.run_for(5s);
   EXPECT_TRUE(done);
 }
 
-TEST(AsioTimers, WakeEndsAnHourLongWait) {
-  boost::asio::io_context io;
-  RealTimeSource time;
-  AsioTimers timers(io.get_executor(), time);
+TEST_F(AsioTimersTest, WakeEndsAnHourLongWait) {
   auto alarm = timers.makeAlarm();
-  bool done = false;
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    co_await alarm->waitUntil(time.monotonicTime() + 1h);
-    done = true;
-  }, boost::asio::detached);
+  spawn(alarm->waitUntil(time.monotonicTime() + 1h));
   io.poll();
   EXPECT_FALSE(done);
   alarm->wake();
@@ -46,17 +45,10 @@ TEST(AsioTimers, WakeEndsAnHourLongWait) {
   EXPECT_LT(time.monotonicTime() - before, 5s);
 }
 
-TEST(AsioTimers, WakeBeforeWaitIsRemembered) {
-  boost::asio::io_context io;
-  RealTimeSource time;
-  AsioTimers timers(io.get_executor(), time);
+TEST_F(AsioTimersTest, WakeBeforeWaitIsRemembered) {
   auto alarm = timers.makeAlarm();
   alarm->wake();
-  bool done = false;
-  boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
-    co_await alarm->waitUntil(time.monotonicTime() + 1h);
-    done = true;
-  }, boost::asio::detached);
+  spawn(alarm->waitUntil(time.monotonicTime() + 1h));
   io.run_for(5s);
   EXPECT_TRUE(done);
 }

@@ -10,8 +10,8 @@
 #include "agent/notify/payload.h"
 #include "agent/core/secret_redaction.h"
 #include "metrics/metrics.h"
-#include "unit/kube/sim_timers.h"
-#include "unit/kube/temp_dir.h"
+#include "support/sim_timers.h"
+#include "support/temp_dir.h"
 #include "unit/notify/fake_webhook_client.h"
 
 namespace aksnode {

@@ -432,7 +432,12 @@ TEST_F(EventTrackerTest, MicrosoftLearnSequenceThroughTheParser) {
     const Result<ScheduledEventsDocument> r = parseScheduledEvents(body);
     ASSERT_TRUE(r.ok()) << r.error();
     const TrackerUpdate u = poll(*r, "westno_1");
-    for (const auto& c : u.changes) seen.push_back(std::string(toString(c.kind)) + ":" + c.what.toString());
+    for (const auto& c : u.changes) {
+      const char* kind = c.kind == LifecycleKind::Started   ? "started"
+                         : c.kind == LifecycleKind::Changed ? "changed"
+                                                            : "ended";
+      seen.push_back(std::string(kind) + ":" + c.what.toString());
+    }
     clock.advance(1s);
   }
   EXPECT_THAT(seen, ElementsAre("started:", "changed:status,notBefore", "ended:"));

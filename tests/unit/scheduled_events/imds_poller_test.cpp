@@ -18,6 +18,7 @@
 #include "agent/http/http_date.h"
 #include "metrics/metrics.h"
 #include "probes/scheduled_events/imds_client.h"
+#include "support/sim_timers.h"
 #include "unit/http/http_results.h"
 
 namespace aksnode {
@@ -61,13 +62,6 @@ class ScriptedHttp final : public HttpClient {
   SimulatedTimeSource& time_;
 };
 
-std::string header(const HttpRequest& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers) {
-    if (k == name) return v;
-  }
-  return "<absent>";
-}
-
 std::string eventJson(const std::string& id, const std::string& type, std::optional<SystemTime> notBefore,
                       const std::string& vm = kVm, const std::string& status = "Scheduled") {
   boost::json::object e{{"EventId", id},
@@ -92,16 +86,7 @@ class ImdsTest : public ::testing::Test {
  protected:
   template <class T>
   T run(boost::asio::awaitable<T> work) {
-    std::optional<T> value;
-    std::exception_ptr error;
-    boost::asio::co_spawn(io, std::move(work), [&](std::exception_ptr e, T v) {
-      error = e;
-      if (!e) value.emplace(std::move(v));
-    });
-    io.restart();
-    io.run();
-    if (error) std::rethrow_exception(error);
-    return std::move(*value);
+    return timers.run(std::move(work));
   }
   double requests(ImdsEndpoint endpoint, ImdsOutcome result) {
     return metrics.imdsRequest(endpoint, result).Value();
@@ -115,6 +100,7 @@ class ImdsTest : public ::testing::Test {
   ScriptedHttp http{time};
   ImdsClient client{http, config.imds, metrics, time};
   ImdsPoller poller{client, config.imds, metrics, time};
+  testing::SimulatedTimers timers{io, time};
 };
 
 // --- the client ----------------------------------------------------------------------------
@@ -127,7 +113,7 @@ TEST_F(ImdsTest, ScheduledEventsRequestIsWhatImdsExpects) {
   const HttpRequest& r = http.requests[0];
   EXPECT_EQ(r.method, "GET");
   EXPECT_EQ(r.url, "http://169.254.169.254/metadata/scheduledevents?api-version=2020-07-01");
-  EXPECT_EQ(header(r, "Metadata"), "true");
+  EXPECT_EQ(testing::headerOf(r, "Metadata"), "true");
   for (const auto& [k, v] : r.headers) {
     std::string lower;
     for (char c : k) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -244,7 +230,7 @@ TEST_F(ImdsTest, InstanceMetadataRequest) {
   auto fetch = run(client.fetchInstanceMetadata(10s));
   ASSERT_EQ(http.requests.size(), 1u);
   EXPECT_EQ(http.requests[0].url, "http://169.254.169.254/metadata/instance?api-version=2021-02-01");
-  EXPECT_EQ(header(http.requests[0], "Metadata"), "true");
+  EXPECT_EQ(testing::headerOf(http.requests[0], "Metadata"), "true");
   EXPECT_EQ(http.requests[0].timeout, 10s);
   EXPECT_EQ(fetch.outcome, ImdsOutcome::Ok) << fetch.message;
   ASSERT_TRUE(fetch.metadata);
@@ -263,8 +249,8 @@ TEST_F(ImdsTest, AcknowledgementPostsStartRequests) {
   const HttpRequest& r = http.requests[0];
   EXPECT_EQ(r.method, "POST");
   EXPECT_EQ(r.url, "http://169.254.169.254/metadata/scheduledevents?api-version=2020-07-01");
-  EXPECT_EQ(header(r, "Metadata"), "true");
-  EXPECT_EQ(header(r, "Content-Type"), "application/json");
+  EXPECT_EQ(testing::headerOf(r, "Metadata"), "true");
+  EXPECT_EQ(testing::headerOf(r, "Content-Type"), "application/json");
   EXPECT_EQ(boost::json::parse(r.body),
             boost::json::parse(R"({"StartRequests":[{"EventId":"ev-1"},{"EventId":"ev-2"}]})"));
   EXPECT_EQ(message, "");
@@ -379,17 +365,88 @@ TEST_F(ImdsTest, WithoutTheVmNameNothingIsOurs) {
   EXPECT_EQ(gauge(metrics.evictionPending()), 0);
 }
 
-TEST_F(ImdsTest, StopDuringAPollEndsTheLoopWithoutWaiting) {
-  poller.setVmName(kVm);
-  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
-  http.onSend = [&] { poller.stop(); };
+// --- the loop, on simulated time --------------------------------------------------------
+
+class ImdsLoopTest : public ImdsTest {
+ protected:
+  ImdsLoopTest() {
+    poller.setVmName(kVm);
+    http.latency = 0ms;
+    http.onSend = [this] { pollStarts.push_back(testing::msSinceStart(time.monotonicTime()) - startMs); };
+  }
+  // Starts the loop; `finished` turns true when run() returns.
+  void start() {
+    boost::asio::co_spawn(io, poller.run(timers, [this](const TrackerUpdate&) { ++documents; }),
+                          [this](std::exception_ptr e) {
+                            EXPECT_FALSE(e);
+                            finished = true;
+                          });
+  }
+  bool runUntilPolls(std::size_t n) {
+    return timers.runUntil([&] { return http.requests.size() >= n; });
+  }
+
+  const long long startMs = testing::msSinceStart(time.monotonicTime());
+  std::vector<long long> pollStarts;  // ms after the test's start
   int documents = 0;
   bool finished = false;
-  boost::asio::co_spawn(io, poller.run([&](const TrackerUpdate&) { ++documents; }),
-                        [&](std::exception_ptr) { finished = true; });
-  io.restart();
-  io.run();  // returns once nothing is left: the loop must not be waiting on its timer
-  EXPECT_TRUE(finished);
+};
+
+TEST_F(ImdsLoopTest, HealthyPollsComeEveryInterval) {
+  for (int i = 0; i < 4; ++i) http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  start();
+  ASSERT_TRUE(runUntilPolls(4));
+  EXPECT_EQ(pollStarts, (std::vector<long long>{0, 1000, 2000, 3000}));
+  EXPECT_EQ(documents, 4);
+  EXPECT_FALSE(finished);
+}
+
+TEST_F(ImdsLoopTest, SlowAnswersDoNotPushLaterPollsBack) {
+  http.latency = 300ms;
+  for (int i = 0; i < 3; ++i) http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  start();
+  ASSERT_TRUE(runUntilPolls(3));
+  // onSend sees the time after the latency: every poll still starts on the 1 s grid.
+  EXPECT_EQ(pollStarts, (std::vector<long long>{300, 1300, 2300}));
+}
+
+TEST_F(ImdsLoopTest, FailuresBackOffExponentiallyUpToTheCapThenRecover) {
+  for (int i = 0; i < 4; ++i) http.script.push_back(ScriptedHttp::answer(500, "oops"));
+  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  start();
+  ASSERT_TRUE(runUntilPolls(6));
+  // 1 s, 2 s, 4 s, then the 5 s cap; after the good answer, the interval again.
+  EXPECT_EQ(pollStarts, (std::vector<long long>{0, 1000, 3000, 7000, 12000, 13000}));
+  EXPECT_EQ(poller.status().consecutiveFailures, 0);
+  EXPECT_EQ(documents, 2);
+}
+
+TEST_F(ImdsLoopTest, RetryAfterStretchesTheWaitAfterAFailure) {
+  http.script.push_back(ScriptedHttp::answer(503, "busy", {{"Retry-After", "3"}}));
+  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  start();
+  ASSERT_TRUE(runUntilPolls(2));
+  EXPECT_EQ(pollStarts, (std::vector<long long>{0, 3000}));
+}
+
+TEST_F(ImdsLoopTest, StopWhileWaitingEndsTheLoopAtOnce) {
+  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  start();
+  ASSERT_TRUE(runUntilPolls(1));
+  const auto stoppedAt = time.monotonicTime();
+  poller.stop();
+  ASSERT_TRUE(timers.runUntil([&] { return finished; }));
+  EXPECT_EQ(time.monotonicTime(), stoppedAt) << "the loop waited out its interval after stop()";
+  EXPECT_EQ(http.requests.size(), 1u);
+}
+
+TEST_F(ImdsLoopTest, StopDuringAPollEndsTheLoopWithoutWaiting) {
+  http.script.push_back(ScriptedHttp::answer(200, document(1, {})));
+  http.onSend = [&] { poller.stop(); };
+  start();
+  ASSERT_TRUE(timers.runUntil([&] { return finished; }));
+  EXPECT_EQ(testing::msSinceStart(time.monotonicTime()), startMs) << "the loop waited after stop()";
   EXPECT_EQ(http.requests.size(), 1u);
   EXPECT_EQ(documents, 1);
 }
