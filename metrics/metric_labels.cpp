@@ -20,6 +20,7 @@ constexpr std::array<const char*, 4> kEvictionLabelNames{"evicted", "blocked_pdb
 constexpr std::array<const char*, 3> kImdsEndpointNames{"scheduledevents", "instance", "acknowledge"};
 constexpr std::array<const char*, 6> kImdsOutcomeNames{"ok",      "http_error",   "throttled",
                                                        "timeout", "bad_response", "unreachable"};
+constexpr std::array<const char*, 3> kIgnoredEventReasonNames{"other_vm", "unknown_type", "invalid"};
 constexpr std::array<const char*, 3> kNotificationResultNames{"ok", "error", "timeout"};
 constexpr std::array<const char*, 3> kShedReasonNames{"idle", "header_timeout", "refused"};
 
@@ -27,6 +28,7 @@ static_assert(kNodeActionNames.size() == kNodeActions.size());
 static_assert(kEvictionLabelNames.size() == kEvictionLabels.size());
 static_assert(kImdsEndpointNames.size() == kImdsEndpoints.size());
 static_assert(kImdsOutcomeNames.size() == kImdsOutcomes.size());
+static_assert(kIgnoredEventReasonNames.size() == kIgnoredEventReasons.size());
 static_assert(kNotificationResultNames.size() == kNotificationResults.size());
 static_assert(kShedReasonNames.size() == kShedReasons.size());
 }  // namespace
@@ -36,6 +38,7 @@ const char* toString(DrainResult r) { return nameOf(r, kDrainResultNames); }
 const char* toString(EvictionLabel r) { return nameOf(r, kEvictionLabelNames); }
 const char* toString(ImdsEndpoint e) { return nameOf(e, kImdsEndpointNames); }
 const char* toString(ImdsOutcome outcome) { return nameOf(outcome, kImdsOutcomeNames); }
+const char* toString(IgnoredEventReason r) { return nameOf(r, kIgnoredEventReasonNames); }
 const char* toString(NotificationResult r) { return nameOf(r, kNotificationResultNames); }
 const char* toString(ShedReason r) { return nameOf(r, kShedReasonNames); }
 

@@ -38,6 +38,12 @@ inline constexpr std::array kImdsOutcomes{ImdsOutcome::Ok,      ImdsOutcome::Htt
                                           ImdsOutcome::Timeout, ImdsOutcome::BadResponse, ImdsOutcome::Unreachable};
 const char* toString(ImdsOutcome outcome);
 
+// reason of aksnode_imds_events_ignored_total: an event not acted on.
+enum class IgnoredEventReason { OtherVm, UnknownType, Invalid };
+inline constexpr std::array kIgnoredEventReasons{IgnoredEventReason::OtherVm, IgnoredEventReason::UnknownType,
+                                                 IgnoredEventReason::Invalid};
+const char* toString(IgnoredEventReason r);
+
 // result of aksnode_notifications_total.
 enum class NotificationResult { Ok, Error, Timeout };
 inline constexpr std::array kNotificationResults{NotificationResult::Ok, NotificationResult::Error,

@@ -253,7 +253,7 @@ Metrics::Metrics(const Config& config)
     for (const char* s : kEventStatuses) scheduledEvents(t, s);
     scheduledEventsSeen(t);
   }
-  for (const char* reason : {"other_vm", "unknown_type", "invalid"}) imdsEventsIgnored(reason);
+  for (IgnoredEventReason reason : kIgnoredEventReasons) imdsEventsIgnored(reason);
   evictionPending();
   evictionNotBefore();
   eventDetectionLatency();
@@ -337,8 +337,8 @@ prometheus::Counter& Metrics::notification(const std::string& webhook, Notificat
 prometheus::Counter& Metrics::notificationsDropped(const std::string& webhook) {
   return f_->notificationsDropped.Add({{"webhook", webhook}});
 }
-prometheus::Counter& Metrics::imdsEventsIgnored(const std::string& reason) {
-  return f_->eventsIgnored.Add({{"reason", reason}});
+prometheus::Counter& Metrics::imdsEventsIgnored(IgnoredEventReason reason) {
+  return f_->eventsIgnored.Add({{"reason", toString(reason)}});
 }
 prometheus::Gauge& Metrics::evictionPending() { return f_->evictionPending.Add({}); }
 prometheus::Gauge& Metrics::evictionNotBefore() { return f_->evictionNotBefore.Add({}); }

@@ -40,7 +40,7 @@ class Metrics {
   prometheus::Gauge& evictionNotBefore();
   prometheus::Histogram& eventDetectionLatency();
   // Extensions beyond the contract.
-  prometheus::Counter& imdsEventsIgnored(const std::string& reason);
+  prometheus::Counter& imdsEventsIgnored(IgnoredEventReason reason);
 
   // --- Node actions ----------------------------------------------------------------------
   prometheus::Gauge& nodeCordoned();

@@ -9,6 +9,9 @@
 
 namespace aksnode {
 
+// The Node annotation that holds the agent's own state (serializeAnnotation below).
+inline constexpr const char* kAnnotationState = "aks-node-agent/state";
+
 // Ordered: a phase never goes back for the same event (max() merges local and live).
 enum class ActionPhase { Cordoned = 0, Draining = 1, Drained = 2, Acknowledged = 3, Failed = 4 };
 const char* toString(ActionPhase phase);

@@ -16,7 +16,6 @@ namespace aksnode {
 inline constexpr const char* kTaintScheduledEvent = "aks-node-agent/scheduled-event";
 inline constexpr const char* kTaintDiskUnhealthy = "aks-node-agent/disk-unhealthy";
 inline constexpr const char* kTaintOutOfService = "node.kubernetes.io/out-of-service";
-inline constexpr const char* kAnnotationState = "aks-node-agent/state";
 
 struct Taint {
   std::string key;

@@ -240,33 +240,16 @@ struct DrainRun {
 
 boost::asio::awaitable<void> evictOne(std::shared_ptr<DrainRun> run, std::size_t index) {
   const PodInfo info = run->pods[index].info;
-  EvictionResult result;
-  try {
-    result = co_await run->client.evictPod(info.ns, info.name, info.uid,
-                                           evictionGracePeriod(info, run->options.gracePeriodSecondsCap));
-  } catch (const std::exception& e) {
-    result.kind = EvictionResult::Kind::Error;
-    result.message = e.what();
-  }
+  // KubeClient never throws (kube_client.h): every failure is in the result.
+  const EvictionResult result = co_await run->client.evictPod(
+      info.ns, info.name, info.uid, evictionGracePeriod(info, run->options.gracePeriodSecondsCap));
   --run->inFlight;
   run->onEvictionResult(index, result);
 }
 
-// The pods on the node; a client that throws is a protocol error, as for one eviction.
-boost::asio::awaitable<KubeResult> listNodePods(DrainRun& run, ListSource source) {
-  KubeResult result;
-  try {
-    result = co_await run.client.listPods(run.fieldSelector, source);
-  } catch (const std::exception& e) {
-    result.transport = HttpError::Protocol;
-    result.message = e.what();
-  }
-  co_return result;
-}
-
 boost::asio::awaitable<void> checkGone(std::shared_ptr<DrainRun> run) {
   // Every podGonePollInterval while pods terminate: from the watch cache, not etcd.
-  KubeResult result = co_await listNodePods(*run, ListSource::Cached);
+  KubeResult result = co_await run->client.listPods(run->fieldSelector, ListSource::Cached);
   run->listInFlight = false;
   run->onPodList(result);
 }
@@ -275,7 +258,7 @@ boost::asio::awaitable<void> checkGone(std::shared_ptr<DrainRun> run) {
 // several request timeouts on it) cannot hold the drain past its deadline or a cancel.
 boost::asio::awaitable<void> fetchInitialList(std::shared_ptr<DrainRun> run) {
   // Consistent: the pods to evict must include any scheduled a moment ago.
-  run->initialList = co_await listNodePods(*run, ListSource::Consistent);
+  run->initialList = co_await run->client.listPods(run->fieldSelector, ListSource::Consistent);
   run->alarm->wake();
 }
 

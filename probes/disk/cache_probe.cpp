@@ -63,10 +63,7 @@ FilesystemLimits limitsForCache(const CacheConfig& cache, const std::vector<Disk
 
 ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& limits,
                           const CacheSample& sample, SystemTime at) {
-  ProbeResult r = ProbeResult::forSpec(kCacheProbe);
-  r.target = config.path;
-  r.at = at;
-  r.taintWhenUnhealthy = config.taintWhenUnhealthy;
+  ProbeResult r = pathResult(kCacheProbe, config.path, config.taintWhenUnhealthy, at);
   const FilesystemSample& fs = sample.fs;
 
   std::vector<Problem> problems;
@@ -88,9 +85,7 @@ ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& lim
   sortProblems(problems);
 
   auto& d = r.details;
-  d["path"] = config.path;
-  addFilesystemDetails(d, fs);
-  d["probeDurationSeconds"] = seconds(sample.duration);
+  addFilesystemDetails(d, config.path, fs, sample.duration);
   if (sample.usageMeasured && sample.usage.error == 0) {
     d["usedBytes"] = sample.usage.bytes;
     d["entries"] = sample.usage.entries;
@@ -99,17 +94,7 @@ ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& lim
     if (sample.usage.unreadable > 0) d["unreadable"] = sample.usage.unreadable;
   }
   if (config.maxUsedBytes) d["maxUsedBytes"] = *config.maxUsedBytes;
-  boost::json::array reasons;
-  for (const auto& p : problems) reasons.emplace_back(p.reason);
-  d["problems"] = std::move(reasons);
-
-  if (!problems.empty()) {
-    r.healthy = false;
-    r.reason = problems.front().reason;
-    r.message = config.path + ": " + joinMessages(problems);
-    return r;
-  }
-  r.healthy = true;
+  if (applyProblems(r, config.path, problems)) return r;
   r.message = config.path + ": " + formatBytes(sample.usage.bytes) +
               (sample.usage.partial ? " or more (partial walk)" : "") + " used";
   if (config.maxUsedBytes) r.message += " of " + formatBytes(*config.maxUsedBytes);

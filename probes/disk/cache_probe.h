@@ -4,16 +4,11 @@
 // probe inside it, the bytes it holds (a walk bounded in entries and time: partial rather than
 // endless), its quota, and the health of the filesystem it lives on.
 #include <chrono>
-#include <cstdint>
 #include <memory>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "agent/config/config.h"
-#include "metrics/metrics.h"
-#include "probes/disk/blocking_worker.h"
-#include "probes/disk/file_system.h"
 #include "probes/disk/file_system_impl.h"
 #include "probes/disk/filesystem_sample.h"
 #include "probes/disk/worker_probe.h"
@@ -24,11 +19,8 @@ namespace aksnode::disk {
 // (kind "cache" in the message), may taint.
 extern const ProbeSpec kCacheProbe;
 
-struct CacheProbeOptions {
-  // How long a round waits for one cache's thread before reporting ProbeHung.
-  // Unset: walkTimeBudget + max(4 * the write latency limit, 2 s).
-  std::optional<std::chrono::nanoseconds> hangDeadline;
-  std::size_t writeProbeBytes = 4096;
+// hangDeadline unset: walkTimeBudget + max(4 * the write latency limit, 2 s).
+struct CacheProbeOptions : WorkerProbeOptions {
   std::uint64_t walkMaxEntries = 200'000;
   std::chrono::nanoseconds walkTimeBudget = std::chrono::seconds(1);
 };

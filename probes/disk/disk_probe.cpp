@@ -37,10 +37,7 @@ std::chrono::nanoseconds defaultDiskDeadline(const DiskConfig& config) {
 
 ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
                          const std::optional<IoPressure>& pressure, SystemTime at) {
-  ProbeResult r = ProbeResult::forSpec(kDiskProbe);
-  r.target = config.path;
-  r.at = at;
-  r.taintWhenUnhealthy = config.taintWhenUnhealthy;
+  ProbeResult r = pathResult(kDiskProbe, config.path, config.taintWhenUnhealthy, at);
   const FilesystemSample& fs = sample.fs;
 
   std::vector<Problem> problems;
@@ -64,9 +61,7 @@ ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
   sortProblems(problems);
 
   auto& d = r.details;
-  d["path"] = config.path;
-  addFilesystemDetails(d, fs);
-  d["probeDurationSeconds"] = seconds(sample.duration);
+  addFilesystemDetails(d, config.path, fs, sample.duration);
   d["minFreeRatio"] = config.minFreeRatio;
   d["minFreeInodesRatio"] = config.minFreeInodesRatio;
   d["requireMountPoint"] = config.requireMountPoint;
@@ -74,17 +69,7 @@ ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
     d["ioInFlight"] = pressure->inFlight;
     if (pressure->utilization) d["ioUtilization"] = *pressure->utilization;
   }
-  boost::json::array reasons;
-  for (const auto& p : problems) reasons.emplace_back(p.reason);
-  d["problems"] = std::move(reasons);
-
-  if (!problems.empty()) {
-    r.healthy = false;
-    r.reason = problems.front().reason;
-    r.message = config.path + ": " + joinMessages(problems);
-    return r;
-  }
-  r.healthy = true;
+  if (applyProblems(r, config.path, problems)) return r;
   r.message = config.path + ": " + formatBytes(fs.freeBytes()) + " free of " +
               formatBytes(fs.sizeBytes()) + " (" + formatPercent(fs.freeRatio()) + "), " +
               formatPercent(fs.freeInodesRatio()) + " of inodes free";

@@ -7,14 +7,10 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "agent/config/config.h"
-#include "metrics/metrics.h"
 #include "probes/disk/block_device_stat.h"
-#include "probes/disk/blocking_worker.h"
-#include "probes/disk/file_system.h"
 #include "probes/disk/file_system_impl.h"
 #include "probes/disk/filesystem_sample.h"
 #include "probes/disk/worker_probe.h"
@@ -24,12 +20,8 @@ namespace aksnode::disk {
 // `disks:` on the Node: LocalDiskProblem, DiskUnhealthy/DiskRecovered, may taint.
 extern const ProbeSpec kDiskProbe;
 
-struct DiskProbeOptions {
-  // How long a round waits for one disk's thread before reporting ProbeHung.
-  // Unset: max(4 * maxProbeLatency, 2 s) per disk.
-  std::optional<std::chrono::nanoseconds> hangDeadline;
-  std::size_t writeProbeBytes = 4096;
-};
+// hangDeadline unset: max(4 * maxProbeLatency, 2 s) per disk (defaultDiskDeadline).
+using DiskProbeOptions = WorkerProbeOptions;
 
 // What one probe thread measured about one disk.
 struct DiskSample {

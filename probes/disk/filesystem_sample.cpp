@@ -160,7 +160,28 @@ std::vector<Problem> checkFilesystem(const FilesystemSample& sample,
   return problems;
 }
 
-void addFilesystemDetails(boost::json::object& details, const FilesystemSample& sample) {
+ProbeResult pathResult(const ProbeSpec& spec, const std::string& path, bool taintWhenUnhealthy, SystemTime at) {
+  ProbeResult r = ProbeResult::forSpec(spec);
+  r.target = path;
+  r.at = at;
+  r.taintWhenUnhealthy = taintWhenUnhealthy;
+  return r;
+}
+
+bool applyProblems(ProbeResult& result, const std::string& path, const std::vector<Problem>& problems) {
+  boost::json::array reasons;
+  for (const auto& p : problems) reasons.emplace_back(p.reason);
+  result.details["problems"] = std::move(reasons);
+  result.healthy = problems.empty();
+  if (result.healthy) return false;
+  result.reason = problems.front().reason;
+  result.message = path + ": " + joinMessages(problems);
+  return true;
+}
+
+void addFilesystemDetails(boost::json::object& details, const std::string& path, const FilesystemSample& sample,
+                          std::chrono::nanoseconds duration) {
+  details["path"] = path;
   details["exists"] = sample.exists();
   if (!sample.path.canonicalPath.empty()) details["canonicalPath"] = sample.path.canonicalPath;
   if (sample.mount) {
@@ -194,6 +215,7 @@ void addFilesystemDetails(boost::json::object& details, const FilesystemSample& 
     if (sample.write.checksumMismatch) write["checksumMismatch"] = true;
     details["writeProbe"] = std::move(write);
   }
+  details["probeDurationSeconds"] = seconds(duration);
 }
 
 std::string formatPercent(double ratio) {

@@ -86,8 +86,16 @@ std::optional<Problem> checkExists(const std::string& path, const FilesystemSamp
 std::vector<Problem> checkFilesystem(const FilesystemSample& sample,
                                      const FilesystemLimits& limits);
 
-// Numbers for /status and --once: mount, device, fs type, free space, inodes, write probe.
-void addFilesystemDetails(boost::json::object& details, const FilesystemSample& sample);
+// Numbers for /status and --once: the path, mount, device, fs type, free space, inodes, the
+// write probe and how long the probe took.
+void addFilesystemDetails(boost::json::object& details, const std::string& path, const FilesystemSample& sample,
+                          std::chrono::nanoseconds duration);
+
+// The result of one disk or cache target, before its checks: `spec`'s kind, the target, when.
+ProbeResult pathResult(const ProbeSpec& spec, const std::string& path, bool taintWhenUnhealthy, SystemTime at);
+// Records `problems` (sorted) in details.problems; when there is one, the result is unhealthy
+// with the first one's reason and every message, and this returns true.
+bool applyProblems(ProbeResult& result, const std::string& path, const std::vector<Problem>& problems);
 
 // "80.1 GiB"
 std::string formatBytes(std::uint64_t bytes);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -16,6 +17,14 @@
 #include "probes/probe.h"
 
 namespace aksnode::disk {
+
+// What every worker-thread probe (disk, cache) can be told; the cache probe adds its walk limits.
+struct WorkerProbeOptions {
+  // How long a round waits for one target's thread before reporting ProbeHung. Unset: from the
+  // target's own limits (disk_probe.h, cache_probe.h).
+  std::optional<std::chrono::nanoseconds> hangDeadline;
+  std::size_t writeProbeBytes = 4096;
+};
 
 // Target: one configured path, with a `worker` (std::unique_ptr<BlockingWorker<…>>).
 template <class Target, class Options>

@@ -127,9 +127,9 @@ asio::awaitable<bool> ImdsPoller::pollOnce(const OnDocument& onDocument) {
               {{"previous", static_cast<long long>(update.previousIncarnation.value_or(0))},
                {"incarnation", static_cast<long long>(update.incarnation)}});
   }
-  if (update.ignoredOtherVm) metrics_.imdsEventsIgnored("other_vm").Increment(update.ignoredOtherVm);
-  if (update.ignoredUnknownType) metrics_.imdsEventsIgnored("unknown_type").Increment(update.ignoredUnknownType);
-  if (update.ignoredInvalid) metrics_.imdsEventsIgnored("invalid").Increment(update.ignoredInvalid);
+  if (update.ignoredOtherVm) metrics_.imdsEventsIgnored(IgnoredEventReason::OtherVm).Increment(update.ignoredOtherVm);
+  if (update.ignoredUnknownType) metrics_.imdsEventsIgnored(IgnoredEventReason::UnknownType).Increment(update.ignoredUnknownType);
+  if (update.ignoredInvalid) metrics_.imdsEventsIgnored(IgnoredEventReason::Invalid).Increment(update.ignoredInvalid);
   for (const auto& [type, n] : update.newlySeen) metrics_.scheduledEventsSeen(toString(type)).Increment(n);
   for (const auto& change : update.changes) logChange(change);
   updateMetrics();

@@ -288,7 +288,7 @@ TEST_F(ImdsTest, GoodDocumentFeedsTrackerGaugesAndCallback) {
                    std::chrono::duration<double>(notBefore.time_since_epoch()).count());
   EXPECT_EQ(gauge(metrics.imdsDocumentIncarnation()), 3);
   EXPECT_EQ(metrics.scheduledEventsSeen("Preempt").Value(), 1);
-  EXPECT_EQ(metrics.imdsEventsIgnored("other_vm").Value(), 1);
+  EXPECT_EQ(metrics.imdsEventsIgnored(IgnoredEventReason::OtherVm).Value(), 1);
   EXPECT_TRUE(poller.status().everSucceeded);
   EXPECT_EQ(poller.status().consecutiveFailures, 0);
   EXPECT_EQ(poller.status().lastSuccess, time.systemTime());
