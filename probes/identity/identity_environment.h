@@ -18,6 +18,8 @@ namespace aksnode::identity {
 // a pure function.
 using aksnode::EnvLookup;
 
+// Not a Result<...>: the effective values are needed whether or not there is a problem
+// (IdentityProbe reads the token file at tokenFile even when a variable is missing).
 struct IdentityEnvironment {
   // Effective values: the config's when set, else the environment's.
   std::string tokenFile;

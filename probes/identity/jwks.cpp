@@ -4,6 +4,8 @@
 #include <boost/json/parse_options.hpp>
 #include <boost/json/value.hpp>
 
+#include <optional>
+
 #include "probes/identity/base64url.h"
 #include "probes/identity/safe_text.h"
 
@@ -13,25 +15,16 @@ namespace json = boost::json;
 
 namespace {
 
-std::optional<json::object> parseObject(std::string_view text, std::size_t limit,
-                                        std::string& error) {
-  if (text.size() > limit) {
-    error = "document larger than " + std::to_string(limit) + " bytes";
-    return std::nullopt;
-  }
+Result<json::object> parseObject(std::string_view text, std::size_t limit) {
+  using Object = Result<json::object>;
+  if (text.size() > limit) return Object::failure("document larger than " + std::to_string(limit) + " bytes");
   json::parse_options options;
   options.max_depth = 16;
   boost::system::error_code ec;
   json::value v = json::parse(json::string_view(text.data(), text.size()), ec, {}, options);
-  if (ec) {
-    error = "invalid JSON (" + ec.message() + ")";
-    return std::nullopt;
-  }
-  if (!v.is_object()) {
-    error = "not a JSON object";
-    return std::nullopt;
-  }
-  return std::move(v.as_object());
+  if (ec) return Object::failure("invalid JSON (" + ec.message() + ")");
+  if (!v.is_object()) return Object::failure("not a JSON object");
+  return Object::success(std::move(v.as_object()));
 }
 
 // Member as a string, or nullopt when absent or not a string.
@@ -44,15 +37,12 @@ std::optional<std::string_view> stringMember(const json::object& obj, const char
 
 }  // namespace
 
-JwksParseResult parseJwks(std::string_view text) {
-  JwksParseResult result;
-  auto doc = parseObject(text, kMaxJwksBytes, result.error);
-  if (!doc) return result;
+Result<KeySet> parseJwks(std::string_view text) {
+  auto doc = parseObject(text, kMaxJwksBytes);
+  if (!doc) return Result<KeySet>::failure(doc.error());
   const json::value* keys = doc->if_contains("keys");
-  if (!keys || !keys->is_array()) {
-    result.error = "no \"keys\" array";
-    return result;
-  }
+  if (!keys || !keys->is_array()) return Result<KeySet>::failure("no \"keys\" array");
+  KeySet result;
   std::size_t index = 0;
   for (const json::value& entry : keys->as_array()) {
     if (index++ >= kMaxJwksKeys) {
@@ -96,32 +86,26 @@ JwksParseResult parseJwks(std::string_view text) {
       skip("n or e is not base64url");
       continue;
     }
-    std::string error;
-    PublicKey key = rsaPublicKeyFromComponents(*modulus, *exponent, error);
+    auto key = rsaPublicKeyFromComponents(*modulus, *exponent);
     if (!key) {
-      skip(error);
+      skip(key.error());
       continue;
     }
     // A duplicate kid is ambiguous; keep the first, as most verifiers do.
-    if (!result.keys.emplace(std::string(*kid), std::move(key)).second) skip("duplicate kid");
+    if (!result.keys.emplace(std::string(*kid), std::move(key).value()).second) skip("duplicate kid");
   }
-  return result;
+  return Result<KeySet>::success(std::move(result));
 }
 
-std::optional<OidcDiscovery> parseDiscovery(std::string_view text, std::string& error) {
-  auto doc = parseObject(text, kMaxDiscoveryBytes, error);
-  if (!doc) return std::nullopt;
+Result<OidcDiscovery> parseDiscovery(std::string_view text) {
+  using Discovery = Result<OidcDiscovery>;
+  auto doc = parseObject(text, kMaxDiscoveryBytes);
+  if (!doc) return Discovery::failure(doc.error());
   const auto issuer = stringMember(*doc, "issuer");
   const auto jwksUri = stringMember(*doc, "jwks_uri");
-  if (!issuer || issuer->empty()) {
-    error = "no \"issuer\" string";
-    return std::nullopt;
-  }
-  if (!jwksUri || jwksUri->empty()) {
-    error = "no \"jwks_uri\" string";
-    return std::nullopt;
-  }
-  return OidcDiscovery{std::string(*issuer), std::string(*jwksUri)};
+  if (!issuer || issuer->empty()) return Discovery::failure("no \"issuer\" string");
+  if (!jwksUri || jwksUri->empty()) return Discovery::failure("no \"jwks_uri\" string");
+  return Discovery::success(OidcDiscovery{std::string(*issuer), std::string(*jwksUri)});
 }
 
 std::string discoveryUrl(std::string_view issuer) {

@@ -28,9 +28,8 @@ bool JwksCache::allowedUrl(const std::string& url) const {
   return options_.allowInsecureHttp && startsWithIgnoreCase(url, "http://");
 }
 
-boost::asio::awaitable<std::optional<std::string>> JwksCache::get(const std::string& url,
-                                                                  std::size_t limit,
-                                                                  std::string& error) {
+boost::asio::awaitable<Result<std::string>> JwksCache::get(const std::string& url,
+                                                           std::size_t limit) {
   HttpRequest request;
   request.method = "GET";
   request.url = url;
@@ -39,68 +38,60 @@ boost::asio::awaitable<std::optional<std::string>> JwksCache::get(const std::str
   request.bodyLimit = limit;
   HttpResult result = co_await http_.send(std::move(request));
   if (!result.ok()) {
-    error = "GET " + printable(url) + " failed: " + toString(result.error) +
-            (result.errorMessage.empty() ? "" : " (" + printable(result.errorMessage) + ")");
-    co_return std::nullopt;
+    co_return Result<std::string>::failure(
+        "GET " + printable(url) + " failed: " + toString(result.error) +
+        (result.errorMessage.empty() ? "" : " (" + printable(result.errorMessage) + ")"));
   }
   if (result.response.status != 200) {
-    error = "GET " + printable(url) + " answered HTTP " + std::to_string(result.response.status);
-    co_return std::nullopt;
+    co_return Result<std::string>::failure("GET " + printable(url) + " answered HTTP " +
+                                           std::to_string(result.response.status));
   }
-  co_return std::move(result.response.body);
+  co_return Result<std::string>::success(std::move(result.response.body));
 }
 
-boost::asio::awaitable<void> JwksCache::refresh(const std::string& issuer) {
+boost::asio::awaitable<Result<void>> JwksCache::refresh(const std::string& issuer) {
+  using Refresh = Result<void>;
   ++fetches_;
   lastAttempt_ = time_.monotonicTime();
-  auto failed = [this](std::string why) { lastError_ = std::move(why); };
 
   const std::string configUrl = discoveryUrl(issuer);
   if (!allowedUrl(configUrl)) {
-    failed("issuer " + printable(issuer) + " is not an https:// URL; refusing to fetch its keys");
-    co_return;
+    co_return Refresh::failure("issuer " + printable(issuer) +
+                               " is not an https:// URL; refusing to fetch its keys");
   }
-  std::string error;
-  auto discoveryBody = co_await get(configUrl, kMaxDiscoveryBytes, error);
-  if (!discoveryBody) {
-    failed("OIDC discovery: " + error);
-    co_return;
-  }
-  auto discovery = parseDiscovery(*discoveryBody, error);
+  const auto discoveryBody = co_await get(configUrl, kMaxDiscoveryBytes);
+  if (!discoveryBody) co_return Refresh::failure("OIDC discovery: " + discoveryBody.error());
+  const auto discovery = parseDiscovery(*discoveryBody);
   if (!discovery) {
-    failed("OIDC discovery document at " + printable(configUrl) + " is unusable: " + error);
-    co_return;
+    co_return Refresh::failure("OIDC discovery document at " + printable(configUrl) +
+                               " is unusable: " + discovery.error());
   }
   // Discovery 1.0 section 4.3: the document's issuer must be identical to the one the
   // token names. Entra ID applies the same rule, so this catches a trailing-slash
   // difference between the cluster's --service-account-issuer and its discovery document.
   if (discovery->issuer != issuer) {
-    failed("OIDC discovery document at " + printable(configUrl) + " names issuer \"" +
-           printable(discovery->issuer) + "\", not the token's \"" + printable(issuer) + "\"");
-    co_return;
+    co_return Refresh::failure("OIDC discovery document at " + printable(configUrl) +
+                               " names issuer \"" + printable(discovery->issuer) +
+                               "\", not the token's \"" + printable(issuer) + "\"");
   }
   if (!allowedUrl(discovery->jwksUri)) {
-    failed("jwks_uri " + printable(discovery->jwksUri) + " is not an https:// URL");
-    co_return;
+    co_return Refresh::failure("jwks_uri " + printable(discovery->jwksUri) + " is not an https:// URL");
   }
-  auto jwksBody = co_await get(discovery->jwksUri, kMaxJwksBytes, error);
-  if (!jwksBody) {
-    failed("JWKS: " + error);
-    co_return;
+  const auto jwksBody = co_await get(discovery->jwksUri, kMaxJwksBytes);
+  if (!jwksBody) co_return Refresh::failure("JWKS: " + jwksBody.error());
+  auto jwks = parseJwks(*jwksBody);
+  if (!jwks) {
+    co_return Refresh::failure("JWKS at " + printable(discovery->jwksUri) + " is unusable: " +
+                               jwks.error());
   }
-  JwksParseResult jwks = parseJwks(*jwksBody);
-  if (!jwks.ok()) {
-    failed("JWKS at " + printable(discovery->jwksUri) + " is unusable: " + jwks.error);
-    co_return;
-  }
-  for (const auto& why : jwks.skipped) {
+  for (const auto& why : jwks->skipped) {
     log::debug("identity: JWKS key skipped", {{"jwksUri", discovery->jwksUri}, {"why", why}});
   }
-  keys_ = std::move(jwks.keys);
+  keys_ = std::move(jwks->keys);
   lastSuccess_ = lastAttempt_;
-  lastError_.clear();
   log::info("identity: issuer keys fetched",
             {{"issuer", printable(issuer)}, {"keys", static_cast<unsigned long>(keys_.size())}});
+  co_return Refresh::success();
 }
 
 boost::asio::awaitable<KeyLookup> JwksCache::find(std::string issuer, std::string kid) {
@@ -110,20 +101,23 @@ boost::asio::awaitable<KeyLookup> JwksCache::find(std::string issuer, std::strin
     keys_.clear();
     lastAttempt_.reset();
     lastSuccess_.reset();
-    lastError_.clear();
+    lastError_.reset();
   }
   const MonotonicTime now = time_.monotonicTime();
   const bool stale = !lastSuccess_ || now - *lastSuccess_ >= options_.maxAge;
   const bool known = keys_.count(kid) > 0;
   const bool mayFetch = !lastAttempt_ || now - *lastAttempt_ >= options_.minRefreshInterval;
-  if ((stale || !known) && mayFetch) co_await refresh(issuer);
+  if ((stale || !known) && mayFetch) {
+    const Result<void> refreshed = co_await refresh(issuer);
+    lastError_ = refreshed ? std::nullopt : std::optional<std::string>(refreshed.error());
+  }
 
   KeyLookup lookup;
   const bool fresh = lastSuccess_ && now - *lastSuccess_ < options_.maxAge;
-  if (!lastError_.empty() && !(fresh && keys_.count(kid))) {
+  if (lastError_ && !(fresh && keys_.count(kid))) {
     // Last fetch failed, and there is no recent key to fall back on.
     lookup.status = KeyLookup::Status::DiscoveryFailed;
-    lookup.message = lastError_;
+    lookup.message = *lastError_;
     co_return lookup;
   }
   if (auto it = keys_.find(kid); it != keys_.end()) {

@@ -13,8 +13,9 @@
 #include <optional>
 #include <string>
 
-#include "agent/http/http_client.h"
+#include "agent/core/result.h"
 #include "agent/core/time_source.h"
+#include "agent/http/http_client.h"
 #include "probes/identity/rsa_key.h"
 
 namespace aksnode::identity {
@@ -47,9 +48,10 @@ class JwksCache {
   std::size_t keyCount() const { return keys_.size(); }
 
  private:
-  boost::asio::awaitable<void> refresh(const std::string& issuer);
-  boost::asio::awaitable<std::optional<std::string>> get(const std::string& url,
-                                                         std::size_t limit, std::string& error);
+  // Fetches discovery and JWKS; on success replaces keys_, else says why.
+  boost::asio::awaitable<Result<void>> refresh(const std::string& issuer);
+  // The body of a 200 answer to GET `url`, or why there is none.
+  boost::asio::awaitable<Result<std::string>> get(const std::string& url, std::size_t limit);
   bool allowedUrl(const std::string& url) const;
 
   HttpClient& http_;
@@ -59,7 +61,7 @@ class JwksCache {
   std::map<std::string, PublicKey> keys_;
   std::optional<MonotonicTime> lastAttempt_;
   std::optional<MonotonicTime> lastSuccess_;
-  std::string lastError_;                    // "" after a successful refresh
+  std::optional<std::string> lastError_;     // why the last refresh failed; unset after a success
   int fetches_ = 0;
 };
 

@@ -67,6 +67,8 @@ struct Jwt {
   std::string signature;
 };
 
+// Not a Result<Jwt>: besides the message it carries the typed JwtError, which says which
+// rule the token broke (the parser's contract, asserted case by case by its tests).
 struct JwtParseResult {
   JwtError error = JwtError::None;
   // Which part failed, for the message ("claim exp is not a number"); never token content.

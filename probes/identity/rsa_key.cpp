@@ -32,53 +32,41 @@ BignumPtr toBignum(std::string_view bytes) {
 
 }  // namespace
 
-PublicKey rsaPublicKeyFromComponents(std::string_view modulus, std::string_view exponent,
-                                     std::string& error) {
+Result<PublicKey> rsaPublicKeyFromComponents(std::string_view modulus, std::string_view exponent) {
+  using Key = Result<PublicKey>;
   ClearErrorsOnExit clearErrors;
-  if (modulus.empty() || exponent.empty()) {
-    error = "empty modulus or exponent";
-    return nullptr;
-  }
+  if (modulus.empty() || exponent.empty()) return Key::failure("empty modulus or exponent");
   // Bound the sizes before handing them to BN_bin2bn (an int length).
   if (modulus.size() > kMaxRsaBits / 8 + 1 || exponent.size() > 8) {
-    error = "modulus or exponent too large";
-    return nullptr;
+    return Key::failure("modulus or exponent too large");
   }
   BignumPtr n = toBignum(modulus);
   BignumPtr e = toBignum(exponent);
-  if (!n || !e) {
-    error = "out of memory";
-    return nullptr;
-  }
+  if (!n || !e) return Key::failure("out of memory");
   const int bits = BN_num_bits(n.get());
   if (bits < kMinRsaBits || bits > kMaxRsaBits) {
-    error = "RSA modulus of " + std::to_string(bits) + " bits (accepted: " +
-            std::to_string(kMinRsaBits) + " to " + std::to_string(kMaxRsaBits) + ")";
-    return nullptr;
+    return Key::failure("RSA modulus of " + std::to_string(bits) + " bits (accepted: " +
+                        std::to_string(kMinRsaBits) + " to " + std::to_string(kMaxRsaBits) + ")");
   }
   if (!BN_is_odd(e.get()) || BN_is_one(e.get())) {
-    error = "RSA exponent is not an odd number above 1";
-    return nullptr;
+    return Key::failure("RSA exponent is not an odd number above 1");
   }
 
   ParamBuildPtr build(OSSL_PARAM_BLD_new());
   if (!build || OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(build.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1) {
-    error = "cannot build key parameters";
-    return nullptr;
+    return Key::failure("cannot build key parameters");
   }
   ParamsPtr params(OSSL_PARAM_BLD_to_param(build.get()));
   PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1) {
-    error = "cannot create an RSA key context";
-    return nullptr;
+    return Key::failure("cannot create an RSA key context");
   }
   EVP_PKEY* raw = nullptr;
   if (EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1 || raw == nullptr) {
-    error = "OpenSSL rejected the RSA public key";
-    return nullptr;
+    return Key::failure("OpenSSL rejected the RSA public key");
   }
-  return PublicKey(raw, EVP_PKEY_free);
+  return Key::success(PublicKey(raw, EVP_PKEY_free));
 }
 
 bool verifyRs256(EVP_PKEY* key, std::string_view signingInput, std::string_view signature) {

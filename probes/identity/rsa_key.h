@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "agent/core/result.h"
+
 namespace aksnode::identity {
 
 using PublicKey = std::shared_ptr<EVP_PKEY>;
@@ -18,9 +20,9 @@ inline constexpr int kMinRsaBits = 2048;
 inline constexpr int kMaxRsaBits = 16384;
 
 // From the big-endian modulus and exponent bytes (JWK "n" and "e" after base64url).
-// nullptr with `error` set when the numbers are not a sane RSA public key.
-PublicKey rsaPublicKeyFromComponents(std::string_view modulus, std::string_view exponent,
-                                     std::string& error);
+// A failure saying why when the numbers are not a sane RSA public key; a success never
+// holds nullptr.
+Result<PublicKey> rsaPublicKeyFromComponents(std::string_view modulus, std::string_view exponent);
 
 // True only for a valid RS256 signature of `signingInput` by `key`. Never throws; clears
 // OpenSSL's error queue so a failed verification cannot leak into a later TLS call.

@@ -168,30 +168,24 @@ std::string stringMember(const json::object& obj, const char* key) {
 
 }  // namespace
 
-std::optional<HttpRequest> buildExchangeRequest(const ExchangeParams& params,
-                                                std::string_view assertion, std::string& error) {
+Result<HttpRequest> buildExchangeRequest(const ExchangeParams& params, std::string_view assertion) {
+  using Request = Result<HttpRequest>;
   const bool https = startsWithIgnoreCase(params.authorityHost, "https://");
   const bool http = startsWithIgnoreCase(params.authorityHost, "http://");
   if (!https && !(http && params.allowInsecureHttp)) {
-    error = "identity.authorityHost \"" + printable(params.authorityHost) + "\" is not an https:// URL";
-    return std::nullopt;
+    return Request::failure("identity.authorityHost \"" + printable(params.authorityHost) +
+                            "\" is not an https:// URL");
   }
   if (params.authorityHost.find_first_of("?#") != std::string::npos) {
-    error = "identity.authorityHost \"" + printable(params.authorityHost) + "\" has a query or fragment";
-    return std::nullopt;
+    return Request::failure("identity.authorityHost \"" + printable(params.authorityHost) +
+                            "\" has a query or fragment");
   }
   if (!validTenant(params.tenantId)) {
-    error = "identity.tenantId \"" + printable(params.tenantId) + "\" is not a tenant id or domain";
-    return std::nullopt;
+    return Request::failure("identity.tenantId \"" + printable(params.tenantId) +
+                            "\" is not a tenant id or domain");
   }
-  if (params.clientId.empty()) {
-    error = "identity.clientId is empty";
-    return std::nullopt;
-  }
-  if (assertion.empty()) {
-    error = "no token to present";
-    return std::nullopt;
-  }
+  if (params.clientId.empty()) return Request::failure("identity.clientId is empty");
+  if (assertion.empty()) return Request::failure("no token to present");
   HttpRequest request;
   request.method = "POST";
   request.url = params.authorityHost;
@@ -206,7 +200,7 @@ std::optional<HttpRequest> buildExchangeRequest(const ExchangeParams& params,
                  "&client_assertion_type=" +
                  formEncode("urn:ietf:params:oauth:client-assertion-type:jwt-bearer") +
                  "&client_assertion=" + formEncode(assertion);
-  return request;
+  return Request::success(std::move(request));
 }
 
 ExchangeOutcome interpretExchangeResponse(HttpResult& result, std::string_view assertion) {
@@ -277,14 +271,13 @@ ExchangeOutcome interpretExchangeResponse(HttpResult& result, std::string_view a
 
 boost::asio::awaitable<ExchangeOutcome> exchangeToken(HttpClient& http, ExchangeParams params,
                                                       std::string assertion) {
-  std::string error;
-  std::optional<HttpRequest> request = buildExchangeRequest(params, assertion, error);
+  Result<HttpRequest> request = buildExchangeRequest(params, assertion);
   if (!request) {
     wipe(assertion);
     // Nothing was sent, so nothing for aksnode_identity_exchange_total (metricResult "").
-    co_return failure("", "ExchangeNotConfigured", std::move(error));
+    co_return failure("", "ExchangeNotConfigured", request.error());
   }
-  HttpResult result = co_await http.send(std::move(*request));
+  HttpResult result = co_await http.send(std::move(request).value());
   ExchangeOutcome outcome = interpretExchangeResponse(result, assertion);
   wipe(assertion);
   co_return outcome;

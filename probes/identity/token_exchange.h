@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "agent/core/result.h"
 #include "agent/http/http_client.h"
 
 namespace aksnode::identity {
@@ -63,11 +64,10 @@ std::span<const std::string> exchangeCheckReasons();
 // application/x-www-form-urlencoded value encoding (RFC 3986 unreserved kept, space as %20).
 std::string formEncode(std::string_view value);
 
-// The POST to {authorityHost}{tenantId}/oauth2/v2.0/token. std::nullopt with `error` when
-// the parameters cannot make a safe request (no tenant, tenant with URL syntax in it,
+// The POST to {authorityHost}{tenantId}/oauth2/v2.0/token. A failure saying why when the
+// parameters cannot make a safe request (no tenant, tenant with URL syntax in it,
 // non-https authority).
-std::optional<HttpRequest> buildExchangeRequest(const ExchangeParams& params,
-                                                std::string_view assertion, std::string& error);
+Result<HttpRequest> buildExchangeRequest(const ExchangeParams& params, std::string_view assertion);
 
 // Interprets Entra ID's answer (pure; `assertion` is only used to redact it from any text
 // that is kept). Wipes the response body, which may hold an access token.

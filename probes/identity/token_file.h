@@ -10,6 +10,8 @@
 
 namespace aksnode::identity {
 
+// Not a Result<std::string>: the caller needs the Status (Missing, Unreadable and TooLarge
+// become different reasons) and the path on failure too.
 struct TokenFile {
   enum class Status {
     Read,        // text holds the content

@@ -16,17 +16,19 @@ using namespace aksnode::identity;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
 
-  const JwksParseResult jwks = parseJwks(input);
-  if (!jwks.ok() && !jwks.keys.empty()) __builtin_trap();
-  for (const auto& [kid, key] : jwks.keys) {
-    if (kid.empty() || !key) __builtin_trap();
-    // Verification against garbage must simply say no.
-    if (verifyRs256(key.get(), input, input)) __builtin_trap();
+  // A document is either usable (maybe with no keys) or rejected with a reason.
+  const Result<KeySet> jwks = parseJwks(input);
+  if (!jwks.ok() && jwks.error().empty()) __builtin_trap();
+  if (jwks.ok()) {
+    for (const auto& [kid, key] : jwks->keys) {
+      if (kid.empty() || !key) __builtin_trap();
+      // Verification against garbage must simply say no.
+      if (verifyRs256(key.get(), input, input)) __builtin_trap();
+    }
   }
 
-  std::string error;
-  const auto discovery = parseDiscovery(input, error);
-  if (!discovery && error.empty()) __builtin_trap();
+  const auto discovery = parseDiscovery(input);
+  if (!discovery && discovery.error().empty()) __builtin_trap();
 
   for (int status : {200, 400, 401}) {
     HttpResult result;

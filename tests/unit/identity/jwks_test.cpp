@@ -25,21 +25,21 @@ TEST(Rs256, VerifiesWhatOpenSslSignedAndNothingElse) {
   const Jwt& jwt = *parsed.jwt;
 
   auto keys = parseJwks(testing::jwksJson({&k, &other}));
-  ASSERT_TRUE(keys.ok()) << keys.error;
-  ASSERT_EQ(keys.keys.size(), 2u);
-  EXPECT_TRUE(verifyRs256(keys.keys.at("kid-1").get(), jwt.signingInput, jwt.signature));
-  EXPECT_FALSE(verifyRs256(keys.keys.at("kid-2").get(), jwt.signingInput, jwt.signature));
+  ASSERT_TRUE(keys.ok()) << keys.error();
+  ASSERT_EQ(keys->keys.size(), 2u);
+  EXPECT_TRUE(verifyRs256(keys->keys.at("kid-1").get(), jwt.signingInput, jwt.signature));
+  EXPECT_FALSE(verifyRs256(keys->keys.at("kid-2").get(), jwt.signingInput, jwt.signature));
 
   // One flipped bit in the signed data or in the signature.
   std::string tampered = jwt.signingInput;
   tampered[tampered.size() - 3] ^= 0x01;
-  EXPECT_FALSE(verifyRs256(keys.keys.at("kid-1").get(), tampered, jwt.signature));
+  EXPECT_FALSE(verifyRs256(keys->keys.at("kid-1").get(), tampered, jwt.signature));
   std::string badSig = jwt.signature;
   badSig[10] ^= 0x01;
-  EXPECT_FALSE(verifyRs256(keys.keys.at("kid-1").get(), jwt.signingInput, badSig));
+  EXPECT_FALSE(verifyRs256(keys->keys.at("kid-1").get(), jwt.signingInput, badSig));
   // Truncated, empty, null key.
-  EXPECT_FALSE(verifyRs256(keys.keys.at("kid-1").get(), jwt.signingInput, jwt.signature.substr(1)));
-  EXPECT_FALSE(verifyRs256(keys.keys.at("kid-1").get(), jwt.signingInput, ""));
+  EXPECT_FALSE(verifyRs256(keys->keys.at("kid-1").get(), jwt.signingInput, jwt.signature.substr(1)));
+  EXPECT_FALSE(verifyRs256(keys->keys.at("kid-1").get(), jwt.signingInput, ""));
   EXPECT_FALSE(verifyRs256(nullptr, jwt.signingInput, jwt.signature));
 }
 
@@ -48,22 +48,25 @@ TEST(Rs256, AcceptsLargerKeys) {
   const std::string token = testing::signToken(big, testing::standardClaims(1));
   const auto parsed = parseJwt(token);
   auto keys = parseJwks(testing::jwksJson({&big}));
-  ASSERT_EQ(keys.keys.count("kid-3072"), 1u) << (keys.skipped.empty() ? "" : keys.skipped[0]);
-  EXPECT_TRUE(verifyRs256(keys.keys.at("kid-3072").get(), parsed.jwt->signingInput, parsed.jwt->signature));
+  ASSERT_EQ(keys->keys.count("kid-3072"), 1u) << (keys->skipped.empty() ? "" : keys->skipped[0]);
+  EXPECT_TRUE(verifyRs256(keys->keys.at("kid-3072").get(), parsed.jwt->signingInput, parsed.jwt->signature));
 }
 
 TEST(RsaKey, RejectsWeakOrNonsenseNumbers) {
   const TestKey& k = TestKey::get("kid-1");
   const std::string n = k.bignumParam("n");
-  std::string error;
-  EXPECT_TRUE(rsaPublicKeyFromComponents(n, std::string("\x01\x00\x01", 3), error)) << error;
-  EXPECT_FALSE(rsaPublicKeyFromComponents(n.substr(0, 128), std::string("\x01\x00\x01", 3), error));
-  EXPECT_NE(error.find("1024 bits"), std::string::npos) << error;
-  EXPECT_FALSE(rsaPublicKeyFromComponents(n, std::string("\x01", 1), error));  // e = 1
-  EXPECT_FALSE(rsaPublicKeyFromComponents(n, std::string("\x02", 1), error));  // even e
-  EXPECT_FALSE(rsaPublicKeyFromComponents(n, "", error));
-  EXPECT_FALSE(rsaPublicKeyFromComponents(std::string(5000, '\xff'), std::string("\x03", 1), error));
-  EXPECT_FALSE(rsaPublicKeyFromComponents(n, std::string(9, '\x01'), error));
+  const std::string e65537("\x01\x00\x01", 3);
+  const auto good = rsaPublicKeyFromComponents(n, e65537);
+  ASSERT_TRUE(good) << good.error();
+  EXPECT_TRUE(good.value());
+  const auto small = rsaPublicKeyFromComponents(n.substr(0, 128), e65537);
+  EXPECT_FALSE(small);
+  EXPECT_NE(small.error().find("1024 bits"), std::string::npos) << small.error();
+  EXPECT_FALSE(rsaPublicKeyFromComponents(n, std::string("\x01", 1)));  // e = 1
+  EXPECT_FALSE(rsaPublicKeyFromComponents(n, std::string("\x02", 1)));  // even e
+  EXPECT_FALSE(rsaPublicKeyFromComponents(n, ""));
+  EXPECT_FALSE(rsaPublicKeyFromComponents(std::string(5000, '\xff'), std::string("\x03", 1)));
+  EXPECT_FALSE(rsaPublicKeyFromComponents(n, std::string(9, '\x01')));
 }
 
 // --- JWKS and discovery documents ----------------------------------------------------------
@@ -91,12 +94,12 @@ TEST(Jwks, SkipsKeysItCannotUseAndSaysWhy) {
   const std::string doc = json::serialize(json::object{
       {"keys", json::array{good, noKid, ec, enc, ps, badN, dup, noAlgNoUse, 42}}});
   const auto r = parseJwks(doc);
-  ASSERT_TRUE(r.ok()) << r.error;
-  EXPECT_EQ(r.keys.size(), 2u);
-  EXPECT_EQ(r.keys.count("kid-1"), 1u);
-  EXPECT_EQ(r.keys.count("bare"), 1u);
-  ASSERT_EQ(r.skipped.size(), 7u);
-  const std::string all = [&] { std::string s; for (auto& x : r.skipped) s += x + "|"; return s; }();
+  ASSERT_TRUE(r.ok()) << r.error();
+  EXPECT_EQ(r->keys.size(), 2u);
+  EXPECT_EQ(r->keys.count("kid-1"), 1u);
+  EXPECT_EQ(r->keys.count("bare"), 1u);
+  ASSERT_EQ(r->skipped.size(), 7u);
+  const std::string all = [&] { std::string s; for (auto& x : r->skipped) s += x + "|"; return s; }();
   for (const char* why : {"no kid", "kty is not RSA", "use is not sig", "alg is not RS256",
                           "not base64url", "duplicate kid", "not an object"}) {
     EXPECT_NE(all.find(why), std::string::npos) << why << " in " << all;
@@ -110,7 +113,7 @@ TEST(Jwks, RejectsUnusableDocuments) {
   EXPECT_FALSE(parseJwks("{\"keys\": [").ok());
   EXPECT_FALSE(parseJwks(std::string(kMaxJwksBytes + 1, ' ')).ok());
   EXPECT_TRUE(parseJwks("{\"keys\": []}").ok());
-  EXPECT_TRUE(parseJwks("{\"keys\": []}").keys.empty());
+  EXPECT_TRUE(parseJwks("{\"keys\": []}")->keys.empty());
 }
 
 TEST(Discovery, UrlHandlesTheTrailingSlash) {
@@ -120,15 +123,15 @@ TEST(Discovery, UrlHandlesTheTrailingSlash) {
 }
 
 TEST(Discovery, ParsesIssuerAndJwksUri) {
-  std::string error;
-  auto d = parseDiscovery(testing::discoveryJson(kIssuer, "https://x/openid/v1/jwks"), error);
-  ASSERT_TRUE(d) << error;
+  auto d = parseDiscovery(testing::discoveryJson(kIssuer, "https://x/openid/v1/jwks"));
+  ASSERT_TRUE(d) << d.error();
   EXPECT_EQ(d->issuer, kIssuer);
   EXPECT_EQ(d->jwksUri, "https://x/openid/v1/jwks");
-  EXPECT_FALSE(parseDiscovery(R"({"issuer":"x"})", error));
-  EXPECT_NE(error.find("jwks_uri"), std::string::npos);
-  EXPECT_FALSE(parseDiscovery(R"({"issuer":1,"jwks_uri":"x"})", error));
-  EXPECT_FALSE(parseDiscovery("<html>", error));
+  const auto noJwksUri = parseDiscovery(R"({"issuer":"x"})");
+  EXPECT_FALSE(noJwksUri);
+  EXPECT_NE(noJwksUri.error().find("jwks_uri"), std::string::npos);
+  EXPECT_FALSE(parseDiscovery(R"({"issuer":1,"jwks_uri":"x"})"));
+  EXPECT_FALSE(parseDiscovery("<html>"));
 }
 
 // --- the cache, against a scripted issuer --------------------------------------------------

@@ -135,9 +135,8 @@ TEST(Exchange, BuildsTheClientCredentialsRequest) {
   p.tenantId = testing::kTenantId;
   p.clientId = testing::kClientId;
   p.scope = "https://storage.azure.com/.default";
-  std::string error;
-  auto req = buildExchangeRequest(p, "h.p.s", error);
-  ASSERT_TRUE(req) << error;
+  auto req = buildExchangeRequest(p, "h.p.s");
+  ASSERT_TRUE(req) << req.error();
   EXPECT_EQ(req->method, "POST");
   EXPECT_EQ(req->url, std::string("https://login.microsoftonline.com/") + testing::kTenantId + "/oauth2/v2.0/token");
   EXPECT_EQ(req->body,
@@ -150,8 +149,8 @@ TEST(Exchange, BuildsTheClientCredentialsRequest) {
   EXPECT_TRUE(form);
 
   p.authorityHost = "https://login.microsoftonline.us";  // no trailing slash
-  req = buildExchangeRequest(p, "h.p.s", error);
-  ASSERT_TRUE(req);
+  req = buildExchangeRequest(p, "h.p.s");
+  ASSERT_TRUE(req) << req.error();
   EXPECT_EQ(req->url, std::string("https://login.microsoftonline.us/") + testing::kTenantId + "/oauth2/v2.0/token");
 }
 
@@ -160,12 +159,12 @@ TEST(Exchange, RefusesUnsafeParameters) {
   p.authorityHost = "https://login.microsoftonline.com/";
   p.tenantId = testing::kTenantId;
   p.clientId = testing::kClientId;
-  std::string error;
   auto bad = [&](auto edit, const char* contains) {
     ExchangeParams q = p;
     edit(q);
-    EXPECT_FALSE(buildExchangeRequest(q, "h.p.s", error));
-    EXPECT_NE(error.find(contains), std::string::npos) << error;
+    const auto req = buildExchangeRequest(q, "h.p.s");
+    EXPECT_FALSE(req);
+    EXPECT_NE(req.error().find(contains), std::string::npos) << req.error();
   };
   bad([](ExchangeParams& q) { q.authorityHost = "http://login.microsoftonline.com/"; }, "https");
   bad([](ExchangeParams& q) { q.authorityHost = "https://login.microsoftonline.com/?x=1"; }, "query");
@@ -173,10 +172,10 @@ TEST(Exchange, RefusesUnsafeParameters) {
   bad([](ExchangeParams& q) { q.tenantId = "a/b"; }, "tenantId");
   bad([](ExchangeParams& q) { q.tenantId = ""; }, "tenantId");
   bad([](ExchangeParams& q) { q.clientId = ""; }, "clientId");
-  EXPECT_FALSE(buildExchangeRequest(p, "", error));
+  EXPECT_FALSE(buildExchangeRequest(p, ""));
   p.authorityHost = "http://127.0.0.1:9999/";
   p.allowInsecureHttp = true;
-  EXPECT_TRUE(buildExchangeRequest(p, "h.p.s", error));
+  EXPECT_TRUE(buildExchangeRequest(p, "h.p.s"));
 }
 
 TEST(Exchange, FormEncoding) {
