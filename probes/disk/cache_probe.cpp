@@ -66,10 +66,8 @@ ProbeResult evaluateCache(const CacheConfig& config, const FilesystemLimits& lim
   ProbeResult r = pathResult(kCacheProbe, config.path, config.taintWhenUnhealthy, at);
   const FilesystemSample& fs = sample.fs;
 
-  std::vector<Problem> problems;
-  if (auto missing = checkExists(config.path, fs)) {
-    problems.push_back(*missing);
-  } else {
+  std::vector<Problem> problems = existenceProblems(config.path, fs);
+  if (problems.empty()) {
     problems = checkFilesystem(fs, limits);
     const UsageResult& u = sample.usage;
     if (sample.usageMeasured && u.error != 0) {
@@ -108,17 +106,12 @@ CacheProbe::CacheProbe(std::vector<CacheConfig> caches, const std::vector<DiskCo
                        Metrics& metrics, const TimeSource& time, std::shared_ptr<FileSystem> fs,
                        CacheProbeOptions options)
     : WorkerProbe(metrics, time, std::move(fs), options) {
-  targets_.reserve(caches.size());
-  for (auto& config : caches) {
-    CacheTarget target;
+  addTargets(std::move(caches), [&](CacheTarget& target, const CacheConfig& config) {
     target.limits = limitsForCache(config, disks);
     target.deadline = options_.hangDeadline.value_or(
         options_.walkTimeBudget +
         std::max<std::chrono::nanoseconds>(target.limits.maxLatency * 4, std::chrono::seconds(2)));
-    target.config = std::move(config);
-    target.worker = std::make_unique<BlockingWorker<CacheSample>>(time_);
-    targets_.push_back(std::move(target));
-  }
+  });
 }
 
 CacheProbe::~CacheProbe() = default;

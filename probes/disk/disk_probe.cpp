@@ -40,10 +40,8 @@ ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
   ProbeResult r = pathResult(kDiskProbe, config.path, config.taintWhenUnhealthy, at);
   const FilesystemSample& fs = sample.fs;
 
-  std::vector<Problem> problems;
-  if (auto missing = checkExists(config.path, fs)) {
-    problems.push_back(*missing);
-  } else {
+  std::vector<Problem> problems = existenceProblems(config.path, fs);
+  if (problems.empty()) {
     // Without mountinfo we cannot tell, and a false NotMounted is worse than none.
     bool knowsMounts = fs.mountInfoFile.error == 0 && fs.mount.has_value();
     if (config.requireMountPoint && knowsMounts && !fs.isMountPoint) {
@@ -83,14 +81,9 @@ ProbeResult evaluateDisk(const DiskConfig& config, const DiskSample& sample,
 DiskProbe::DiskProbe(std::vector<DiskConfig> disks, Metrics& metrics, const TimeSource& time,
                      std::shared_ptr<FileSystem> fs, DiskProbeOptions options)
     : WorkerProbe(metrics, time, std::move(fs), options) {
-  targets_.reserve(disks.size());
-  for (auto& config : disks) {
-    DiskTarget target;
+  addTargets(std::move(disks), [&](DiskTarget& target, const DiskConfig& config) {
     target.deadline = options_.hangDeadline.value_or(defaultDiskDeadline(config));
-    target.config = std::move(config);
-    target.worker = std::make_unique<BlockingWorker<DiskSample>>(time_);
-    targets_.push_back(std::move(target));
-  }
+  });
 }
 
 DiskProbe::~DiskProbe() = default;

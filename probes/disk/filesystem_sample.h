@@ -81,6 +81,11 @@ std::string joinMessages(const std::vector<Problem>& problems);
 
 // Missing (ENOENT, ENOTDIR, not a directory) or ProbeFailed (any other stat error).
 std::optional<Problem> checkExists(const std::string& path, const FilesystemSample& sample);
+// The same as a list: empty when the path exists, so the other checks run.
+inline std::vector<Problem> existenceProblems(const std::string& path, const FilesystemSample& sample) {
+  if (auto missing = checkExists(path, sample)) return {*missing};
+  return {};
+}
 // ReadOnly, statvfs errors, LowSpace, LowInodes, WriteFailed (and ENOSPC/EDQUOT/EROFS from the
 // write probe named in the message), SlowIO.
 std::vector<Problem> checkFilesystem(const FilesystemSample& sample,

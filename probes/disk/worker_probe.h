@@ -48,6 +48,21 @@ class WorkerProbe : public HealthCheck {
   WorkerProbe(Metrics& metrics, const TimeSource& time, std::shared_ptr<FileSystem> fs, Options options)
       : metrics_(metrics), time_(time), fs_(std::move(fs)), options_(std::move(options)) {}
 
+  // One target per configured path, each with its own worker; `setUp(target, config)` fills in
+  // what the probe adds (its deadline, its limits) before the config moves into the target.
+  template <class Config, class SetUp>
+  void addTargets(std::vector<Config> configs, SetUp setUp) {
+    using Worker = typename decltype(Target::worker)::element_type;
+    targets_.reserve(configs.size());
+    for (auto& config : configs) {
+      Target target;
+      setUp(target, config);
+      target.config = std::move(config);
+      target.worker = std::make_unique<Worker>(time_);
+      targets_.push_back(std::move(target));
+    }
+  }
+
   // One round: every target's job (`jobFor(target)`) starts first, so one hung target delays
   // the round by its deadline only once; then each completion, in order, becomes that target's
   // result through `resultOf(target, completion)`.
