@@ -38,31 +38,29 @@ class CheckLayersTest(unittest.TestCase):
         write(root, "agent/kube/client.h", kube_header_text)
         write(root, "agent/main.cpp", "")
 
-    def test_an_upward_include_is_named_with_its_line(self):
+    def _check(self, kube_header_text, extra_files=()):
         with tempfile.TemporaryDirectory() as d:
             root = pathlib.Path(d)
-            self._tree(root, '#pragma once\n#include "agent/core/time.h"\n#include "agent/engine/engine.h"\n')
-            r = run(root)
-            self.assertEqual(r.returncode, 1, r.stdout)
-            self.assertIn('agent/kube/client.h:3: aksnode_kube includes "agent/engine/engine.h" of aksnode_engine', r.stdout)
+            self._tree(root, kube_header_text)
+            for path in extra_files:
+                write(root, path, "")
+            return run(root)
+
+    def test_an_upward_include_is_named_with_its_line(self):
+        r = self._check('#pragma once\n#include "agent/core/time.h"\n#include "agent/engine/engine.h"\n')
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('agent/kube/client.h:3: aksnode_kube includes "agent/engine/engine.h" of aksnode_engine', r.stdout)
 
     def test_a_sibling_layer_and_an_unowned_file_are_offences_too(self):
-        with tempfile.TemporaryDirectory() as d:
-            root = pathlib.Path(d)
-            self._tree(root, '#include "probes/probe.h"\n')
-            write(root, "agent/stray.h", "")
-            r = run(root)
-            self.assertEqual(r.returncode, 1, r.stdout)
-            self.assertIn('includes "probes/probe.h" of aksnode_probe_api', r.stdout)
-            self.assertIn("agent/stray.h: belongs to no layer", r.stdout)
+        r = self._check('#include "probes/probe.h"\n', extra_files=["agent/stray.h"])
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('includes "probes/probe.h" of aksnode_probe_api', r.stdout)
+        self.assertIn("agent/stray.h: belongs to no layer", r.stdout)
 
     def test_allowed_includes_pass(self):
-        with tempfile.TemporaryDirectory() as d:
-            root = pathlib.Path(d)
-            self._tree(root, '#pragma once\n#include "agent/core/time.h"\n')
-            r = run(root)
-            self.assertEqual(r.returncode, 0, r.stdout)
-            self.assertIn("0 offences", r.stdout)
+        r = self._check('#pragma once\n#include "agent/core/time.h"\n')
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("0 offences", r.stdout)
 
 
 if __name__ == "__main__":

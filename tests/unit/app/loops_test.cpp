@@ -36,6 +36,15 @@ class LoopsTest : public ::testing::Test {
       ++finished;
     });
   }
+  // Runs Loops::ended(grace) on simulated time; true once it returned.
+  bool waitForEnded(std::chrono::milliseconds grace) {
+    bool ended = false;
+    asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+      co_await loops.ended(grace);
+      ended = true;
+    }, asio::detached);
+    return timers.runUntil([&] { return ended; });
+  }
 
   asio::io_context io;
   SimulatedTimeSource time;
@@ -136,23 +145,13 @@ TEST_F(LoopsTest, EndedGivesUpAfterTheGracePeriod) {
   // A loop that never returns (a request in flight that does not end).
   spawn(timers.sleepFor(24h));
   loops.stop();
-  bool ended = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    co_await loops.ended(1500ms);
-    ended = true;
-  }, asio::detached);
-  ASSERT_TRUE(timers.runUntil([&] { return ended; }));
+  ASSERT_TRUE(waitForEnded(1500ms));
   EXPECT_EQ(nowMs(), 1'500);
   EXPECT_EQ(loops.live(), 1);
 }
 
 TEST_F(LoopsTest, EndedReturnsAtOnceWhenNothingRuns) {
-  bool ended = false;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    co_await loops.ended(1500ms);
-    ended = true;
-  }, asio::detached);
-  ASSERT_TRUE(timers.runUntil([&] { return ended; }));
+  ASSERT_TRUE(waitForEnded(1500ms));
   EXPECT_EQ(nowMs(), 0);
 }
 
