@@ -20,11 +20,10 @@ void AcknowledgementRunner::start(const ScheduledEvent& ev) {
 }
 
 boost::asio::awaitable<void> AcknowledgementRunner::acknowledge(ScheduledEvent ev) {
-  std::string message;
   std::vector<std::string> ids;
   ids.push_back(ev.eventId);
-  ImdsOutcome outcome = co_await deps_.imds.acknowledge(std::move(ids), &message);
-  finish(ev, outcome == ImdsOutcome::Ok, message);
+  const AcknowledgeResult result = co_await deps_.imds.acknowledge(std::move(ids));
+  finish(ev, result.ok(), result.message);
 }
 
 void AcknowledgementRunner::finish(const ScheduledEvent& ev, bool ok, const std::string& message) {

@@ -5,11 +5,9 @@
 
 namespace aksnode {
 
-boost::asio::awaitable<ImdsOutcome> DryRunAcknowledger::acknowledge(std::vector<std::string> eventIds,
-                                                                    std::string* message) {
+boost::asio::awaitable<AcknowledgeResult> DryRunAcknowledger::acknowledge(std::vector<std::string> eventIds) {
   for (const auto& id : eventIds) log::info("dry run: would acknowledge the scheduled event", {{"eventId", id}});
-  if (message) *message = "dry run";
-  co_return ImdsOutcome::Ok;
+  co_return AcknowledgeResult{ImdsOutcome::Ok, "dry run"};
 }
 
 }  // namespace aksnode

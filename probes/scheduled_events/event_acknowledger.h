@@ -12,17 +12,25 @@
 
 namespace aksnode {
 
+// How one approval went: the outcome is also the metric label, so a plain Result<void> would
+// lose it.
+struct AcknowledgeResult {
+  ImdsOutcome outcome = ImdsOutcome::Ok;
+  std::string message;  // why, when not Ok
+  bool ok() const { return outcome == ImdsOutcome::Ok; }
+};
+
 class EventAcknowledger {
  public:
   virtual ~EventAcknowledger() = default;
-  // Lets the events proceed (for every VM they name). message: why, when not Ok.
-  virtual boost::asio::awaitable<ImdsOutcome> acknowledge(std::vector<std::string> eventIds, std::string* message) = 0;
+  // Lets the events proceed (for every VM they name).
+  virtual boost::asio::awaitable<AcknowledgeResult> acknowledge(std::vector<std::string> eventIds) = 0;
 };
 
 // --dry-run: approves nothing, logs "dry run: would acknowledge the scheduled event" and answers Ok.
 class DryRunAcknowledger final : public EventAcknowledger {
  public:
-  boost::asio::awaitable<ImdsOutcome> acknowledge(std::vector<std::string> eventIds, std::string* message) override;
+  boost::asio::awaitable<AcknowledgeResult> acknowledge(std::vector<std::string> eventIds) override;
 };
 
 }  // namespace aksnode

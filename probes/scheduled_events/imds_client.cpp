@@ -135,12 +135,11 @@ boost::asio::awaitable<InstanceMetadataFetch> ImdsClient::fetchInstanceMetadata(
   co_return out;
 }
 
-boost::asio::awaitable<ImdsOutcome> ImdsClient::acknowledge(std::vector<std::string> eventIds, std::string* message) {
+boost::asio::awaitable<AcknowledgeResult> ImdsClient::acknowledge(std::vector<std::string> eventIds) {
   Raw raw = co_await call("acknowledge", "POST", scheduledEventsUrl(), serializeStartRequests(eventIds),
                           config_.timeout);
-  if (message) *message = raw.message;
   record(ImdsEndpoint::Acknowledge, raw.outcome, raw.seconds);
-  co_return raw.outcome;
+  co_return AcknowledgeResult{raw.outcome, std::move(raw.message)};
 }
 
 }  // namespace aksnode

@@ -44,7 +44,7 @@ class ImdsClient final : public EventAcknowledger {
   boost::asio::awaitable<ScheduledEventsFetch> fetchScheduledEvents(std::chrono::milliseconds timeout);
   boost::asio::awaitable<InstanceMetadataFetch> fetchInstanceMetadata(std::chrono::milliseconds timeout);
   // POST {"StartRequests":[...]}: lets the events proceed (for every VM they name).
-  boost::asio::awaitable<ImdsOutcome> acknowledge(std::vector<std::string> eventIds, std::string* message) override;
+  boost::asio::awaitable<AcknowledgeResult> acknowledge(std::vector<std::string> eventIds) override;
 
   std::string scheduledEventsUrl() const;
 

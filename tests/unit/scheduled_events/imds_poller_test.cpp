@@ -243,8 +243,8 @@ TEST_F(ImdsTest, InstanceMetadataRequest) {
 
 TEST_F(ImdsTest, AcknowledgementPostsStartRequests) {
   http.script.push_back(ScriptedHttp::answer(200, ""));
-  std::string message = "unchanged";
-  EXPECT_EQ(run(client.acknowledge({"ev-1", "ev-2"}, &message)), ImdsOutcome::Ok);
+  const AcknowledgeResult first = run(client.acknowledge({"ev-1", "ev-2"}));
+  EXPECT_EQ(first.outcome, ImdsOutcome::Ok);
   ASSERT_EQ(http.requests.size(), 1u);
   const HttpRequest& r = http.requests[0];
   EXPECT_EQ(r.method, "POST");
@@ -253,11 +253,12 @@ TEST_F(ImdsTest, AcknowledgementPostsStartRequests) {
   EXPECT_EQ(testing::headerOf(r, "Content-Type"), "application/json");
   EXPECT_EQ(boost::json::parse(r.body),
             boost::json::parse(R"({"StartRequests":[{"EventId":"ev-1"},{"EventId":"ev-2"}]})"));
-  EXPECT_EQ(message, "");
+  EXPECT_EQ(first.message, "");
   EXPECT_EQ(requests(ImdsEndpoint::Acknowledge, ImdsOutcome::Ok), 1);
   http.script.push_back(ScriptedHttp::answer(400, "unknown event"));
-  EXPECT_EQ(run(client.acknowledge({"ev-3"}, &message)), ImdsOutcome::HttpError);
-  EXPECT_THAT(message, HasSubstr("HTTP 400"));
+  const AcknowledgeResult refused = run(client.acknowledge({"ev-3"}));
+  EXPECT_EQ(refused.outcome, ImdsOutcome::HttpError);
+  EXPECT_THAT(refused.message, HasSubstr("HTTP 400"));
   EXPECT_EQ(requests(ImdsEndpoint::Acknowledge, ImdsOutcome::HttpError), 1);
 }
 
