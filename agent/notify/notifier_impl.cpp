@@ -66,12 +66,12 @@ NotifierImpl::NotifierImpl(asio::any_io_executor executor, const NotificationsCo
     webhooks_.push_back(std::make_unique<Webhook>(c, options_.queueCapacity, timers_));
     // Resolved once now: the URL is registered as a secret before anything could echo it, and
     // a Secret that is not mounted (yet) is reported at start-up rather than at the first event.
-    const WebhookUrl url = resolveWebhookUrl(c);
+    const Result<std::string> url = resolveWebhookUrl(c);
     if (url.ok()) {
       log::info("webhook configured", {{"webhook", c.name}, {"format", toString(c.format)},
                                        {"urlFrom", c.url.empty() ? "urlFile" : "url"}});
     } else {
-      log::warn("webhook URL not usable (yet): its notices fail until it is", {{"webhook", c.name}, {"error", url.error}});
+      log::warn("webhook URL not usable (yet): its notices fail until it is", {{"webhook", c.name}, {"error", url.error()}});
     }
   }
 }
@@ -125,14 +125,14 @@ asio::awaitable<void> NotifierImpl::run(Webhook& w) {
 asio::awaitable<void> NotifierImpl::deliver(Webhook& w, const Notice& notice) {
   const MonotonicTime started = timers_.now();
   const MonotonicTime deadline = started + w.config.timeout;
-  const WebhookUrl target = resolveWebhookUrl(w.config);
+  const Result<std::string> target = resolveWebhookUrl(w.config);
   if (!target.ok()) {
-    finish(w, notice, NotificationResult::Error, 0, target.error, 0);
+    finish(w, notice, NotificationResult::Error, 0, target.error(), 0);
     co_return;
   }
   HttpRequest request;
   request.method = "POST";
-  request.url = target.url;
+  request.url = target.value();
   request.headers = {{"Content-Type", "application/json"},
                      {"User-Agent", std::string("aks-node-agent/") + build::kVersion}};
   request.body = buildPayload(w.config.format, notice);
@@ -159,7 +159,7 @@ asio::awaitable<void> NotifierImpl::deliver(Webhook& w, const Notice& notice) {
   const NotificationResult result = last.verdict == AttemptVerdict::Delivered ? NotificationResult::Ok
                                     : last.timedOut                             ? NotificationResult::Timeout
                                                                                 : NotificationResult::Error;
-  finish(w, notice, result, attempts, scrubUrl(last.detail, target.url), seconds);
+  finish(w, notice, result, attempts, scrubUrl(last.detail, target.value()), seconds);
 }
 
 void NotifierImpl::finish(Webhook& w, const Notice& notice, NotificationResult result, int attempts,

@@ -36,39 +36,33 @@ std::string trimmed(std::string_view text) {
 
 }  // namespace
 
-WebhookUrl resolveWebhookUrl(const WebhookConfig& config) {
-  WebhookUrl out;
+Result<std::string> resolveWebhookUrl(const WebhookConfig& config) {
+  using Out = Result<std::string>;
   std::string url = config.url;
   if (url.empty()) {
     if (config.urlFile.empty()) {
-      out.error = "neither url nor urlFile is set";
-      return out;
+      return Out::failure("neither url nor urlFile is set");
     }
     InputFile file = readInputFile(config.urlFile, kMaxWebhookUrlFileBytes);
     if (file.status == InputFile::Status::TooLarge) {
-      out.error = "urlFile " + config.urlFile + " is larger than 8 KiB";
-      return out;
+      return Out::failure("urlFile " + config.urlFile + " is larger than 8 KiB");
     }
     if (!file.ok()) {
-      out.error = "cannot read urlFile " + config.urlFile + ": " + file.error;
-      return out;
+      return Out::failure("cannot read urlFile " + config.urlFile + ": " + file.error);
     }
     url = trimmed(file.text);
     if (url.find_first_of("\r\n") != std::string::npos) {
-      out.error = "urlFile " + config.urlFile + " holds more than one line";
-      return out;
+      return Out::failure("urlFile " + config.urlFile + " holds more than one line");
     }
   }
   // Register before checking: an error path below must not be the one that leaks it.
   const std::string secret = credentialPart(url);
   if (secret.size() >= secrets::kMinSecretLength) secrets::remember("webhook:" + config.name, secret);
   if (const auto checked = checkHttpUrl(url, HttpUrlRules{.allowPath = true, .allowQuery = true}); !checked) {
-    out.error = (config.url.empty() ? "urlFile " + config.urlFile + " does not hold an http(s) URL (" :
-                                      std::string("url is not an http(s) URL (")) + checked.error() + ")";
-    return out;
+    return Out::failure((config.url.empty() ? "urlFile " + config.urlFile + " does not hold an http(s) URL (" :
+                                      std::string("url is not an http(s) URL (")) + checked.error() + ")");
   }
-  out.url = std::move(url);
-  return out;
+  return Out::success(std::move(url));
 }
 
 std::string scrubUrl(std::string_view text, std::string_view url) {

@@ -8,19 +8,15 @@
 #include <string_view>
 
 #include "agent/config/config.h"
+#include "agent/core/result.h"
 
 namespace aksnode {
 
-struct WebhookUrl {
-  std::string url;    // "" when it cannot be had
-  std::string error;  // why not: never quotes the URL
-  bool ok() const { return !url.empty(); }
-};
-
 // config.url, or the first line of config.urlFile (a mounted Secret, re-read on every call so
 // that a rotated Secret is picked up without a restart; surrounding whitespace is ignored).
-// Either way the URL is checked like the loader checks `url` and registered as a secret.
-WebhookUrl resolveWebhookUrl(const WebhookConfig& config);
+// Either way the URL is checked like the loader checks `url` and registered as a secret. A
+// failure says why without quoting the URL.
+Result<std::string> resolveWebhookUrl(const WebhookConfig& config);
 
 // text with every occurrence of url, and of its path-and-query, replaced by "[redacted]".
 std::string scrubUrl(std::string_view text, std::string_view url);
