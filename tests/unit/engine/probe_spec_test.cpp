@@ -78,7 +78,8 @@ TEST_F(FanProbeTest, AFailingFanSetsItsConditionAndTaints) {
 TEST_F(FanProbeTest, HealthyFansHaveTheHealthyCondition) {
   const DesiredNode d = desired({fan("cpu0", true), fan("cpu1", false, /*taint=*/false)}, healthyNode);
   EXPECT_TRUE(d.taints.empty());  // the result did not ask for the taint
-  const DesiredCondition* c = find(desired({fan("cpu0", true)}, healthyNode), "FanProblem");
+  const DesiredNode allHealthy = desired({fan("cpu0", true)}, healthyNode);  // named: find() points into it
+  const DesiredCondition* c = find(allHealthy, "FanProblem");
   ASSERT_NE(c, nullptr);
   EXPECT_FALSE(c->status);
   EXPECT_EQ(c->reason, "FansHealthy");
@@ -92,7 +93,8 @@ TEST_F(FanProbeTest, AFanNoLongerConfiguredHasItsConditionSetFalse) {
                             .condition("FanProblem", "True", "Stalled", "cpu1: 0 rpm", testing::kWallStart,
                                        testing::kWallStart)
                             .view();
-  const DesiredCondition* c = find(desired({}, left), "FanProblem");
+  const DesiredNode unmonitored = desired({}, left);  // named: find() points into it
+  const DesiredCondition* c = find(unmonitored, "FanProblem");
   ASSERT_NE(c, nullptr);
   EXPECT_FALSE(c->status);
   EXPECT_EQ(c->reason, "NotMonitored");
