@@ -141,12 +141,7 @@ ProbeResult CacheProbe::onCompletion(CacheTarget& target, const BlockingWorker<C
                               time_.systemTime());
   }
   metrics_.cacheHealthy(path).Set(result.healthy ? 1 : 0);
-  if (result.healthy) {
-    log::debug("cache probe ok", {{"path", path}, {"message", result.message}});
-  } else {
-    log::warn("cache probe unhealthy",
-              {{"path", path}, {"reason", result.reason}, {"message", result.message}});
-  }
+  logVerdict(result);
   return result;
 }
 

@@ -123,12 +123,7 @@ ProbeResult DiskProbe::onSample(DiskTarget& target, const DiskSample& sample) {
   }
   if (fs.exists()) metrics_.diskReadOnly(path).Set(fs.readOnly() ? 1 : 0);
 
-  if (result.healthy) {
-    log::debug("disk probe ok", {{"path", path}, {"message", result.message}});
-  } else {
-    log::warn("disk probe unhealthy",
-              {{"path", path}, {"reason", result.reason}, {"message", result.message}});
-  }
+  logVerdict(result);
   return result;
 }
 

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstdio>
 
+#include "agent/core/logging.h"
+
 namespace aksnode::disk {
 
 namespace {
@@ -177,6 +179,15 @@ bool applyProblems(ProbeResult& result, const std::string& path, const std::vect
   result.reason = problems.front().reason;
   result.message = path + ": " + joinMessages(problems);
   return true;
+}
+
+void logVerdict(const ProbeResult& result) {
+  const std::string kind = result.kind;
+  if (result.healthy) {
+    log::debug(kind + " probe ok", {{"path", result.target}, {"message", result.message}});
+  } else {
+    log::warn(kind + " probe unhealthy", {{"path", result.target}, {"reason", result.reason}, {"message", result.message}});
+  }
 }
 
 void addFilesystemDetails(boost::json::object& details, const std::string& path, const FilesystemSample& sample,

@@ -101,6 +101,8 @@ ProbeResult pathResult(const ProbeSpec& spec, const std::string& path, bool tain
 // Records `problems` (sorted) in details.problems; when there is one, the result is unhealthy
 // with the first one's reason and every message, and this returns true.
 bool applyProblems(ProbeResult& result, const std::string& path, const std::vector<Problem>& problems);
+// "<kind> probe ok" at debug, "<kind> probe unhealthy" (with the reason) at warn.
+void logVerdict(const ProbeResult& result);
 
 // "80.1 GiB"
 std::string formatBytes(std::uint64_t bytes);
