@@ -70,11 +70,12 @@ class KubeApi:
         if r.status != 200:
             raise RuntimeError(f"watch {path} -> {r.status}: {r.read()[:300]!r}")
         c.sock.settimeout(None)  # a quiet watch is not an error
+        sock = c.sock  # http.client drops c.sock when the watch ends on its own
 
         def closer() -> None:  # unblocks the read below when the caller says stop
             stop.wait()
             try:
-                c.sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         threading.Thread(target=closer, daemon=True).start()
